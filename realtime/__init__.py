@@ -1,0 +1,1 @@
+"""Real-time chat: websocket gateway, protocol, connection registry, brokers."""

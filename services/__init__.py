@@ -1,0 +1,1 @@
+"""Composition root of Affinity Federation: app factory, HTTP areas, persistence, identity, CLI."""

@@ -1,0 +1,1 @@
+"""HTTP area and use cases for accounts (people) and their personal tokens."""

@@ -1,0 +1,16 @@
+"""HTTP handlers for the caller's own account."""
+
+from __future__ import annotations
+
+from litestar import get
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.accounts import service
+from services.accounts.schemas import MeOut
+from services.auth.principal import Principal
+
+
+@get("/me", summary="The signed-in account, its networks with roles", tags=["accounts"])
+async def read_me(db_session: AsyncSession, principal: Principal) -> MeOut:
+    """Who am I: account id, networks and roles."""
+    return await service.me(db_session, principal)

@@ -1,0 +1,31 @@
+"""Wire types of the accounts area."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+
+from federation.networks import Role
+
+
+class MyNetwork(msgspec.Struct):
+    """A network the caller belongs to, with the caller's role."""
+
+    id: uuid.UUID
+    slug: str
+    name: str
+    role: Role
+
+
+class MeOut(msgspec.Struct):
+    """Body of GET /me: the caller's account, networks with roles, and spaces."""
+
+    id: uuid.UUID
+    email: str
+    display_name: str
+    pronouns: str | None
+    is_operator: bool
+    networks: list[MyNetwork]
+    credential: str
+    scopes: list[str]

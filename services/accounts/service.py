@@ -1,0 +1,104 @@
+"""Use cases for accounts."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.networks import Role
+from services import audit
+from services.accounts import repository
+from services.accounts.passwords import hash_password, password_problem
+from services.accounts.schemas import MeOut, MyNetwork
+from services.auth.principal import Principal
+from services.errors import BadRequest, Conflict, NotFound
+from services.persistence.models import Account, Network, NetworkMember
+
+_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+def normalise_email(email: str) -> str:
+    """Trimmed e-mail address, or BadRequest if it does not look like one."""
+    email = email.strip()
+    if len(email) > 320 or not _EMAIL_RE.match(email):
+        raise BadRequest(f"'{email}' is not an e-mail address.", code="invalid_email")
+    return email
+
+
+async def create_account(
+    session: AsyncSession,
+    *,
+    email: str,
+    name: str,
+    password: str | None = None,
+    operator: bool = False,
+    email_verified: bool = False,
+    actor_id: uuid.UUID | None = None,
+) -> Account:
+    """Create an account; Conflict if the e-mail address is taken."""
+    email = normalise_email(email)
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        raise BadRequest("The name must have 1 to 200 characters.", code="invalid_name")
+    if password is not None:
+        problem = password_problem(password)
+        if problem:
+            raise BadRequest(f"The password is too weak: {problem}.", code="weak_password")
+    if await repository.get_by_email(session, email) is not None:
+        raise Conflict(f"An account with the e-mail address {email} already exists.", code="email_taken")
+    account = Account(
+        id=uuid.uuid4(),
+        email=email,
+        display_name=name,
+        is_operator=operator,
+        email_verified=email_verified,
+        password_hash=hash_password(password) if password else None,
+    )
+    session.add(account)
+    await session.flush()
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action="account.create",
+        target_type="account",
+        target_id=account.id,
+        after={"email": email, "operator": operator},
+    )
+    return account
+
+
+async def require_by_email(session: AsyncSession, email: str) -> Account:
+    """The account with this e-mail address, or NotFound with a hint."""
+    account = await repository.get_by_email(session, email.strip())
+    if account is None:
+        raise NotFound(
+            f"No account has the e-mail address {email.strip()}. Create it with `affinity accounts create`.",
+            code="account_not_found",
+        )
+    return account
+
+
+async def me(session: AsyncSession, principal: Principal) -> MeOut:
+    """The caller's account and networks with roles (two queries)."""
+    account = await session.get(Account, principal.account_id)
+    if account is None:
+        raise NotFound("Your account no longer exists.", code="account_not_found")
+    rows = await session.execute(
+        select(Network.id, Network.slug, Network.name, NetworkMember.role)
+        .join(NetworkMember, NetworkMember.network_id == Network.id)
+        .where(NetworkMember.account_id == account.id)
+        .order_by(Network.name)
+    )
+    return MeOut(
+        id=account.id,
+        email=account.email,
+        display_name=account.display_name,
+        pronouns=account.pronouns,
+        is_operator=account.is_operator,
+        networks=[MyNetwork(id=i, slug=s, name=n, role=Role(r)) for i, s, n, r in rows],
+        credential=principal.via,
+        scopes=sorted(principal.scopes),
+    )

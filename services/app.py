@@ -1,0 +1,116 @@
+"""The composition root: ``create_app(settings)`` wires settings, database, auth, areas and routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Router
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.types import ControllerRouterHandler
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.accounts.controllers import read_me
+from services.auth.guards import provide_actor, provide_principal, require_principal
+from services.auth.resolve import AuthenticationMiddleware, Authenticator, BearerResolver, CookieResolver
+from services.auth.tokens import resolve_personal_token
+from services.errors import exception_handlers
+from services.logs import configure_logging
+from services.metrics import Metrics, RequestContextMiddleware
+from services.networks.controllers import NetworkController
+from services.ops.controllers import health, metrics, ready
+from services.persistence.engine import create_engine, create_sessionmaker
+from services.persistence.session import provide_db_session
+from services.readiness import ReadinessCheck
+from services.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+
+def _api_routes() -> list[ControllerRouterHandler]:
+    """Controllers under /api/v1. Each area adds one line here."""
+    return [
+        read_me,
+        NetworkController,
+    ]
+
+
+def _bearer_resolvers() -> Sequence[BearerResolver]:
+    """How a bearer token becomes a principal, tried in order."""
+    return [resolve_personal_token]
+
+
+def _cookie_resolvers() -> Sequence[CookieResolver]:
+    """How the web session cookie becomes a principal (the identity area adds its resolver)."""
+    return []
+
+
+def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Litestar:
+    """Build the ASGI application for ``settings``.
+
+    ``settings.database_url`` must be set (the CLI starts the embedded PostgreSQL first when it
+    is not). ``engine`` lets a caller share an engine (tests); otherwise one is created at start.
+    """
+    if not settings.database_url:
+        raise ValueError("create_app needs settings.database_url; `affinity serve` starts the embedded database first")
+    settings = settings.with_secret()
+    configure_logging(settings.log_level, settings.log_format)
+    owns_engine = engine is None
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        state = app.state
+        state.engine = engine or create_engine(settings.database_url or "", pool_size=settings.db_pool_size)
+        state.sessionmaker = create_sessionmaker(state.engine)
+        state.authenticator = Authenticator(
+            sessionmaker=state.sessionmaker,
+            bearer=_bearer_resolvers(),
+            cookie=_cookie_resolvers(),
+            cookie_names=frozenset({"affinity_session"}),
+        )
+
+        async def database_probe() -> None:
+            async with state.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+
+        state.readiness_checks = [ReadinessCheck("database", database_probe)]
+        try:
+            yield
+        finally:
+            if owns_engine:
+                await state.engine.dispose()
+
+    api = Router(
+        path=API_PREFIX,
+        route_handlers=_api_routes(),
+        guards=[require_principal],
+        dependencies={
+            "principal": Provide(provide_principal),
+            "actor": Provide(provide_actor),
+        },
+    )
+    return Litestar(
+        route_handlers=[health, ready, metrics, api],
+        lifespan=[lifespan],
+        state=State({"settings": settings, "metrics": Metrics()}),
+        dependencies={"db_session": Provide(provide_db_session)},
+        exception_handlers=exception_handlers,
+        middleware=[RequestContextMiddleware, AuthenticationMiddleware],
+        openapi_config=OpenAPIConfig(
+            title="Affinity Federation API",
+            version="1",
+            description="Affinity spaces for education networks. Errors always use the envelope "
+            '{"error": {"code", "message", "details"}}.',
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        request_max_body_size=1_048_576,
+        logging_config=None,
+        debug=False,
+    )

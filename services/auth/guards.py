@@ -1,0 +1,73 @@
+"""Request guards and dependencies for the signed-in caller (deny by default)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.networks import Role
+from federation.permissions import Actor
+from services.auth.principal import Principal
+from services.auth.resolve import AUTH_ERROR_KEY
+from services.errors import Forbidden, Unauthorized
+from services.persistence.models import NetworkMember
+
+_MESSAGES = {
+    "invalid_token": "The bearer token is unknown, expired or revoked. Create a new one with `affinity tokens create`.",
+    "malformed_authorization": "Send the header as 'Authorization: Bearer <token>'.",
+}
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def require_principal(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Refuse anonymous callers unless the handler is marked ``opt={"public": True}``.
+
+    Read-only credentials (scope ``read`` without ``write``) are refused on writes.
+    """
+    if handler.opt.get("public"):
+        return
+    principal = connection.scope.get("user")
+    if not isinstance(principal, Principal):
+        error = connection.scope.get("state", {}).get(AUTH_ERROR_KEY)
+        raise Unauthorized(
+            _MESSAGES.get(
+                error or "", "Sign in, or send 'Authorization: Bearer <token>' (see `affinity tokens create`)."
+            ),
+            code=error or "unauthorized",
+            headers={"WWW-Authenticate": 'Bearer realm="affinity"' + (f', error="{error}"' if error else "")},
+        )
+    method = connection.scope.get("method", "GET")
+    if method not in _READ_METHODS and not principal.may_write():
+        raise Forbidden(
+            "This token is read-only (scope 'read'); use a token with scope 'write'.", code="insufficient_scope"
+        )
+
+
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    """The caller; the router guard has already refused anonymous requests."""
+    principal = request.scope.get("user")
+    if not isinstance(principal, Principal):
+        raise Unauthorized("Sign in, or send 'Authorization: Bearer <token>'.")
+    return principal
+
+
+async def load_actor(session: AsyncSession, principal: Principal) -> Actor:
+    """The domain's view of the caller: account, operator flag, network roles (one query)."""
+    rows = await session.execute(
+        select(NetworkMember.network_id, NetworkMember.role).where(NetworkMember.account_id == principal.account_id)
+    )
+    return Actor(
+        account_id=principal.account_id,
+        is_operator=principal.is_operator,
+        network_roles={network_id: Role(role) for network_id, role in rows},
+    )
+
+
+async def provide_actor(principal: Principal, db_session: AsyncSession) -> Actor:
+    """Dependency: the caller as an :class:`Actor`."""
+    return await load_actor(db_session, principal)

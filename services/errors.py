@@ -1,0 +1,203 @@
+"""One error hierarchy and the handlers that turn every failure into the API's error envelope.
+
+Expected failures raise an :class:`AppError` (always 4xx); they carry a machine-readable
+``code`` and a sentence a person can act on. Anything else is a bug: it is logged with the
+request id and the client gets a 500 with no internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+log = logging.getLogger("affinity.errors")
+
+
+class AppError(Exception):
+    """An expected failure the client can act on."""
+
+    status: int = 400
+    code: str = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        self.details = details or {}
+        self.headers = headers or {}
+
+
+class BadRequest(AppError):
+    status, code = 400, "bad_request"
+
+
+class Unauthorized(AppError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(AppError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(AppError):
+    status, code = 404, "not_found"
+
+
+class Conflict(AppError):
+    status, code = 409, "conflict"
+
+
+class Unprocessable(AppError):
+    status, code = 422, "validation_error"
+
+
+class TooManyRequests(AppError):
+    status, code = 429, "rate_limited"
+
+
+class ErrorBody(msgspec.Struct):
+    """The ``error`` member of the envelope."""
+
+    code: str
+    message: str
+    details: dict[str, Any] = {}
+
+
+class ErrorEnvelope(msgspec.Struct):
+    """What every error response carries: ``{"error": {"code", "message", "details"}}``."""
+
+    error: ErrorBody
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[ErrorEnvelope]:
+    """Build an error response in the API's envelope."""
+    return Response(
+        ErrorEnvelope(ErrorBody(code=code, message=message, details=details or {})),
+        status_code=status,
+        media_type=MediaType.JSON,
+        headers=headers,
+    )
+
+
+def _app_error_handler(_: Request[Any, Any, Any], exc: AppError) -> Response[ErrorEnvelope]:
+    return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+
+def _validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorEnvelope]:
+    # Litestar reports body/query/path decoding problems here. Malformed JSON is a 400; a
+    # well-formed document with wrong fields or types is a 422 that lists each problem.
+    problems: list[dict[str, Any]] = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if isinstance(item, dict):
+            problems.append({k: v for k, v in item.items() if k in {"message", "key", "source"}})
+    text = " ".join(str(p.get("message", "")) for p in problems) or str(exc.detail)
+    if "malformed" in text.lower() or "json is" in text.lower() or "invalid json" in text.lower():
+        return error_response(
+            400,
+            "malformed_json",
+            "The request body is not valid JSON. Check quotes, commas and brackets.",
+            {"problems": problems},
+        )
+    summary = "; ".join(_describe(p) for p in problems) or str(exc.detail)
+    return error_response(
+        422,
+        "validation_error",
+        f"The request has invalid fields: {summary}",
+        {"problems": problems},
+    )
+
+
+def _describe(problem: dict[str, Any]) -> str:
+    message = str(problem.get("message", "invalid value"))
+    key = problem.get("key")
+    return f"{key}: {message}" if key and str(key) not in message else message
+
+
+def _http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorEnvelope]:
+    if isinstance(exc, NotFoundException):
+        return error_response(
+            404, "not_found", "Nothing lives at this address. Check the URL and the API docs at /schema."
+        )
+    if isinstance(exc, MethodNotAllowedException):
+        return error_response(
+            405,
+            "method_not_allowed",
+            "This address does not accept that HTTP method; see /schema for what it accepts.",
+            headers=dict(exc.headers or {}),
+        )
+    if isinstance(exc, NotAuthorizedException):
+        return error_response(
+            401,
+            "unauthorized",
+            "Sign in or send 'Authorization: Bearer <token>' to use this endpoint.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if isinstance(exc, PermissionDeniedException):
+        return error_response(403, "forbidden", "Your role does not allow this action.")
+    status = exc.status_code
+    if status == 400 and _looks_like_decode_error(str(exc.detail)):
+        return error_response(
+            400,
+            "malformed_json",
+            f"The request body is not valid JSON ({exc.detail}). Check quotes, commas and brackets.",
+        )
+    if status >= 500:
+        log.error("http_exception status=%s detail=%s", status, exc.detail)
+        return error_response(status, "server_error", "The server could not complete the request; try again shortly.")
+    code = {400: "bad_request", 413: "payload_too_large", 415: "unsupported_media_type", 429: "rate_limited"}.get(
+        status, "http_error"
+    )
+    return error_response(status, code, str(exc.detail), headers=dict(exc.headers or {}))
+
+
+def _looks_like_decode_error(detail: str) -> bool:
+    lowered = detail.lower()
+    return any(word in lowered for word in ("malformed", "truncated", "json is", "invalid json", "decode"))
+
+
+def _unhandled_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorEnvelope]:
+    log.exception("unhandled error on %s %s", request.method, request.scope.get("path", "?"), exc_info=exc)
+    return error_response(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "server_error",
+        "Something went wrong on our side. It has been logged; try again, and contact the operator if it persists.",
+    )
+
+
+exception_handlers: dict[type[Exception] | int, Any] = {
+    AppError: _app_error_handler,
+    ValidationException: _validation_handler,
+    HTTPException: _http_exception_handler,
+    Exception: _unhandled_handler,
+}
+"""Handlers to pass to the Litestar app: every failure leaves as the error envelope."""

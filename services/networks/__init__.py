@@ -1,0 +1,1 @@
+"""HTTP area: networks and their members' roles."""

@@ -1,0 +1,57 @@
+"""Wire types of the networks area."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+import msgspec
+
+from federation.networks import NetworkKind, Role
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Slug = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]  # rules checked by federation.networks
+Description = Annotated[str, msgspec.Meta(max_length=2000)]
+
+
+class NetworkCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """Body of POST /networks."""
+
+    slug: Slug
+    name: Name
+    kind: NetworkKind
+    description: Description = ""
+
+
+class NetworkOut(msgspec.Struct):
+    """A network as the API shows it."""
+
+    id: uuid.UUID
+    slug: str
+    name: str
+    kind: NetworkKind
+    description: str
+    created_at: dt.datetime
+    my_role: Role | None = None
+
+
+class NetworkList(msgspec.Struct):
+    """Body of GET /networks."""
+
+    items: list[NetworkOut]
+
+
+class MemberRoleSet(msgspec.Struct, forbid_unknown_fields=True):
+    """Body of PUT /networks/{slug}/members/{account_id}."""
+
+    role: Role
+
+
+class MemberOut(msgspec.Struct):
+    """A network member's role."""
+
+    network: str
+    account_id: uuid.UUID
+    role: Role
+    created: bool

@@ -1,0 +1,34 @@
+"""Engine and session factory built from settings (only the composition root calls these)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+def async_url(url: str) -> str:
+    """Turn any postgres URL into the SQLAlchemy asyncpg form."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError(f"not a PostgreSQL URL: {url.split('://', 1)[0]}://...")
+
+
+def libpq_url(url: str) -> str:
+    """Turn any postgres URL into the plain libpq form (for asyncpg.connect and psql)."""
+    return "postgresql://" + async_url(url)[len("postgresql+asyncpg://") :]
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """Create the process's async engine."""
+    return create_async_engine(
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit (no implicit refresh I/O)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)

@@ -1,0 +1,7 @@
+"""All ORM models, imported so that ``Base.metadata`` knows every table."""
+
+from services.persistence.models.accounts import Account, ApiToken
+from services.persistence.models.audit import AuditEvent
+from services.persistence.models.networks import Network, NetworkMember
+
+__all__ = ["Account", "ApiToken", "AuditEvent", "Network", "NetworkMember"]

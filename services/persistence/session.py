@@ -1,0 +1,56 @@
+"""Request-scoped database sessions and after-commit side effects."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any
+
+from litestar.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncSession
+
+log = logging.getLogger("affinity.db")
+
+_AFTER_COMMIT = "affinity_after_commit"
+
+
+def on_commit(session: AsyncSession, callback: Callable[[], Awaitable[Any]]) -> None:
+    """Run ``callback`` after this session's transaction commits; drop it on rollback.
+
+    Side effects that leave the process (broker publish, e-mail) go through here so no one
+    ever sees an event for a write that did not happen.
+    """
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+async def commit(session: AsyncSession) -> None:
+    """Commit and then run the after-commit callbacks registered with :func:`on_commit`."""
+    await session.commit()
+    callbacks = session.info.pop(_AFTER_COMMIT, [])
+    for callback in callbacks:
+        try:
+            await callback()
+        except Exception:
+            log.exception("after-commit callback failed")
+
+
+async def rollback(session: AsyncSession) -> None:
+    """Roll back and forget the after-commit callbacks."""
+    session.info.pop(_AFTER_COMMIT, None)
+    await session.rollback()
+
+
+async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
+    """One session and one transaction per request.
+
+    Commits when the handler returns normally, rolls back when it raises (so a refused write
+    changes nothing). Handlers and services never commit themselves.
+    """
+    async with state.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await rollback(session)
+            raise
+        else:
+            await commit(session)

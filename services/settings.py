@@ -1,0 +1,204 @@
+"""The one settings object, read from the environment once at start.
+
+Every setting is documented in docs/configuration.md. Nothing else in the code base reads
+``os.environ``: build a :class:`Settings` with :meth:`Settings.from_env` and pass it down.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import msgspec
+
+PREFIX = "AFFINITY_"
+
+BrokerKind = Literal["auto", "memory", "postgres", "redis"]
+LogFormat = Literal["auto", "json", "console"]
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot use; the message says which and how to fix it."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Typed, validated configuration of one service process."""
+
+    database_url: str | None = None
+    """PostgreSQL URL. None: start the embedded PostgreSQL in ``data_dir``."""
+    redis_url: str | None = None
+    data_dir: Path = Path(".affinity")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    """Externally visible base URL (scheme://host[:port]); defaults to http://host:port."""
+    secret_key: str = ""
+    """Signs sessions and CSRF tokens. Empty: a random key is generated and kept in data_dir."""
+    broker: BrokerKind = "auto"
+    log_level: str = "INFO"
+    log_format: LogFormat = "auto"
+    allowed_origins: tuple[str, ...] = ()
+    """Origins allowed to open websockets with the session cookie (public_url is always allowed)."""
+    db_pool_size: int = 10
+    program_year_start_month: int = 8
+    cookie_secure: bool | None = None
+    """Mark cookies Secure. None: when public_url is https."""
+    environment: Literal["development", "production", "test"] = "development"
+
+    @property
+    def base_url(self) -> str:
+        """The URL people and clients use to reach this service, without a trailing slash."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "localhost" if self.host in {"0.0.0.0", "127.0.0.1", "::"} else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether cookies carry the Secure flag."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.base_url.startswith("https://")
+
+    @property
+    def effective_broker(self) -> Literal["memory", "postgres", "redis"]:
+        """The broker to use: explicit choice, else Redis when REDIS_URL is set, else PostgreSQL."""
+        if self.broker != "auto":
+            return self.broker
+        return "redis" if self.redis_url else "postgres"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from environment variables; raise :class:`SettingsError` on a bad value."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+
+        def take(name: str, field: str, parse: Callable[[str], object]) -> None:
+            raw = env.get(name)
+            if raw is None or raw == "":
+                return
+            try:
+                values[field] = parse(raw)
+            except ValueError as exc:
+                raise SettingsError(f"{name}={raw!r} is not valid: {exc}") from None
+
+        take("DATABASE_URL", "database_url", _parse_database_url)
+        take("REDIS_URL", "redis_url", _parse_redis_url)
+        take(PREFIX + "DATA_DIR", "data_dir", Path)
+        take(PREFIX + "HOST", "host", str)
+        take(PREFIX + "PORT", "port", _int_between(1, 65535))
+        take(PREFIX + "PUBLIC_URL", "public_url", _parse_public_url)
+        take(PREFIX + "SECRET_KEY", "secret_key", _parse_secret)
+        take(PREFIX + "BROKER", "broker", _choice("auto", "memory", "postgres", "redis"))
+        take(PREFIX + "LOG_LEVEL", "log_level", _choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True))
+        take(PREFIX + "LOG_FORMAT", "log_format", _choice("auto", "json", "console"))
+        take(PREFIX + "ALLOWED_ORIGINS", "allowed_origins", _parse_origins)
+        take(PREFIX + "DB_POOL_SIZE", "db_pool_size", _int_between(1, 200))
+        take(PREFIX + "PROGRAM_YEAR_START_MONTH", "program_year_start_month", _int_between(1, 12))
+        take(PREFIX + "COOKIE_SECURE", "cookie_secure", _parse_bool)
+        take(PREFIX + "ENVIRONMENT", "environment", _choice("development", "production", "test"))
+        values.update(overrides)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Cross-field validation: raise :class:`SettingsError` for combinations that cannot work."""
+        if self.broker == "redis" and not self.redis_url:
+            raise SettingsError("AFFINITY_BROKER=redis needs REDIS_URL (e.g. redis://127.0.0.1:6379/0).")
+        if self.environment == "production" and not self.secret_key:
+            raise SettingsError(
+                "AFFINITY_SECRET_KEY must be set in production (at least 32 characters); "
+                "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        if self.environment == "production" and not self.database_url:
+            raise SettingsError("DATABASE_URL must be set in production; the embedded PostgreSQL is for development.")
+
+    def with_secret(self) -> Settings:
+        """Return settings whose secret key is set, generating and keeping one in data_dir if needed.
+
+        A generated key lives in ``data_dir/secret_key`` (mode 600) so sessions survive restarts
+        of a development instance; production sets AFFINITY_SECRET_KEY instead.
+        """
+        if self.secret_key:
+            return self
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            key = path.read_text().strip()
+        else:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            key = secrets.token_urlsafe(48)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(key)
+        return msgspec.structs.replace(self, secret_key=key)
+
+
+def _parse_database_url(raw: str) -> str:
+    scheme = raw.split("://", 1)[0]
+    if "://" not in raw or scheme not in {"postgres", "postgresql", "postgresql+asyncpg"}:
+        raise ValueError("expected postgresql://user:password@host:port/database")
+    return raw
+
+
+def _parse_redis_url(raw: str) -> str:
+    if not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("expected redis://host:port/db or rediss://...")
+    return raw
+
+
+def _parse_public_url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise ValueError("expected an absolute URL such as https://affinity.example.org")
+    return raw.rstrip("/")
+
+
+def _parse_secret(raw: str) -> str:
+    if len(raw) < 32:
+        raise ValueError("use at least 32 characters (secrets.token_urlsafe(48) makes a good one)")
+    return raw
+
+
+def _parse_origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if not origin.startswith(("http://", "https://")):
+            raise ValueError(f"origin {origin!r} must start with http:// or https://")
+    return origins
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError("expected a whole number") from None
+        if not low <= value <= high:
+            raise ValueError(f"expected a number from {low} to {high}")
+        return value
+
+    return parse
+
+
+def _choice(*choices: str, upper: bool = False) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().upper() if upper else raw.strip().lower()
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return value
+
+    return parse

@@ -1,0 +1,68 @@
+"""The one place that knows how to make test data (accounts, tokens, networks, members)."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.auth.tokens import issue_token
+from services.persistence.models import Account, Network, NetworkMember
+
+_seq = itertools.count(1)
+
+
+async def make_account(
+    session: AsyncSession,
+    *,
+    email: str | None = None,
+    name: str | None = None,
+    operator: bool = False,
+    password_hash: str | None = None,
+) -> Account:
+    """An active account (flushed, not committed)."""
+    n = next(_seq)
+    account = Account(
+        id=uuid.uuid4(),
+        email=email or f"person{n}-{uuid.uuid4().hex[:6]}@example.org",
+        display_name=name or f"Person {n}",
+        is_operator=operator,
+        email_verified=True,
+        password_hash=password_hash,
+    )
+    session.add(account)
+    await session.flush()
+    return account
+
+
+async def make_token(
+    session: AsyncSession, account: Account, *, scopes: list[str] | None = None, expires_in_days: int | None = 30
+) -> str:
+    """A personal API token for ``account`` (flushed, not committed)."""
+    issued = await issue_token(session, account, scopes=scopes, expires_in_days=expires_in_days)
+    return issued.token
+
+
+async def make_network(
+    session: AsyncSession, *, slug: str | None = None, name: str | None = None, kind: str = "district"
+) -> Network:
+    """A network (flushed, not committed)."""
+    n = next(_seq)
+    network = Network(
+        id=uuid.uuid4(), slug=slug or f"net-{n}-{uuid.uuid4().hex[:4]}", name=name or f"Network {n}", kind=kind
+    )
+    session.add(network)
+    await session.flush()
+    return network
+
+
+async def add_member(session: AsyncSession, network: Network, account: Account, role: str = "member") -> None:
+    """Give ``account`` a role in ``network`` (flushed, not committed)."""
+    session.add(NetworkMember(network_id=network.id, account_id=account.id, role=role))
+    await session.flush()
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Authorization header for a token."""
+    return {"Authorization": f"Bearer {token}"}

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth.tokens import issue_token
-from services.persistence.models import Account, Network, NetworkMember
+from services.persistence.models import Account, Network, NetworkMember, Space, SpaceMember
 
 _seq = itertools.count(1)
 
@@ -66,3 +66,46 @@ async def add_member(session: AsyncSession, network: Network, account: Account, 
 def bearer(token: str) -> dict[str, str]:
     """Authorization header for a token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+async def make_space(
+    session: AsyncSession,
+    network: Network,
+    *,
+    name: str | None = None,
+    parent: Space | None = None,
+    kind: str = "identity",
+    join_mode: str = "open",
+    visibility: str = "listed",
+    settings: dict[str, object] | None = None,
+) -> Space:
+    """A space (flushed, not committed), nested under ``parent`` when given."""
+    n = next(_seq)
+    space = Space(
+        id=uuid.uuid4(),
+        network_id=network.id,
+        parent_id=parent.id if parent else None,
+        path=[*parent.path, parent.id] if parent else [],
+        depth=(parent.depth + 1) if parent else 0,
+        name=name or f"Space {n}",
+        kind=kind,
+        join_mode=join_mode,
+        visibility=visibility,
+        settings=settings or {},
+    )
+    session.add(space)
+    await session.flush()
+    return space
+
+
+async def add_space_member(
+    session: AsyncSession,
+    space: Space,
+    account: Account,
+    *,
+    role: str = "member",
+    status: str = "active",
+) -> None:
+    """Give ``account`` a role and status in ``space`` (flushed, not committed)."""
+    session.add(SpaceMember(space_id=space.id, account_id=account.id, role=role, status=status))
+    await session.flush()

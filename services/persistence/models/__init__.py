@@ -3,5 +3,6 @@
 from services.persistence.models.accounts import Account, ApiToken
 from services.persistence.models.audit import AuditEvent
 from services.persistence.models.networks import Network, NetworkMember
+from services.persistence.models.spaces import Space, SpaceMember
 
-__all__ = ["Account", "ApiToken", "AuditEvent", "Network", "NetworkMember"]
+__all__ = ["Account", "ApiToken", "AuditEvent", "Network", "NetworkMember", "Space", "SpaceMember"]

@@ -3,6 +3,27 @@
 from services.persistence.models.accounts import Account, ApiToken
 from services.persistence.models.audit import AuditEvent
 from services.persistence.models.networks import Network, NetworkMember
-from services.persistence.models.spaces import Space, SpaceMember
+from services.persistence.models.spaces import (
+    PolicyAttachment,
+    PolicyTemplate,
+    PolicyTemplateVersion,
+    Space,
+    SpaceJoinRequest,
+    SpaceMember,
+    SpaceNoncompliance,
+)
 
-__all__ = ["Account", "ApiToken", "AuditEvent", "Network", "NetworkMember", "Space", "SpaceMember"]
+__all__ = [
+    "Account",
+    "ApiToken",
+    "AuditEvent",
+    "Network",
+    "NetworkMember",
+    "PolicyAttachment",
+    "PolicyTemplate",
+    "PolicyTemplateVersion",
+    "Space",
+    "SpaceJoinRequest",
+    "SpaceMember",
+    "SpaceNoncompliance",
+]

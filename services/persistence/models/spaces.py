@@ -1,8 +1,14 @@
-"""Spaces (nested affinity groups) and their members. Owned by the spaces area.
+"""Spaces (nested affinity groups), their members, policy templates. Owned by the spaces area.
 
 Core columns other areas rely on (keep them): spaces.id, network_id, parent_id, name, kind,
 settings; space_members.space_id, account_id, role ('member' | 'facilitator'), status
 ('active' | 'requested' | 'invited' | 'banned').
+
+Policy: a network owns named templates; each change is a new immutable version; a template
+is attached to the whole network or to a space (and so its subtree). A space may also set
+constraints for its own sub-spaces (``spaces.subspace_constraints``). Non-compliance marks
+record spaces a tightened template put out of bounds, with a deadline; settings are never
+rewritten.
 """
 
 from __future__ import annotations
@@ -11,8 +17,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, func
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, ForeignKeyConstraint, Index, Integer, String, func
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.persistence.base import Base, created_at, uuid_pk
@@ -35,6 +41,9 @@ class Space(Base):
     join_mode: Mapped[str] = mapped_column(String(20), nullable=False, default="request")
     visibility: Mapped[str] = mapped_column(String(20), nullable=False, default="listed")
     settings: Mapped[dict[str, Any]] = mapped_column(nullable=False, default=dict)
+    subspace_constraints: Mapped[dict[str, Any]] = mapped_column(nullable=False, default=dict)
+    """Constraints this space sets for every space beneath it (must lie inside its own policy)."""
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = created_at()
     updated_at: Mapped[dt.datetime] = mapped_column(nullable=False, server_default=func.now(), onupdate=func.now())
 
@@ -58,6 +67,9 @@ class SpaceMember(Base):
     role: Mapped[str] = mapped_column(String(20), nullable=False, default="member")
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="active")
     trained: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    own_standing: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    """True when the membership does not derive from the parent space (e.g. a guest through a
+    share): removal or a ban in an ancestor does not cascade to it."""
     created_at: Mapped[dt.datetime] = created_at()
     updated_at: Mapped[dt.datetime] = mapped_column(nullable=False, server_default=func.now(), onupdate=func.now())
 
@@ -65,4 +77,116 @@ class SpaceMember(Base):
         CheckConstraint("role IN ('member','facilitator')", name="role"),
         CheckConstraint("status IN ('active','requested','invited','banned')", name="status"),
         Index("ix_space_members_account_id", "account_id", "status"),
+    )
+
+
+class PolicyTemplate(Base):
+    """A network's named set of parameter bounds. Its constraints live in immutable versions."""
+
+    __tablename__ = "policy_templates"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    network_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str] = mapped_column(String(2000), nullable=False, default="")
+    mode: Mapped[str] = mapped_column(String(10), nullable=False, default="enforce")
+    current_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = created_at()
+    updated_at: Mapped[dt.datetime] = mapped_column(nullable=False, server_default=func.now(), onupdate=func.now())
+
+    __table_args__ = (
+        CheckConstraint("mode IN ('enforce','warn','audit')", name="mode"),
+        Index("uq_policy_templates_network_name", "network_id", "name", unique=True),
+    )
+
+
+class PolicyTemplateVersion(Base):
+    """One version of a template's constraints. Never updated: a change is a new version."""
+
+    __tablename__ = "policy_template_versions"
+
+    template_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("policy_templates.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    constraints: Mapped[dict[str, Any]] = mapped_column(nullable=False)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = created_at()
+
+    __table_args__ = (CheckConstraint("version >= 1", name="version"),)
+
+
+class PolicyAttachment(Base):
+    """A template attached to a whole network (``space_id`` null) or to a space and its subtree."""
+
+    __tablename__ = "policy_attachments"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    template_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("policy_templates.id", ondelete="CASCADE"), nullable=False
+    )
+    network_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), nullable=False)
+    space_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = created_at()
+
+    __table_args__ = (
+        Index("ix_policy_attachments_network", "network_id"),
+        Index("ix_policy_attachments_space", "space_id"),
+        Index("uq_policy_attachments_network_level", "template_id", unique=True,
+              postgresql_where="space_id IS NULL"),
+        Index("uq_policy_attachments_space_level", "template_id", "space_id", unique=True,
+              postgresql_where="space_id IS NOT NULL"),
+    )
+
+
+class SpaceJoinRequest(Base):
+    """A request to join (by the requester) or an invitation (by a facilitator), and its state."""
+
+    __tablename__ = "space_join_requests"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    space_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(12), nullable=False)
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="pending")
+    message: Mapped[str] = mapped_column(String(1000), nullable=False, default="")
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = created_at()
+    decided_at: Mapped[dt.datetime | None] = mapped_column()
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('request','invitation')", name="kind"),
+        CheckConstraint("status IN ('pending','approved','declined','accepted','cancelled')", name="status"),
+        Index("ix_space_join_requests_space", "space_id", "status"),
+        Index("ix_space_join_requests_account", "account_id"),
+        Index("uq_space_join_requests_pending", "space_id", "account_id", unique=True,
+              postgresql_where="status = 'pending'"),
+    )
+
+
+class SpaceNoncompliance(Base):
+    """A space a template version put out of bounds, with the deadline to fix it."""
+
+    __tablename__ = "space_noncompliance"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    space_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False)
+    template_id: Mapped[uuid.UUID] = mapped_column(nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    deadline: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    violations: Mapped[list[Any]] = mapped_column(JSONB, nullable=False)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = created_at()
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["template_id", "version"],
+            ["policy_template_versions.template_id", "policy_template_versions.version"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_space_noncompliance_space", "space_id"),
+        Index("ix_space_noncompliance_template", "template_id", "version"),
     )

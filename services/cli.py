@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import signal
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -114,6 +115,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
                     _progress(summary)
 
         asyncio.run(prepare())
+        # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal with the previous
+        # handler. Make that handler a clean exit, so atexit stops the embedded PostgreSQL.
+        signal.signal(signal.SIGTERM, _exit_cleanly)
         _say(f"Affinity Federation is running: open {settings.base_url}/ (API docs: {settings.base_url}/schema)")
         _say("Press Ctrl-C to stop.")
         if args.workers > 1:
@@ -143,6 +147,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
                 proxy_headers=True,
                 timeout_graceful_shutdown=10,
             )
+
+
+def _exit_cleanly(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def cmd_db_upgrade(_: argparse.Namespace, settings: Settings) -> None:

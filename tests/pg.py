@@ -37,3 +37,17 @@ def admin_url() -> str:
 
 
 _keep: list[object] = []
+
+
+def need(available: bool, what: str) -> None:
+    """Skip the test when a real part is missing, or fail in CI (AFFINITY_TEST_REQUIRE_ALL=1).
+
+    CI sets the variable so a missing browser, Redis or server never turns into a silent skip.
+    """
+    import pytest
+
+    if available:
+        return
+    if os.environ.get("AFFINITY_TEST_REQUIRE_ALL") == "1":
+        pytest.fail(f"{what} is required in CI but is not available")
+    pytest.skip(f"{what} is not available on this machine")

@@ -1,0 +1,53 @@
+"""Operational endpoints, request ids, metrics hygiene, and the error envelope for failures."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar.testing import AsyncTestClient
+
+from services.app import create_app
+from tests.factories import bearer, make_account, make_network, make_token
+
+
+async def test_health_and_ready(client) -> None:
+    r = await client.get("/health")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+    r = await client.get("/ready")
+    assert r.status_code == 200 and r.json()["checks"]["database"] == "ok"
+
+
+async def test_ready_is_503_naming_what_is_down(settings) -> None:
+    broken = msgspec.structs.replace(settings, database_url="postgresql://nobody@127.0.0.1:1/none")
+    async with AsyncTestClient(app=create_app(broken)) as c:
+        r = await c.get("/ready")
+        assert r.status_code == 503
+        body = r.json()
+        assert body["status"] == "unavailable" and body["checks"]["database"] != "ok"
+        assert (await c.get("/health")).status_code == 200
+
+
+async def test_request_id_is_echoed_or_made(client) -> None:
+    r = await client.get("/health", headers={"X-Request-ID": "abcdef123456"})
+    assert r.headers["x-request-id"] == "abcdef123456"
+    r = await client.get("/health", headers={"X-Request-ID": "bad id with spaces"})
+    assert r.headers["x-request-id"] != "bad id with spaces" and len(r.headers["x-request-id"]) == 32
+
+
+async def test_metrics_use_route_templates_not_raw_paths(client, db_session) -> None:
+    account = await make_account(db_session)
+    network = await make_network(db_session, slug="secret-slug-net")
+    token = await make_token(db_session, account)
+    await db_session.commit()
+    await client.get(f"/api/v1/networks/{network.slug}", headers=bearer(token))
+    text = (await client.get("/metrics")).text
+    assert 'route="/api/v1/networks/{slug}"' in text
+    assert "secret-slug-net" not in text
+    assert str(account.id) not in text
+
+
+async def test_openapi_document_is_served(client) -> None:
+    r = await client.get("/schema/openapi.json")
+    assert r.status_code == 200
+    paths = r.json()["paths"]
+    for path in ("/health", "/ready", "/metrics", "/api/v1/me", "/api/v1/networks", "/api/v1/networks/{slug}"):
+        assert path in paths, path

@@ -47,7 +47,7 @@ from federation.policy.validation import (
     normalise_settings,
     validate_settings,
 )
-from federation.policy.values import effective_settings, effective_value, governing_value
+from federation.policy.values import clamp_value, effective_settings, effective_value, governing_value
 
 __all__ = [
     "CATALOGUE",
@@ -86,6 +86,7 @@ __all__ = [
     "Violation",
     "ViolationCode",
     "check_containment",
+    "clamp_value",
     "dry_run",
     "effective_policy",
     "effective_settings",

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from federation.policy.constraints import ChoiceConstraint, FlagConstraint, RangeConstraint, SetConstraint
+from federation.policy.constraints import ChoiceConstraint, Constraint, FlagConstraint, RangeConstraint
 from federation.policy.effective import EffectivePolicy
-from federation.policy.parameters import CATALOGUE, ParameterRegistry, SettingValue
+from federation.policy.parameters import CATALOGUE, Parameter, ParameterRegistry, SettingValue
 from federation.policy.sources import Mode
 
 _MISSING = object()
@@ -58,6 +58,12 @@ def governing_value(
     c = policy.layer(mode).get(name)
     if c is None:
         return value
+    return clamp_value(c, value, registry[name])
+
+
+def clamp_value(c: Constraint, value: SettingValue, param: Parameter) -> SettingValue:
+    """``value`` (already normalised) pulled inside constraint ``c`` of ``param``; see
+    :func:`governing_value`."""
     if isinstance(c, RangeConstraint):
         if c.min is not None and isinstance(value, int) and value < c.min:
             value = c.min
@@ -67,11 +73,9 @@ def governing_value(
     if isinstance(c, ChoiceConstraint):
         if value in c.allowed:
             return value
-        choices = registry[name].choices
-        allowed = [x for x in choices if x in c.allowed]
-        return allowed[-1] if allowed else choices[-1]
+        allowed = [x for x in param.choices if x in c.allowed]
+        return allowed[-1] if allowed else param.choices[-1]
     if isinstance(c, FlagConstraint):
         return c.value
-    assert isinstance(c, SetConstraint)
     have = value if isinstance(value, frozenset) else frozenset()
     return have | c.required

@@ -1,0 +1,328 @@
+"""Compliance of spaces for a program year: computed, never stored.
+
+For each space: are its settings inside its effective policy, does it have its facilitators
+(trained ones, if training is required), does its schedule for the program year hold enough
+virtual and in-person meetings, and does every meeting's agenda include the required
+components? Each finding is a ``violation`` (enforce-mode: non-compliant), a ``warning``
+(warn-mode) or an ``audit`` note (audit-mode: recorded, status unaffected).
+
+Requirements use *governing* values (the space's setting pulled inside its bounds), so a
+space whose stored setting is below a tightened minimum is measured against the minimum.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from federation.policy import (
+    CATALOGUE,
+    ConstraintSet,
+    EffectivePolicy,
+    Mode,
+    ParameterRegistry,
+    PolicyResolver,
+    SettingValue,
+    Source,
+    clamp_value,
+    validate_settings,
+)
+
+DEFAULT_START_MONTH = 8  # August: the school year
+
+
+class MeetingKind(StrEnum):
+    """Where a meeting happens."""
+
+    VIRTUAL = "virtual"
+    IN_PERSON = "in_person"
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    """A scheduled (or held) meeting of a space; cancelled meetings are left out by the caller."""
+
+    kind: MeetingKind
+    on: date
+    components: frozenset[str] = frozenset()
+    id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramYear:
+    """A program year: ``start`` inclusive, ``end`` exclusive."""
+
+    start: date
+    end: date
+
+    @property
+    def label(self) -> str:
+        """``2025-26`` (or ``2025`` for a calendar year)."""
+        if self.start.month == 1:
+            return str(self.start.year)
+        return f"{self.start.year}-{self.end.year % 100:02d}"
+
+    def contains(self, day: date) -> bool:
+        """True when ``day`` falls in this program year."""
+        return self.start <= day < self.end
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {"label": self.label, "start": self.start.isoformat(), "end": self.end.isoformat()}
+
+
+def program_year(on: date, start_month: int = DEFAULT_START_MONTH) -> ProgramYear:
+    """The program year containing ``on``, for years starting on the 1st of ``start_month``."""
+    if not 1 <= start_month <= 12:
+        raise ValueError(f"start_month must be 1-12, not {start_month}")
+    year = on.year if on.month >= start_month else on.year - 1
+    return ProgramYear(date(year, start_month, 1), date(year + 1, start_month, 1))
+
+
+class Severity(StrEnum):
+    """How much a finding counts."""
+
+    VIOLATION = "violation"
+    WARNING = "warning"
+    AUDIT = "audit"
+
+
+_SEVERITY = {Mode.ENFORCE: Severity.VIOLATION, Mode.WARN: Severity.WARNING, Mode.AUDIT: Severity.AUDIT}
+
+
+class FindingCode(StrEnum):
+    """What a compliance finding is about."""
+
+    SETTINGS_INVALID = "settings_invalid"
+    SETTINGS_OUT_OF_BOUNDS = "settings_out_of_bounds"
+    POLICY_CONFLICT = "policy_conflict"
+    TOO_FEW_FACILITATORS = "too_few_facilitators"
+    TOO_FEW_TRAINED_FACILITATORS = "too_few_trained_facilitators"
+    TOO_FEW_VIRTUAL_MEETINGS = "too_few_virtual_meetings"
+    TOO_FEW_IN_PERSON_MEETINGS = "too_few_in_person_meetings"
+    AGENDA_MISSING_COMPONENTS = "agenda_missing_components"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One reason a space is not (fully) compliant."""
+
+    code: FindingCode
+    severity: Severity
+    message: str
+    parameter: str | None = None
+    source: Source | None = None
+    meeting_id: uuid.UUID | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        out: dict[str, object] = {"code": self.code.value, "severity": self.severity.value, "message": self.message}
+        if self.parameter is not None:
+            out["parameter"] = self.parameter
+        if self.source is not None:
+            out["source"] = self.source.to_dict()
+        if self.meeting_id is not None:
+            out["meeting_id"] = str(self.meeting_id)
+        return out
+
+
+class ComplianceStatus(StrEnum):
+    """Overall status of a space."""
+
+    COMPLIANT = "compliant"
+    WARNING = "warning"  # only warn-mode findings
+    NON_COMPLIANT = "non_compliant"
+
+
+@dataclass(frozen=True, slots=True)
+class ComplianceSubject:
+    """The facts about one space a compliance check needs.
+
+    ``meetings`` None means the space's meetings are not tracked (yet): meeting counts and
+    agendas are not checked. ``deadline`` is set when an admin applied a template and marked
+    the space non-compliant until then.
+    """
+
+    space_id: uuid.UUID
+    name: str
+    settings: Mapping[str, object]
+    facilitators: int
+    trained_facilitators: int = 0
+    meetings: Sequence[Meeting] | None = None
+    deadline: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceCompliance:
+    """A space's status with every finding; ``overdue`` when its deadline has passed."""
+
+    space_id: uuid.UUID
+    name: str
+    status: ComplianceStatus
+    findings: tuple[Finding, ...]
+    deadline: date | None = None
+    overdue: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form (one row of the compliance report)."""
+        return {
+            "space_id": str(self.space_id),
+            "name": self.name,
+            "status": self.status.value,
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+            "overdue": self.overdue,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def _governing(cs: ConstraintSet, values: Mapping[str, SettingValue], name: str, registry: ParameterRegistry) -> object:
+    param = registry[name]
+    value = values.get(name, param.default)
+    c = cs.get(name)
+    return value if c is None else clamp_value(c, value, param)
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def check_compliance(
+    subject: ComplianceSubject,
+    policy: EffectivePolicy,
+    year: ProgramYear,
+    *,
+    today: date | None = None,
+    registry: ParameterRegistry = CATALOGUE,
+) -> SpaceCompliance:
+    """Compliance of one space for ``year`` under ``policy`` (its effective policy)."""
+    findings: list[Finding] = []
+    result = validate_settings(subject.settings, policy, registry=registry)
+    for p in result.problems:
+        findings.append(Finding(FindingCode.SETTINGS_INVALID, Severity.VIOLATION, p.message, p.parameter))
+    for severity, violations in (
+        (Severity.VIOLATION, result.violations),
+        (Severity.WARNING, result.warnings),
+        (Severity.AUDIT, result.audit),
+    ):
+        for v in violations:
+            findings.append(Finding(FindingCode.SETTINGS_OUT_OF_BOUNDS, severity, v.message, v.parameter, v.source))
+    for conflict in policy.conflicts():
+        findings.append(
+            Finding(
+                FindingCode.POLICY_CONFLICT,
+                _SEVERITY[conflict.mode],
+                f"{conflict.parameter}: {conflict.message}",
+                conflict.parameter,
+                conflict.sources[0],
+            )
+        )
+
+    values = result.values
+    meetings = subject.meetings
+    in_year: list[Meeting] = [] if meetings is None else [m for m in meetings if year.contains(m.on)]
+    kinds = Counter(m.kind for m in in_year)
+    # Each stricter-mode requirement is checked first; a shortfall is reported once, in the
+    # strongest mode that demands it.
+    reported: set[tuple[FindingCode, uuid.UUID | None]] = set()
+    severity = Severity.VIOLATION
+
+    def add(code: FindingCode, message: str, parameter: str, meeting_id: uuid.UUID | None = None) -> None:
+        key = (code, meeting_id)
+        if key not in reported:
+            reported.add(key)
+            findings.append(Finding(code, severity, message, parameter, None, meeting_id))
+
+    for mode, cs in policy.distinct_layers():
+        severity = _SEVERITY[mode]
+
+        need = _count(_governing(cs, values, "facilitators.min_count", registry))
+        if subject.facilitators < need:
+            add(
+                FindingCode.TOO_FEW_FACILITATORS,
+                f"{subject.facilitators} facilitator(s); {need} required (facilitators.min_count)",
+                "facilitators.min_count",
+            )
+        if _governing(cs, values, "facilitators.training_required", registry) is True and (
+            subject.trained_facilitators < need
+        ):
+            add(
+                FindingCode.TOO_FEW_TRAINED_FACILITATORS,
+                f"{subject.trained_facilitators} trained facilitator(s); {need} required "
+                "(facilitators.training_required)",
+                "facilitators.training_required",
+            )
+        if meetings is None:
+            continue
+        for kind, name, code in (
+            (MeetingKind.VIRTUAL, "meetings.virtual_per_year", FindingCode.TOO_FEW_VIRTUAL_MEETINGS),
+            (MeetingKind.IN_PERSON, "meetings.in_person_per_year", FindingCode.TOO_FEW_IN_PERSON_MEETINGS),
+        ):
+            need = _count(_governing(cs, values, name, registry))
+            have = kinds[kind]
+            if have < need:
+                words = kind.value.replace("_", "-")
+                add(code, f"{have} {words} meeting(s) scheduled in {year.label}; {need} required ({name})", name)
+        required = _governing(cs, values, "sessions.required_components", registry)
+        if isinstance(required, frozenset) and required:
+            for m in in_year:
+                missing = required - m.components
+                if missing:
+                    add(
+                        FindingCode.AGENDA_MISSING_COMPONENTS,
+                        f"the {m.kind.value.replace('_', '-')} meeting on {m.on.isoformat()} lacks "
+                        f"{', '.join(sorted(missing))} (sessions.required_components)",
+                        "sessions.required_components",
+                        m.id,
+                    )
+
+    if any(f.severity is Severity.VIOLATION for f in findings):
+        status = ComplianceStatus.NON_COMPLIANT
+    elif any(f.severity is Severity.WARNING for f in findings):
+        status = ComplianceStatus.WARNING
+    else:
+        status = ComplianceStatus.COMPLIANT
+    overdue = (
+        status is ComplianceStatus.NON_COMPLIANT
+        and subject.deadline is not None
+        and today is not None
+        and today > subject.deadline
+    )
+    return SpaceCompliance(subject.space_id, subject.name, status, tuple(findings), subject.deadline, overdue)
+
+
+@dataclass(frozen=True, slots=True)
+class ComplianceReport:
+    """A network's compliance for one program year."""
+
+    year: ProgramYear
+    spaces: tuple[SpaceCompliance, ...]
+
+    def counts(self) -> dict[str, int]:
+        """Spaces per status (every status present, zero included)."""
+        counter = Counter(s.status for s in self.spaces)
+        return {status.value: counter.get(status, 0) for status in ComplianceStatus}
+
+    def to_dict(self) -> dict[str, object]:
+        """The ``GET /networks/{slug}/compliance`` body."""
+        return {"year": self.year.to_dict(), "counts": self.counts(), "spaces": [s.to_dict() for s in self.spaces]}
+
+
+def compliance_report(
+    resolver: PolicyResolver,
+    subjects: Iterable[ComplianceSubject],
+    year: ProgramYear,
+    *,
+    today: date | None = None,
+    registry: ParameterRegistry = CATALOGUE,
+) -> ComplianceReport:
+    """Compliance of every subject, each under its effective policy from ``resolver``."""
+    return ComplianceReport(
+        year,
+        tuple(
+            check_compliance(s, resolver.policy(s.space_id), year, today=today, registry=registry) for s in subjects
+        ),
+    )

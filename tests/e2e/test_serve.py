@@ -37,7 +37,7 @@ class Server:
     def __init__(self, data_dir: Path, *args: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(  # noqa: S603
+        self.proc = subprocess.Popen(
             [AFFINITY, "serve", "--port", str(self.port), *args],
             env=user_env(data_dir),
             stdout=subprocess.PIPE,

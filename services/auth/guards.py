@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -16,6 +17,7 @@ from services.auth.principal import Principal
 from services.auth.resolve import AUTH_ERROR_KEY
 from services.errors import Forbidden, Unauthorized
 from services.persistence.models import NetworkMember
+from services.settings import Settings
 
 _MESSAGES = {
     "invalid_token": "The bearer token is unknown, expired or revoked. Create a new one with `affinity tokens create`.",
@@ -42,9 +44,38 @@ def require_principal(connection: ASGIConnection[Any, Any, Any, Any], handler: B
             headers={"WWW-Authenticate": 'Bearer realm="affinity"' + (f', error="{error}"' if error else "")},
         )
     method = connection.scope.get("method", "GET")
+    if method not in _READ_METHODS and principal.via == "session":
+        _check_same_origin(connection)
     if method not in _READ_METHODS and not principal.may_write():
         raise Forbidden(
             "This token is read-only (scope 'read'); use a token with scope 'write'.", code="insufficient_scope"
+        )
+
+
+def allowed_origins(settings: Settings) -> frozenset[str]:
+    """Origins trusted to act with the session cookie: the public URL's, plus configured ones."""
+    parts = urlsplit(settings.base_url)
+    return frozenset({f"{parts.scheme}://{parts.netloc}", *settings.allowed_origins})
+
+
+def _check_same_origin(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """CSRF defence for cookie-authenticated writes: the browser's Origin must be ours.
+
+    SameSite=Lax already keeps the cookie off cross-site POSTs in current browsers; checking
+    Origin (or Referer when a browser omits Origin) closes the gap for older ones.
+    """
+    settings: Settings = connection.app.state.settings
+    origin = connection.headers.get("origin")
+    if origin is None:
+        referer = connection.headers.get("referer")
+        if referer:
+            parts = urlsplit(referer)
+            origin = f"{parts.scheme}://{parts.netloc}"
+    if origin is None or origin.rstrip("/") not in allowed_origins(settings):
+        raise Forbidden(
+            "This request came from another site (or did not say where it came from), so it was not accepted "
+            "with your sign-in cookie. Use the web app, or send a bearer token.",
+            code="csrf_failed",
         )
 
 

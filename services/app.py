@@ -97,7 +97,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
     return Litestar(
         route_handlers=[health, ready, metrics, api],
         lifespan=[lifespan],
-        state=State({"settings": settings, "metrics": Metrics()}),
+        state=State({"settings": settings, "metrics": Metrics(settings.metrics_multiprocess_dir)}),
         dependencies={"db_session": Provide(provide_db_session)},
         exception_handlers=exception_handlers,
         middleware=[RequestContextMiddleware, AuthenticationMiddleware],

@@ -10,6 +10,7 @@ import signal
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
@@ -126,6 +127,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
             os.environ["DATABASE_URL"] = url
             os.environ["AFFINITY_SECRET_KEY"] = settings.secret_key
             os.environ["AFFINITY_DATA_DIR"] = str(settings.data_dir)
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_fresh_metrics_dir(settings))
             uvicorn.run(
                 "services.asgi:app_factory",
                 factory=True,
@@ -147,6 +149,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
                 proxy_headers=True,
                 timeout_graceful_shutdown=10,
             )
+
+
+def _fresh_metrics_dir(settings: Settings) -> Path:
+    """An empty folder for the workers' shared Prometheus values (old runs' files removed)."""
+    folder = settings.metrics_multiprocess_dir or (settings.data_dir / "metrics")
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    return folder
 
 
 def _exit_cleanly(signum: int, _frame: object) -> None:

@@ -6,11 +6,12 @@ import logging
 import re
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
 from services.logs import reset_request_id, set_request_id
 
@@ -19,9 +20,14 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class Metrics:
-    """The process's metrics, in a registry of their own (one per app, so tests stay isolated)."""
+    """The process's metrics, in a registry of their own (one per app, so tests stay isolated).
 
-    def __init__(self) -> None:
+    With several worker processes (``multiprocess_dir`` set), every worker writes its values to
+    files in that folder and :meth:`exposition` adds them up, so a scrape sees the whole server.
+    """
+
+    def __init__(self, multiprocess_dir: Path | None = None) -> None:
+        self.multiprocess_dir = multiprocess_dir
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "affinity_http_requests_total",
@@ -41,6 +47,14 @@ class Metrics:
         self.deliveries = Counter(
             "affinity_chat_deliveries_total", "Chat frames delivered to sockets", registry=self.registry
         )
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format of every metric (summed over workers when there are several)."""
+        if self.multiprocess_dir is None:
+            return bytes(generate_latest(self.registry))
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=str(self.multiprocess_dir))
+        return bytes(generate_latest(registry))
 
 
 def _route_template(scope: Scope) -> str:

@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 from litestar import MediaType, Request, Response, get
-from prometheus_client import generate_latest
 
 from services.readiness import ReadinessCheck
 
@@ -50,5 +49,5 @@ async def _run(check: ReadinessCheck) -> tuple[str, str | None]:
 )
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Prometheus text format. Counts only: no identities, no space names."""
-    payload = generate_latest(request.app.state.metrics.registry)
+    payload = request.app.state.metrics.exposition()
     return Response(payload, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -139,3 +139,18 @@ def test_serve_with_two_workers(data_dir: Path) -> None:
     finally:
         server.stop()
     assert server.proc.returncode == 0
+
+
+def test_metrics_add_up_across_workers(data_dir: Path) -> None:
+    server = Server(data_dir, "--workers", "2")
+    try:
+        for _ in range(40):
+            assert httpx.get(server.url + "/health").status_code == 200
+        text = httpx.get(server.url + "/metrics").text
+        line = next(
+            ln for ln in text.splitlines() if ln.startswith("affinity_http_requests_total") and '"/health"' in ln
+        )
+        # 40 health checks spread over two workers (plus readiness polls): the scrape sees them all.
+        assert float(line.rsplit(" ", 1)[1]) >= 40
+    finally:
+        server.stop()

@@ -49,6 +49,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cookie_secure: bool | None = None
     """Mark cookies Secure. None: when public_url is https."""
     environment: Literal["development", "production", "test"] = "development"
+    metrics_multiprocess_dir: Path | None = None
+    """Folder where worker processes share Prometheus counters (set by `serve --workers N`)."""
+    # Identity (services/identity)
+    session_lifetime_hours: int = 336
+    """How long a web session lasts after sign-in (14 days by default)."""
+    login_max_failures: int = 5
+    """Failed local sign-ins per e-mail address (and per client address x4) before a pause."""
+    login_failure_window_minutes: int = 15
+    oidc_access_token_minutes: int = 60
+    oidc_refresh_token_days: int = 30
+    signing_key_rotate_days: int = 90
+    """Age at which our id_token signing key is replaced; the old one stays published for the grace period."""
+    signing_key_grace_days: int = 7
 
     @property
     def base_url(self) -> str:
@@ -102,6 +115,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         take(PREFIX + "PROGRAM_YEAR_START_MONTH", "program_year_start_month", _int_between(1, 12))
         take(PREFIX + "COOKIE_SECURE", "cookie_secure", _parse_bool)
         take(PREFIX + "ENVIRONMENT", "environment", _choice("development", "production", "test"))
+        take("PROMETHEUS_MULTIPROC_DIR", "metrics_multiprocess_dir", Path)
+        take(PREFIX + "SESSION_LIFETIME_HOURS", "session_lifetime_hours", _int_between(1, 24 * 90))
+        take(PREFIX + "LOGIN_MAX_FAILURES", "login_max_failures", _int_between(1, 1000))
+        take(PREFIX + "LOGIN_FAILURE_WINDOW_MINUTES", "login_failure_window_minutes", _int_between(1, 24 * 60))
+        take(PREFIX + "OIDC_ACCESS_TOKEN_MINUTES", "oidc_access_token_minutes", _int_between(1, 24 * 60))
+        take(PREFIX + "OIDC_REFRESH_TOKEN_DAYS", "oidc_refresh_token_days", _int_between(1, 365))
+        take(PREFIX + "SIGNING_KEY_ROTATE_DAYS", "signing_key_rotate_days", _int_between(1, 3650))
+        take(PREFIX + "SIGNING_KEY_GRACE_DAYS", "signing_key_grace_days", _int_between(1, 365))
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
         settings.check()

@@ -53,7 +53,7 @@ class Metrics:
         if self.multiprocess_dir is None:
             return bytes(generate_latest(self.registry))
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=str(self.multiprocess_dir))
+        multiprocess.MultiProcessCollector(registry, path=str(self.multiprocess_dir))  # type: ignore[no-untyped-call]
         return bytes(generate_latest(registry))
 
 

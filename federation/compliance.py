@@ -322,7 +322,5 @@ def compliance_report(
     """Compliance of every subject, each under its effective policy from ``resolver``."""
     return ComplianceReport(
         year,
-        tuple(
-            check_compliance(s, resolver.policy(s.space_id), year, today=today, registry=registry) for s in subjects
-        ),
+        tuple(check_compliance(s, resolver.policy(s.space_id), year, today=today, registry=registry) for s in subjects),
     )

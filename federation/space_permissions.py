@@ -267,3 +267,9 @@ def can_share_space(actor: SpaceActor, space: SpaceFacts) -> bool:
     (``membership.guests_allowed`` is a policy check, made separately)."""
     del space
     return actor.has(_R.OPERATOR, _R.NETWORK_ADMIN)
+
+
+def can_read_templates(actor: SpaceActor) -> bool:
+    """Read a network's policy templates — the basic structure every space works within
+    (``actor`` relative to the network): operators and anyone with a role in the network."""
+    return actor.has(_R.OPERATOR, _R.NETWORK_ADMIN, _R.NETWORK_MEMBER)

@@ -56,18 +56,54 @@ def _compare(name: str, mine: Constraint, theirs: Constraint) -> list[Violation]
     if isinstance(mine, RangeConstraint) and isinstance(theirs, RangeConstraint):
         if mine.min is not None:
             if theirs.max is not None and mine.min > theirs.max:
-                out.append(_v(name, mine.min, "max", theirs.max, source=theirs.max_source, code=conflict,
-                              words=f"minimum {mine.min} for sub-spaces is above the maximum {theirs.max}"))
+                out.append(
+                    _v(
+                        name,
+                        mine.min,
+                        "max",
+                        theirs.max,
+                        source=theirs.max_source,
+                        code=conflict,
+                        words=f"minimum {mine.min} for sub-spaces is above the maximum {theirs.max}",
+                    )
+                )
             elif theirs.min is not None and mine.min < theirs.min:
-                out.append(_v(name, mine.min, "min", theirs.min, source=theirs.min_source, code=loosens,
-                              words=f"minimum {mine.min} for sub-spaces is below the minimum {theirs.min}"))
+                out.append(
+                    _v(
+                        name,
+                        mine.min,
+                        "min",
+                        theirs.min,
+                        source=theirs.min_source,
+                        code=loosens,
+                        words=f"minimum {mine.min} for sub-spaces is below the minimum {theirs.min}",
+                    )
+                )
         if mine.max is not None:
             if theirs.min is not None and mine.max < theirs.min:
-                out.append(_v(name, mine.max, "min", theirs.min, source=theirs.min_source, code=conflict,
-                              words=f"maximum {mine.max} for sub-spaces is below the minimum {theirs.min}"))
+                out.append(
+                    _v(
+                        name,
+                        mine.max,
+                        "min",
+                        theirs.min,
+                        source=theirs.min_source,
+                        code=conflict,
+                        words=f"maximum {mine.max} for sub-spaces is below the minimum {theirs.min}",
+                    )
+                )
             elif theirs.max is not None and mine.max > theirs.max:
-                out.append(_v(name, mine.max, "max", theirs.max, source=theirs.max_source, code=loosens,
-                              words=f"maximum {mine.max} for sub-spaces is above the maximum {theirs.max}"))
+                out.append(
+                    _v(
+                        name,
+                        mine.max,
+                        "max",
+                        theirs.max,
+                        source=theirs.max_source,
+                        code=loosens,
+                        words=f"maximum {mine.max} for sub-spaces is above the maximum {theirs.max}",
+                    )
+                )
     elif isinstance(mine, ChoiceConstraint) and isinstance(theirs, ChoiceConstraint):
         extra = mine.allowed - theirs.allowed
         if extra:
@@ -77,15 +113,33 @@ def _compare(name: str, mine: Constraint, theirs: Constraint) -> list[Violation]
                 by_source.setdefault(theirs.excluded_by[choice], []).append(choice)
             limit = sorted(theirs.allowed)
             for source, choices in by_source.items():
-                out.append(_v(name, sorted(mine.allowed), "allowed", limit, source=source, code=code,
-                              words=f"allowing {', '.join(choices)} for sub-spaces goes beyond the allowed "
-                              f"{', '.join(limit) or 'nothing'}"))
+                out.append(
+                    _v(
+                        name,
+                        sorted(mine.allowed),
+                        "allowed",
+                        limit,
+                        source=source,
+                        code=code,
+                        words=f"allowing {', '.join(choices)} for sub-spaces goes beyond the allowed "
+                        f"{', '.join(limit) or 'nothing'}",
+                    )
+                )
     elif isinstance(mine, FlagConstraint) and isinstance(theirs, FlagConstraint):
         for lock in mine.locks:
             for other in theirs.locks:
                 if other.value != lock.value:
-                    out.append(_v(name, lock.value, "locked", other.value, source=other.source, code=conflict,
-                                  words=f"locking it to {str(lock.value).lower()} for sub-spaces contradicts the "
-                                  f"lock to {str(other.value).lower()}"))
+                    out.append(
+                        _v(
+                            name,
+                            lock.value,
+                            "locked",
+                            other.value,
+                            source=other.source,
+                            code=conflict,
+                            words=f"locking it to {str(lock.value).lower()} for sub-spaces contradicts the "
+                            f"lock to {str(other.value).lower()}",
+                        )
+                    )
     # Set requirements only ever add members, so they cannot loosen anything.
     return out

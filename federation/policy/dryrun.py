@@ -132,7 +132,5 @@ def dry_run(
             warnings.extend(contained.warnings)
         conflicts = tuple(c for c in policy.conflicts() if c.mode is not Mode.AUDIT)
         if violations or warnings or conflicts:
-            entries.append(
-                DryRunEntry(subject.space_id, subject.name, tuple(violations), tuple(warnings), conflicts)
-            )
+            entries.append(DryRunEntry(subject.space_id, subject.name, tuple(violations), tuple(warnings), conflicts))
     return DryRunReport(new_version.source, checked, tuple(entries))

@@ -51,9 +51,7 @@ class _Collector:
         self.problems.append(Problem(code, f"{self.param.name}: {message}", self.param.name, field))
 
 
-def parse_constraints(
-    raw: object, source: Source, registry: ParameterRegistry = CATALOGUE
-) -> PolicyLayer:
+def parse_constraints(raw: object, source: Source, registry: ParameterRegistry = CATALOGUE) -> PolicyLayer:
     """Parse a constraint document into a :class:`PolicyLayer` stamped with ``source``.
 
     Rejects (with every :class:`Problem` in one :class:`PolicyInputError`): a document or
@@ -136,9 +134,7 @@ def _parse_range(c: _Collector, spec: Mapping[object, object], source: Source) -
     if lo is not None and hi is not None and lo > hi:
         c.add(ProblemCode.MIN_GREATER_THAN_MAX, f"min {lo} is greater than max {hi}", "min")
         return None
-    return RangeConstraint(
-        lo, source if lo is not None else None, hi, source if hi is not None else None
-    )
+    return RangeConstraint(lo, source if lo is not None else None, hi, source if hi is not None else None)
 
 
 def _parse_choice(c: _Collector, spec: Mapping[object, object], source: Source) -> ChoiceConstraint | None:

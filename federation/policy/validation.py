@@ -109,9 +109,7 @@ def show_value(value: object) -> str:
     return str(value)
 
 
-def violation_from_breach(
-    name: str, value: SettingValue, breach: Breach, *, explicit: bool
-) -> Violation:
+def violation_from_breach(name: str, value: SettingValue, breach: Breach, *, explicit: bool) -> Violation:
     """Build a :class:`Violation` for ``value`` of ``name`` breaking ``breach``."""
     default = "" if explicit else " (the default)"
     return Violation(

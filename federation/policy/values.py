@@ -20,9 +20,7 @@ from federation.policy.sources import Mode
 _MISSING = object()
 
 
-def effective_value(
-    settings: Mapping[str, object], name: str, registry: ParameterRegistry = CATALOGUE
-) -> SettingValue:
+def effective_value(settings: Mapping[str, object], name: str, registry: ParameterRegistry = CATALOGUE) -> SettingValue:
     """The explicit setting of ``name`` (normalised), or its default when unset or invalid."""
     param = registry[name]
     raw = settings.get(name, _MISSING)

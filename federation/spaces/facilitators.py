@@ -55,7 +55,9 @@ def check_facilitator_removal(
     """
     if removing not in facilitators:
         return FacilitatorProblem(
-            FacilitatorCode.NOT_A_FACILITATOR, "that account is not a facilitator of this space", minimum,
+            FacilitatorCode.NOT_A_FACILITATOR,
+            "that account is not a facilitator of this space",
+            minimum,
             len(facilitators),
         )
     remaining = len(facilitators) - 1

@@ -100,9 +100,7 @@ def decide_join(attempt: JoinAttempt) -> JoinDecision:
     if mode is JoinMode.INVITE:
         return _refuse(JoinRefusal.INVITE_ONLY, "this space is by invitation only")
     if mode is JoinMode.PARENT_MEMBERS and not attempt.is_parent_member:
-        return _refuse(
-            JoinRefusal.PARENT_MEMBERSHIP_REQUIRED, "only members of the parent space may join this space"
-        )
+        return _refuse(JoinRefusal.PARENT_MEMBERSHIP_REQUIRED, "only members of the parent space may join this space")
     if full:
         return _refuse(JoinRefusal.SPACE_FULL, full_message)
     if mode is JoinMode.REQUEST:

@@ -1,0 +1,158 @@
+"""Dry run of a new template version and the memoised resolver over a tree."""
+
+from __future__ import annotations
+
+import pytest
+
+from federation.policy import (
+    DryRunSubject,
+    Mode,
+    PolicyLayer,
+    PolicyResolver,
+    RangeConstraint,
+    SpacePolicyInput,
+    ViolationCode,
+    dry_run,
+    effective_policy,
+    path_layers,
+    replace_template,
+)
+from tests.federation.builders import ancestor, layer, sid, template
+
+V1 = template("ALAS baseline", 1)
+V2 = template("ALAS baseline", 2)
+OTHER = template("Kent rules", 1)
+
+
+def subject(
+    name: str, settings: dict[str, object], *extra: PolicyLayer, sub: dict[str, object] | None = None
+) -> DryRunSubject:
+    layers = [layer({"meetings.virtual_per_year": {"min": 2}}, V1), *extra]
+    return DryRunSubject(
+        sid(name),
+        name,
+        settings,
+        layers,
+        layer(sub, ancestor(name)) if sub is not None else None,
+    )
+
+
+def test_lists_exactly_the_spaces_the_new_version_breaks() -> None:
+    new = layer({"meetings.virtual_per_year": {"min": 3}}, V2)
+    report = dry_run(
+        new,
+        [
+            subject("fine", {"meetings.virtual_per_year": 4}),
+            subject("two", {"meetings.virtual_per_year": 2}),
+            subject("default", {}),
+        ],
+    )
+    assert report.checked == 3
+    assert [e.name for e in report.spaces] == ["two", "default"]
+    assert [e.name for e in report.blocking] == ["two", "default"]
+    (v,) = report.spaces[0].violations
+    assert (v.parameter, v.value, v.bound, v.limit, v.source) == ("meetings.virtual_per_year", 2, "min", 3, V2)
+    body = report.to_dict()
+    assert body["out_of_bounds"] == 2 and body["template"] == V2.to_dict()
+
+
+def test_the_old_version_is_replaced_not_added() -> None:
+    # v1 required at least 2; v2 loosens to at least 1: nothing breaks any more
+    new = layer({"meetings.virtual_per_year": {"min": 1}}, V2)
+    report = dry_run(new, [subject("one", {"meetings.virtual_per_year": 1})])
+    assert report.spaces == ()
+
+
+def test_a_newly_attached_template_is_added() -> None:
+    new = layer({"chat.posting": {"allowed": ["facilitators"]}}, OTHER)
+    report = dry_run(new, [subject("chatty", {"meetings.virtual_per_year": 2})])
+    (entry,) = report.spaces
+    assert entry.violations[0].source == OTHER
+
+
+def test_conflicts_with_other_layers_are_reported() -> None:
+    other = layer({"meetings.virtual_per_year": {"max": 2}}, OTHER)
+    new = layer({"meetings.virtual_per_year": {"min": 3}}, V2)
+    (entry,) = dry_run(new, [subject("capped", {"meetings.virtual_per_year": 2}, other)]).spaces
+    assert entry.blocking
+    (conflict,) = entry.conflicts
+    assert set(conflict.sources) == {V2, OTHER}
+
+
+def test_warn_mode_versions_only_warn() -> None:
+    new = layer({"meetings.virtual_per_year": {"min": 3}}, template("ALAS baseline", 2, Mode.WARN))
+    (entry,) = dry_run(new, [subject("two", {"meetings.virtual_per_year": 2})]).spaces
+    assert not entry.blocking and entry.violations == () and len(entry.warnings) == 1
+    assert dry_run(new, [subject("two", {"meetings.virtual_per_year": 2})]).blocking == ()
+
+
+def test_subspace_constraints_that_would_loosen_are_reported() -> None:
+    new = layer({"meetings.virtual_per_year": {"min": 3}}, V2)
+    (entry,) = dry_run(
+        new, [subject("parent", {"meetings.virtual_per_year": 4}, sub={"meetings.virtual_per_year": {"min": 2}})]
+    ).spaces
+    (v,) = entry.violations
+    assert v.code is ViolationCode.LOOSENS and v.source == V2
+
+
+def test_replace_template_keeps_positions() -> None:
+    a = layer({}, OTHER)
+    old = layer({}, V1)
+    new = layer({}, V2)
+    assert replace_template([a, old, a], new) == [a, new, a]
+    assert replace_template([a], new) == [a, new]
+
+
+def _tree() -> tuple[PolicyResolver, dict[str, PolicyLayer]]:
+    net = layer({"meetings.virtual_per_year": {"min": 1, "max": 10}}, template("Net"))
+    root_t = layer({"meetings.virtual_per_year": {"min": 2}}, template("Root"))
+    root_sub = layer({"meetings.virtual_per_year": {"max": 8}}, ancestor("root"))
+    mid_sub = layer({"meetings.virtual_per_year": {"min": 3}}, ancestor("mid"))
+    leaf_t = layer({"meetings.virtual_per_year": {"max": 6}}, template("Leaf"))
+    spaces = [
+        SpacePolicyInput(sid("root"), None, (root_t,), root_sub),
+        SpacePolicyInput(sid("mid"), sid("root"), (), mid_sub),
+        SpacePolicyInput(sid("leaf"), sid("mid"), (leaf_t,), None),
+        SpacePolicyInput(sid("other-root"), None),
+    ]
+    return PolicyResolver([net], spaces), {
+        "net": net,
+        "root_t": root_t,
+        "root_sub": root_sub,
+        "mid_sub": mid_sub,
+        "leaf_t": leaf_t,
+    }
+
+
+def test_resolver_matches_intersection_along_the_path() -> None:
+    resolver, ls = _tree()
+    leaf = resolver.policy(sid("leaf"))
+    direct = effective_policy(
+        path_layers(
+            [ls["net"]],
+            [((ls["root_t"],), ls["root_sub"]), ((), ls["mid_sub"])],
+            [ls["leaf_t"]],
+        )
+    )
+    assert leaf.enforced.key() == direct.enforced.key()
+    c = leaf.enforced["meetings.virtual_per_year"]
+    assert c == RangeConstraint(3, ancestor("mid"), 6, template("Leaf"))
+    # a space's own sub-space constraints do not apply to itself
+    root = resolver.policy(sid("root")).enforced["meetings.virtual_per_year"]
+    assert isinstance(root, RangeConstraint) and (root.min, root.max) == (2, 10)
+    sub = resolver.subspace_policy(sid("root")).enforced["meetings.virtual_per_year"]
+    assert isinstance(sub, RangeConstraint) and (sub.min, sub.max) == (2, 8)
+    other = resolver.policy(sid("other-root")).enforced["meetings.virtual_per_year"]
+    assert isinstance(other, RangeConstraint) and (other.min, other.max) == (1, 10)
+    assert resolver.policy(sid("leaf")) is leaf  # memoised
+    net_bound = ls["net"].constraints["meetings.virtual_per_year"]
+    assert resolver.network_policy.enforced["meetings.virtual_per_year"] == net_bound
+
+
+def test_resolver_reports_unknown_spaces_and_cycles() -> None:
+    resolver, _ = _tree()
+    with pytest.raises(KeyError):
+        resolver.policy(sid("nowhere"))
+    looped = PolicyResolver([], [SpacePolicyInput(sid("a"), sid("b")), SpacePolicyInput(sid("b"), sid("a"))])
+    with pytest.raises(ValueError, match="cycle"):
+        looped.policy(sid("a"))

@@ -1,0 +1,495 @@
+"""HTTP handlers of the identity area: sign-in pages, the broker callback, our OIDC provider, the API.
+
+Pages answer with HTML; every refused sign-in is a plain page that says what went wrong and
+what to do, logged for the operator (reason only: no tokens, no stack trace), with no session.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from litestar import Controller, MediaType, Request, Response, get, post, put
+from litestar.datastructures import Cookie
+from litestar.params import Parameter
+from litestar.response import Redirect
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.permissions import Actor
+from services.identity import broker, local, pages, provider, sessions
+from services.identity.errors import SignInRefused
+from services.identity.keys import published_keys
+from services.identity.schemas import ClientCreate, ClientCreated, IdentityProviderOut, IdentityProviderSet
+from services.identity.service import register_client, set_identity_provider
+from services.persistence.models import Account, Network
+from services.persistence.models.identity import LinkedIdentity, OidcClient, UpstreamProvider, WebSession
+from services.settings import Settings
+
+log = logging.getLogger("affinity.identity")
+
+SlugParam = Annotated[str, Parameter(description="The network's slug, e.g. 'kent-sd'", max_length=80)]
+AnyRequest = Request[Any, Any, Any]
+_PUBLIC = {"public": True}
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _settings(request: AnyRequest) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _refused(request: AnyRequest, exc: SignInRefused, *, cookies: list[Cookie] | None = None) -> Response[str]:
+    log.warning("sign-in refused path=%s status=%s reason=%s", request.url.path, exc.status, exc.reason)
+    return pages.message(exc.title, exc.message, status=exc.status, problem=True, cookies=cookies)
+
+
+async def _form(request: AnyRequest) -> dict[str, str]:
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _redirect(url: str, *, cookies: list[Cookie] | None = None) -> Redirect:
+    return Redirect(url, status_code=303, headers={**pages.PAGE_HEADERS}, cookies=cookies or [])
+
+
+async def _current(db_session: AsyncSession, request: AnyRequest) -> tuple[WebSession, Account] | None:
+    return await sessions.find_session(db_session, request.cookies.get(sessions.SESSION_COOKIE))
+
+
+async def _provider_choices(db_session: AsyncSession) -> list[dict[str, str]]:
+    rows = await db_session.execute(
+        select(Network.slug, Network.name)
+        .join(UpstreamProvider, UpstreamProvider.network_id == Network.id)
+        .order_by(Network.name)
+    )
+    return [{"slug": slug, "name": name} for slug, name in rows]
+
+
+def _csrf_cookie(settings: Settings, value: str) -> Cookie:
+    return Cookie(
+        key=sessions.CSRF_COOKIE,
+        value=value,
+        path="/",
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+        max_age=3600 * 8,
+    )
+
+
+async def _login_page(
+    request: AnyRequest,
+    db_session: AsyncSession,
+    *,
+    next_url: str,
+    problem: str | None = None,
+    email: str = "",
+    status: int = 200,
+) -> Response[str]:
+    settings = _settings(request)
+    binding = request.cookies.get(sessions.CSRF_COOKIE) or sessions.new_csrf_binding()
+    return pages.render(
+        "login.html",
+        status=status,
+        cookies=[_csrf_cookie(settings, binding)],
+        title="Sign in",
+        providers=await _provider_choices(db_session),
+        csrf=sessions.csrf_token(settings, binding),
+        next=next_url,
+        problem=problem,
+        email=email,
+    )
+
+
+class SignInController(Controller):
+    """Sign-in pages, the upstream broker and web sessions (outside /api/v1)."""
+
+    path = "/auth"
+    tags = ["sign-in"]
+    include_in_schema = True
+
+    @get("/login", opt=_PUBLIC, summary="Sign-in choices (HTML)", media_type=MediaType.HTML)
+    async def login_page(self, request: AnyRequest, db_session: AsyncSession, next: str | None = None) -> Response[str]:
+        return await _login_page(request, db_session, next_url=broker.safe_next(next))
+
+    @post("/login", opt=_PUBLIC, summary="Local sign-in form post", status_code=303, media_type=MediaType.HTML)
+    async def local_login(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
+        settings = _settings(request)
+        form = await _form(request)
+        next_url = broker.safe_next(form.get("next"))
+        if not sessions.origin_ok(settings, request.headers) or not sessions.csrf_ok(
+            settings, request.cookies.get(sessions.CSRF_COOKIE), form.get("csrf_token")
+        ):
+            return _refused(
+                request,
+                SignInRefused(
+                    "Form expired",
+                    "This sign-in form has expired or did not come from this site. "
+                    "Reload the sign-in page and try again.",
+                    reason="local sign-in: CSRF check failed",
+                    status=403,
+                ),
+            )
+        email, password = form.get("email", "").strip(), form.get("password", "")
+        if not email or not password or len(email) > 320 or len(password) > 1024:
+            return await _login_page(
+                request,
+                db_session,
+                next_url=next_url,
+                email=email[:320],
+                status=400,
+                problem="Enter your e-mail address and your password.",
+            )
+        client_ip = request.client.host if request.client else "unknown"
+        try:
+            account = await local.sign_in(db_session, settings, email, password, client_ip)
+        except SignInRefused as exc:
+            log.warning("sign-in refused path=%s status=%s reason=%s", request.url.path, exc.status, exc.reason)
+            return await _login_page(
+                request, db_session, next_url=next_url, email=email, status=exc.status, problem=exc.message
+            )
+        new = await sessions.create_session(db_session, settings, account.id, "local")
+        log.info("signed in account=%s method=local", account.id)
+        return _redirect(next_url, cookies=[sessions.session_cookie(settings, new.token)])
+
+    @get("/login/{slug:str}", opt=_PUBLIC, summary="Start signing in through a network's provider")
+    async def start(
+        self,
+        request: AnyRequest,
+        db_session: AsyncSession,
+        slug: SlugParam,
+        next: str | None = None,
+        link: str | None = None,
+    ) -> Response[Any]:
+        settings = _settings(request)
+        browser = request.cookies.get(broker.LOGIN_COOKIE) or sessions.new_csrf_binding()
+        link_to = None
+        if link:
+            current = await _current(db_session, request)
+            if current is None:
+                return pages.message("Sign in first", "Sign in to your account first, then connect this provider.")
+            link_to = current[1].id
+        try:
+            url = await broker.start_login(
+                db_session, settings, slug, browser=browser, next_url=next, link_account_id=link_to
+            )
+        except SignInRefused as exc:
+            return _refused(request, exc)
+        cookie = Cookie(
+            key=broker.LOGIN_COOKIE,
+            value=browser,
+            path="/auth/callback",
+            httponly=True,
+            secure=settings.secure_cookies,
+            samesite="lax",
+            max_age=int(broker.PENDING_TTL.total_seconds()),
+        )
+        return Redirect(url, status_code=302, headers={**pages.PAGE_HEADERS}, cookies=[cookie])
+
+    @get("/callback/{slug:str}", opt=_PUBLIC, summary="Return from a network's provider", media_type=MediaType.HTML)
+    async def callback(self, request: AnyRequest, db_session: AsyncSession, slug: SlugParam) -> Response[Any]:
+        settings = _settings(request)
+        params = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
+        try:
+            account, next_url = await broker.finish_login(
+                db_session, settings, slug, params, browser=request.cookies.get(broker.LOGIN_COOKIE)
+            )
+        except SignInRefused as exc:
+            return _refused(request, exc)
+        current = await _current(db_session, request)
+        if current is not None and current[1].id == account.id:
+            return _redirect(next_url)
+        if current is not None:
+            await sessions.end_session(db_session, current[0].id)
+        new = await sessions.create_session(db_session, settings, account.id, f"upstream:{slug}")
+        log.info("signed in account=%s method=upstream network=%s", account.id, slug)
+        return _redirect(next_url, cookies=[sessions.session_cookie(settings, new.token)])
+
+    @post("/logout", opt=_PUBLIC, summary="Sign out (ends the session, revokes its tokens)", status_code=303)
+    async def logout(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
+        settings = _settings(request)
+        form = await _form(request)
+        token = request.cookies.get(sessions.SESSION_COOKIE)
+        if not sessions.origin_ok(settings, request.headers) or not sessions.csrf_ok(
+            settings, token, form.get("csrf_token")
+        ):
+            return _refused(
+                request,
+                SignInRefused(
+                    "Could not sign out",
+                    "This sign-out request did not come from a page of this site. "
+                    "Use the Sign out button on your account page.",
+                    reason="logout: CSRF check failed",
+                    status=403,
+                ),
+            )
+        current = await _current(db_session, request)
+        if current is not None:
+            await sessions.end_session(db_session, current[0].id)
+            log.info("signed out account=%s", current[1].id)
+        return _redirect("/auth/signed-out", cookies=[sessions.clear_cookie(settings, sessions.SESSION_COOKIE)])
+
+    @get("/signed-out", opt=_PUBLIC, summary="Signed-out page", media_type=MediaType.HTML)
+    async def signed_out(self) -> Response[str]:
+        return pages.message(
+            "You are signed out",
+            "You are signed out of Affinity Federation on this browser. If you signed in through your district's "
+            "provider, you may also want to sign out there.",
+            link_text="Sign in again",
+        )
+
+    @get("/account", opt=_PUBLIC, summary="Your sign-in status (HTML)", media_type=MediaType.HTML)
+    async def account(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
+        current = await _current(db_session, request)
+        if current is None:
+            return _redirect("/auth/login?next=/auth/account")
+        _, account = current
+        identities = (
+            await db_session.scalars(select(LinkedIdentity).where(LinkedIdentity.account_id == account.id))
+        ).all()
+        return pages.render(
+            "account.html",
+            title="Your account",
+            account=account,
+            identities=identities,
+            providers=await _provider_choices(db_session),
+            csrf=sessions.csrf_token(_settings(request), request.cookies.get(sessions.SESSION_COOKIE, "")),
+        )
+
+
+def _oauth_error(exc: provider.OAuthError) -> Response[dict[str, str]]:
+    headers = dict(_NO_STORE)
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="affinity"'
+    return Response(exc.body(), status_code=exc.status, media_type=MediaType.JSON, headers=headers)
+
+
+class ProviderController(Controller):
+    """This service as an OpenID Connect provider."""
+
+    path = "/oidc"
+    tags = ["openid-connect"]
+
+    @get("/jwks", opt=_PUBLIC, summary="Public keys that sign our id_tokens")
+    async def jwks(self, request: AnyRequest, db_session: AsyncSession) -> Response[dict[str, Any]]:
+        keys = await published_keys(db_session, _settings(request))
+        return Response({"keys": keys}, headers={"Cache-Control": "public, max-age=300"})
+
+    async def _authorize(
+        self, request: AnyRequest, db_session: AsyncSession, params: dict[str, str], *, consent: str | None
+    ) -> Response[Any]:
+        settings = _settings(request)
+        try:
+            req = await provider.check_authorize(db_session, params)
+        except provider.NotRedirectable as exc:
+            log.warning("authorize refused: %s", exc.reason)
+            return pages.message("Cannot continue", exc.message, status=400, problem=True, link=None)
+        except provider.OAuthError as exc:
+            client_id, redirect_uri = params["client_id"], params["redirect_uri"]
+            log.warning("authorize error client=%s error=%s: %s", client_id, exc.error, exc.description)
+            out = {"error": exc.error, "error_description": exc.description}
+            if params.get("state"):
+                out["state"] = params["state"]
+            return _redirect(provider.redirect_with(settings, redirect_uri, out))
+        current = await _current(db_session, request)
+        state = {"state": req.state} if req.state is not None else {}
+        if current is None:
+            if req.prompt == "none":
+                return _redirect(
+                    provider.redirect_with(settings, req.redirect_uri, {"error": "login_required", **state})
+                )
+            from urllib.parse import urlencode
+
+            return _redirect("/auth/login?" + urlencode({"next": "/oidc/authorize?" + urlencode(req.params())}))
+        web, account = current
+        if consent is not None:
+            if not sessions.origin_ok(settings, request.headers) or not sessions.csrf_ok(
+                settings, request.cookies.get(sessions.SESSION_COOKIE), params.get("csrf_token")
+            ):
+                log.warning("consent refused: CSRF check failed client=%s", req.client.client_id)
+                return pages.message(
+                    "Form expired",
+                    "This page expired. Go back to the application and try again.",
+                    status=403,
+                    problem=True,
+                    link=None,
+                )
+            if consent != "allow":
+                return _redirect(
+                    provider.redirect_with(
+                        settings,
+                        req.redirect_uri,
+                        {"error": "access_denied", "error_description": "the member declined", **state},
+                    )
+                )
+            await provider.record_consent(db_session, account.id, req.client, req.scope)
+        elif not await provider.has_consent(db_session, account.id, req.client, req.scope):
+            if req.prompt == "none":
+                return _redirect(
+                    provider.redirect_with(settings, req.redirect_uri, {"error": "consent_required", **state})
+                )
+            network = await db_session.get(Network, req.client.network_id)
+            return pages.render(
+                "consent.html",
+                title=f"Allow {req.client.name}?",
+                client_name=req.client.name,
+                network_name=network.name if network else "",
+                account_name=account.display_name,
+                account_email=account.email,
+                scopes=[_SCOPE_TEXT.get(s, s) for s in req.scope.split()],
+                params=req.params(),
+                csrf=sessions.csrf_token(settings, request.cookies.get(sessions.SESSION_COOKIE, "")),
+            )
+        return _redirect(await provider.issue_code(db_session, settings, req, web))
+
+    @get("/authorize", opt=_PUBLIC, summary="Authorization endpoint (code + PKCE S256)")
+    async def authorize(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
+        params = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
+        return await self._authorize(request, db_session, params, consent=None)
+
+    @post("/authorize", opt=_PUBLIC, summary="Consent decision", status_code=303)
+    async def authorize_consent(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
+        params = await _form(request)
+        return await self._authorize(request, db_session, params, consent=params.get("decision", "deny"))
+
+    @post("/token", opt=_PUBLIC, summary="Token endpoint", status_code=200)
+    async def token(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
+        form = await _form(request)
+        try:
+            body = await provider.token(db_session, _settings(request), form, request.headers.get("authorization"))
+        except provider.OAuthError as exc:
+            log.warning("token refused error=%s: %s", exc.error, exc.description)
+            return _oauth_error(exc)
+        return Response(body, media_type=MediaType.JSON, headers=_NO_STORE)
+
+    @post("/revoke", opt=_PUBLIC, summary="Token revocation (RFC 7009)", status_code=200)
+    async def revoke(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
+        form = await _form(request)
+        try:
+            await provider.revoke(db_session, form, request.headers.get("authorization"))
+        except provider.OAuthError as exc:
+            return _oauth_error(exc)
+        return Response(b"", media_type=MediaType.TEXT, headers=_NO_STORE)
+
+    async def _userinfo(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        found = await provider.access_token_row(db_session, presented.strip()) if scheme.lower() == "bearer" else None
+        if found is None:
+            return Response(
+                {"error": "invalid_token", "error_description": "the access token is unknown, expired or revoked"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"', **_NO_STORE},
+            )
+        tok, account, _ = found
+        return Response(provider.user_claims(account, tok.scope), headers=_NO_STORE)
+
+    @get("/userinfo", opt=_PUBLIC, summary="UserInfo endpoint")
+    async def userinfo(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
+        return await self._userinfo(request, db_session)
+
+    @post("/userinfo", opt=_PUBLIC, summary="UserInfo endpoint (POST)", status_code=200)
+    async def userinfo_post(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
+        return await self._userinfo(request, db_session)
+
+    async def _logout_target(
+        self, request: AnyRequest, db_session: AsyncSession, params: Mapping[str, str]
+    ) -> tuple[OidcClient | None, str | None]:
+        settings = _settings(request)
+        client_id = params.get("client_id") or await provider.id_token_hint_client(
+            db_session, settings, params.get("id_token_hint")
+        )
+        client = await provider.client_by_id(db_session, client_id)
+        target = params.get("post_logout_redirect_uri")
+        if target and (client is None or target not in client.post_logout_redirect_uris):
+            target = None
+        return client, target
+
+    @get("/logout", opt=_PUBLIC, summary="RP-initiated logout (asks the member to confirm)", media_type=MediaType.HTML)
+    async def end_session(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
+        params = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
+        client, target = await self._logout_target(request, db_session, params)
+        current = await _current(db_session, request)
+        if current is None:
+            if target:
+                return _redirect(target + _state_suffix(target, params.get("state")))
+            return _redirect("/auth/signed-out")
+        keep = {k: params[k] for k in ("client_id", "post_logout_redirect_uri", "state") if k in params}
+        if client is not None:
+            keep["client_id"] = client.client_id
+        return pages.render(
+            "logout.html",
+            title="Sign out?",
+            client_name=client.name if client else None,
+            params=keep,
+            csrf=sessions.csrf_token(_settings(request), request.cookies.get(sessions.SESSION_COOKIE, "")),
+        )
+
+    @post("/logout", opt=_PUBLIC, summary="RP-initiated logout (confirmed)", status_code=303)
+    async def end_session_confirm(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
+        settings = _settings(request)
+        form = await _form(request)
+        token = request.cookies.get(sessions.SESSION_COOKIE)
+        if not sessions.origin_ok(settings, request.headers) or not sessions.csrf_ok(
+            settings, token, form.get("csrf_token")
+        ):
+            log.warning("rp-initiated logout refused: CSRF check failed")
+            return pages.message(
+                "Could not sign out",
+                "This page expired. Use the Sign out button on your account page.",
+                status=403,
+                problem=True,
+                link="/auth/account",
+                link_text="Your account",
+            )
+        _, target = await self._logout_target(request, db_session, form)
+        current = await _current(db_session, request)
+        if current is not None:
+            await sessions.end_session(db_session, current[0].id)
+        cookies = [sessions.clear_cookie(settings, sessions.SESSION_COOKIE)]
+        if target:
+            return _redirect(target + _state_suffix(target, form.get("state")), cookies=cookies)
+        return _redirect("/auth/signed-out", cookies=cookies)
+
+
+def _state_suffix(target: str, state: str | None) -> str:
+    if not state:
+        return ""
+    from urllib.parse import urlencode
+
+    return ("&" if "?" in target else "?") + urlencode({"state": state})
+
+
+_SCOPE_TEXT = {
+    "openid": "who you are (an identifier for your account)",
+    "profile": "your display name",
+    "email": "your e-mail address",
+    "read": "read access to Affinity Federation on your behalf",
+    "write": "changes in Affinity Federation on your behalf",
+}
+
+
+@get("/.well-known/openid-configuration", opt=_PUBLIC, tags=["openid-connect"], summary="OpenID Connect discovery")
+async def openid_configuration(request: AnyRequest) -> Response[dict[str, Any]]:
+    """Our provider's metadata."""
+    return Response(provider.discovery_document(_settings(request)), headers={"Cache-Control": "public, max-age=300"})
+
+
+class IdentityApiController(Controller):
+    """API: connect a network's provider, register a network's tools as OIDC clients."""
+
+    path = "/networks"
+    tags = ["identity"]
+
+    @put("/{slug:str}/identity-provider", summary="Connect the network's upstream OIDC provider (network admins)")
+    async def set_provider(
+        self, request: AnyRequest, db_session: AsyncSession, actor: Actor, slug: SlugParam, data: IdentityProviderSet
+    ) -> IdentityProviderOut:
+        return await set_identity_provider(db_session, _settings(request), actor, slug, data)
+
+    @post("/{slug:str}/clients", summary="Register an OIDC client of this service (network admins)", status_code=201)
+    async def create_client(
+        self, request: AnyRequest, db_session: AsyncSession, actor: Actor, slug: SlugParam, data: ClientCreate
+    ) -> Response[ClientCreated]:
+        return Response(await register_client(db_session, _settings(request), actor, slug, data), headers=_NO_STORE)

@@ -1,0 +1,14 @@
+"""Why a sign-in was refused: one sentence for the member, one reason for the operator's log."""
+
+from __future__ import annotations
+
+
+class SignInRefused(Exception):
+    """A refused sign-in. ``message`` is shown to the member; ``reason`` goes to the log only."""
+
+    def __init__(self, title: str, message: str, *, reason: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.title = title
+        self.message = message
+        self.reason = reason
+        self.status = status

@@ -1,0 +1,606 @@
+"""This service as an OpenID Connect provider for the networks' tools.
+
+A small, strict, hand-written authorization-code flow on joserfc (see docs/identity.md for why
+not authlib's server grants): code + PKCE S256 only, exact redirect URIs, single-use short-lived
+codes consumed atomically (a second use revokes what the first issued), opaque access and
+refresh tokens stored hashed, refresh rotation with reuse detection per token family,
+RS256 id_tokens signed with persisted, rotated keys, RFC 9207 ``iss`` on every response.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlencode, urlsplit
+
+from joserfc import jwt
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.auth.principal import Principal
+from services.identity import crypto, keys
+from services.persistence.models import Account
+from services.persistence.models.identity import AuthorizationCode, Consent, OidcClient, OidcToken, WebSession
+from services.settings import Settings
+
+log = logging.getLogger("affinity.identity.provider")
+
+ACCESS_PREFIX = "afa_"
+REFRESH_PREFIX = "afr_"
+SECRET_PREFIX = "afs_"  # noqa: S105 - a public prefix, not a secret
+CODE_TTL = dt.timedelta(seconds=60)
+SUPPORTED_SCOPES = ("openid", "profile", "email", "read", "write")
+API_SCOPES = frozenset({"read", "write"})
+_VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+_CHALLENGE = re.compile(r"^[A-Za-z0-9\-_]{43}$")
+
+
+def issuer(settings: Settings) -> str:
+    """Our issuer identifier: the public URL."""
+    return settings.base_url
+
+
+def discovery_document(settings: Settings) -> dict[str, Any]:
+    """``/.well-known/openid-configuration``."""
+    base = settings.base_url
+    return {
+        "issuer": base,
+        "authorization_endpoint": f"{base}/oidc/authorize",
+        "token_endpoint": f"{base}/oidc/token",
+        "userinfo_endpoint": f"{base}/oidc/userinfo",
+        "jwks_uri": f"{base}/oidc/jwks",
+        "revocation_endpoint": f"{base}/oidc/revoke",
+        "end_session_endpoint": f"{base}/oidc/logout",
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [keys.ALG],
+        "scopes_supported": list(SUPPORTED_SCOPES),
+        "claims_supported": [
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "sid",
+            "email",
+            "email_verified",
+            "name",
+        ],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "authorization_response_iss_parameter_supported": True,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+    }
+
+
+class OAuthError(Exception):
+    """An OAuth error response (RFC 6749 §5.2 / §4.1.2.1)."""
+
+    def __init__(self, error: str, description: str, *, status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+
+    def body(self) -> dict[str, str]:
+        """The JSON body of a token-endpoint error."""
+        return {"error": self.error, "error_description": self.description}
+
+
+class NotRedirectable(Exception):
+    """The authorization request cannot be answered by redirect (unknown client or redirect URI)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(reason)
+        self.message = message
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class AuthorizeRequest:
+    """A checked authorization request."""
+
+    client: OidcClient
+    redirect_uri: str
+    scope: str
+    state: str | None
+    nonce: str | None
+    code_challenge: str
+    prompt: str | None
+
+    def params(self) -> dict[str, str]:
+        """The request's parameters again (for the consent form)."""
+        out = {
+            "response_type": "code",
+            "client_id": self.client.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": self.scope,
+            "code_challenge": self.code_challenge,
+            "code_challenge_method": "S256",
+        }
+        if self.state is not None:
+            out["state"] = self.state
+        if self.nonce is not None:
+            out["nonce"] = self.nonce
+        return out
+
+
+def redirect_with(settings: Settings, redirect_uri: str, params: dict[str, str]) -> str:
+    """``redirect_uri`` with response parameters and ``iss`` (RFC 9207) added to its query."""
+    full = {**params, "iss": issuer(settings)}
+    separator = "&" if urlsplit(redirect_uri).query else "?"
+    return redirect_uri + separator + urlencode(full)
+
+
+async def client_by_id(session: AsyncSession, client_id: str | None) -> OidcClient | None:
+    """An active registered client."""
+    if not client_id or len(client_id) > 80:
+        return None
+    return await session.scalar(
+        select(OidcClient).where(OidcClient.client_id == client_id, OidcClient.revoked_at.is_(None))
+    )
+
+
+async def check_authorize(session: AsyncSession, params: dict[str, str]) -> AuthorizeRequest:
+    """Validate an authorization request.
+
+    Raises :class:`NotRedirectable` when the client or redirect URI is wrong (never redirect
+    to an unverified URI), else :class:`OAuthError` to be sent back to the redirect URI.
+    """
+    client = await client_by_id(session, params.get("client_id"))
+    if client is None:
+        raise NotRedirectable(
+            "The application that sent you here is not registered with this service. Tell its administrator.",
+            f"authorize: unknown client_id {params.get('client_id')!r}",
+        )
+    redirect_uri = params.get("redirect_uri")
+    if not redirect_uri or redirect_uri not in client.redirect_uris:
+        raise NotRedirectable(
+            "The application that sent you here asked to return to an address it has not registered, "
+            "so you were not sent back. Tell its administrator.",
+            f"authorize: redirect_uri {redirect_uri!r} is not registered for client {client.client_id}",
+        )
+    state = params.get("state")
+    err = _authorize_problem(params)
+    if err is not None:
+        raise err
+    scopes = params.get("scope", "").split()
+    return AuthorizeRequest(
+        client=client,
+        redirect_uri=redirect_uri,
+        scope=" ".join(s for s in SUPPORTED_SCOPES if s in scopes),
+        state=state,
+        nonce=params.get("nonce"),
+        code_challenge=params["code_challenge"],
+        prompt=params.get("prompt"),
+    )
+
+
+def _authorize_problem(params: dict[str, str]) -> OAuthError | None:
+    if params.get("request") or params.get("request_uri"):
+        return OAuthError("request_not_supported", "request objects are not supported")
+    if params.get("response_type") != "code":
+        return OAuthError("unsupported_response_type", "only response_type=code is supported")
+    if params.get("response_mode") not in (None, "query"):
+        return OAuthError("invalid_request", "only response_mode=query is supported")
+    scopes = params.get("scope", "").split()
+    if "openid" not in scopes:
+        return OAuthError("invalid_scope", "the scope must include openid")
+    unknown = [s for s in scopes if s not in SUPPORTED_SCOPES]
+    if unknown:
+        return OAuthError("invalid_scope", f"unsupported scope(s): {' '.join(unknown)}")
+    challenge = params.get("code_challenge")
+    if not challenge:
+        return OAuthError("invalid_request", "PKCE is required: send code_challenge with code_challenge_method=S256")
+    if params.get("code_challenge_method") != "S256":
+        return OAuthError("invalid_request", "only code_challenge_method=S256 is accepted (plain is refused)")
+    if not _CHALLENGE.match(challenge):
+        return OAuthError("invalid_request", "code_challenge is not a base64url SHA-256 value")
+    if len(params.get("nonce", "")) > 500 or len(params.get("state", "")) > 1000:
+        return OAuthError("invalid_request", "nonce or state is too long")
+    return None
+
+
+async def has_consent(session: AsyncSession, account_id: uuid.UUID, client: OidcClient, scope: str) -> bool:
+    """Whether the member already allowed this client these scopes."""
+    granted = await session.scalar(
+        select(Consent.scopes).where(Consent.account_id == account_id, Consent.client_pk == client.id)
+    )
+    return granted is not None and set(scope.split()) <= set(granted)
+
+
+async def record_consent(session: AsyncSession, account_id: uuid.UUID, client: OidcClient, scope: str) -> None:
+    """Remember the member's consent (merged with earlier grants)."""
+    row = await session.get(Consent, (account_id, client.id))
+    if row is None:
+        session.add(Consent(account_id=account_id, client_pk=client.id, scopes=sorted(set(scope.split()))))
+    else:
+        row.scopes = sorted(set(row.scopes) | set(scope.split()))
+    await session.flush()
+
+
+async def issue_code(
+    session: AsyncSession, settings: Settings, req: AuthorizeRequest, web: WebSession, *, now: dt.datetime | None = None
+) -> str:
+    """Create an authorization code and return the redirect URL carrying it."""
+    now = now or dt.datetime.now(dt.UTC)
+    code = crypto.new_secret(nbytes=32)
+    session.add(
+        AuthorizationCode(
+            id=uuid.uuid4(),
+            code_hash=crypto.digest(code),
+            client_pk=req.client.id,
+            account_id=web.account_id,
+            session_id=web.id,
+            redirect_uri=req.redirect_uri,
+            scope=req.scope,
+            nonce=req.nonce,
+            code_challenge=req.code_challenge,
+            auth_time=web.created_at,
+            expires_at=now + CODE_TTL,
+        )
+    )
+    await session.flush()
+    params = {"code": code}
+    if req.state is not None:
+        params["state"] = req.state
+    return redirect_with(settings, req.redirect_uri, params)
+
+
+async def authenticate_client(session: AsyncSession, form: dict[str, str], authorization: str | None) -> OidcClient:
+    """Client authentication: client_secret_basic or client_secret_post (exactly one)."""
+    client_id = secret = None
+    if authorization and authorization.lower().startswith("basic "):
+        try:
+            raw = base64.b64decode(authorization[6:].strip(), validate=True).decode()
+        except ValueError:
+            raise OAuthError("invalid_client", "malformed Basic credentials", status=401) from None
+        user, sep, password = raw.partition(":")
+        if not sep:
+            raise OAuthError("invalid_client", "malformed Basic credentials", status=401)
+        client_id, secret = unquote(user), unquote(password)
+        if "client_secret" in form:
+            raise OAuthError("invalid_request", "use one client authentication method, not two")
+    elif "client_secret" in form:
+        client_id, secret = form.get("client_id"), form.get("client_secret")
+    if not client_id or not secret:
+        raise OAuthError("invalid_client", "client authentication is required", status=401)
+    if "client_id" in form and form["client_id"] != client_id:
+        raise OAuthError("invalid_client", "client_id does not match the credentials", status=401)
+    client = await client_by_id(session, client_id)
+    if client is None or not crypto.same(crypto.digest(secret).hex(), client.secret_hash.hex()):
+        raise OAuthError("invalid_client", "unknown client or wrong secret", status=401)
+    return client
+
+
+async def _revoke_family(session: AsyncSession, family_id: uuid.UUID, now: dt.datetime) -> None:
+    await session.execute(
+        update(OidcToken).where(OidcToken.family_id == family_id, OidcToken.revoked_at.is_(None)).values(revoked_at=now)
+    )
+
+
+async def token(
+    session: AsyncSession,
+    settings: Settings,
+    form: dict[str, str],
+    authorization: str | None,
+    *,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The token endpoint; raises :class:`OAuthError`.
+
+    Refusals that must stick (a reused code or refresh token revokes what it issued) are
+    written before raising; the controller commits them.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    client = await authenticate_client(session, form, authorization)
+    grant = form.get("grant_type")
+    if grant == "authorization_code":
+        return await _code_grant(session, settings, client, form, now)
+    if grant == "refresh_token":
+        return await _refresh_grant(session, settings, client, form, now)
+    raise OAuthError("unsupported_grant_type", "only authorization_code and refresh_token are supported")
+
+
+async def _code_grant(
+    session: AsyncSession, settings: Settings, client: OidcClient, form: dict[str, str], now: dt.datetime
+) -> dict[str, Any]:
+    code = form.get("code")
+    if not code:
+        raise OAuthError("invalid_request", "code is required")
+    row = await session.scalar(select(AuthorizationCode).where(AuthorizationCode.code_hash == crypto.digest(code)))
+    if row is None or row.client_pk != client.id:
+        raise OAuthError("invalid_grant", "unknown authorization code")
+    consumed = await session.execute(
+        update(AuthorizationCode)
+        .where(AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None))
+        .values(used_at=now)
+        .returning(AuthorizationCode.id)
+    )
+    if consumed.first() is None:
+        # RFC 6749 §4.1.2: a code used twice revokes the tokens it issued.
+        families = select(OidcToken.family_id).where(OidcToken.code_id == row.id).scalar_subquery()
+        await session.execute(
+            update(OidcToken)
+            .where(or_(OidcToken.code_id == row.id, OidcToken.family_id.in_(families)), OidcToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        log.warning("authorization code reused client=%s; its tokens are revoked", client.client_id)
+        raise OAuthError("invalid_grant", "the authorization code was already used")
+    if row.expires_at <= now:
+        raise OAuthError("invalid_grant", "the authorization code has expired")
+    if form.get("redirect_uri") != row.redirect_uri:
+        raise OAuthError("invalid_grant", "redirect_uri does not match the authorization request")
+    verifier = form.get("code_verifier")
+    if not verifier:
+        raise OAuthError("invalid_request", "code_verifier is required (PKCE)")
+    if not _VERIFIER.match(verifier) or not crypto.same(crypto.pkce_challenge(verifier), row.code_challenge):
+        raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge")
+    web = await session.get(WebSession, row.session_id) if row.session_id else None
+    if web is None or web.revoked_at is not None:
+        raise OAuthError("invalid_grant", "the sign-in this code came from has ended")
+    return await _issue_tokens(
+        session,
+        settings,
+        client=client,
+        account_id=row.account_id,
+        session_id=web.id,
+        scope=row.scope,
+        auth_time=row.auth_time,
+        family_id=uuid.uuid4(),
+        code_id=row.id,
+        nonce=row.nonce,
+        now=now,
+    )
+
+
+async def _refresh_grant(
+    session: AsyncSession, settings: Settings, client: OidcClient, form: dict[str, str], now: dt.datetime
+) -> dict[str, Any]:
+    presented = form.get("refresh_token")
+    if not presented:
+        raise OAuthError("invalid_request", "refresh_token is required")
+    row = await session.scalar(
+        select(OidcToken).where(OidcToken.token_hash == crypto.digest(presented), OidcToken.kind == "refresh")
+    )
+    if row is None or row.client_pk != client.id:
+        raise OAuthError("invalid_grant", "unknown refresh token")
+    if row.revoked_at is not None:
+        raise OAuthError("invalid_grant", "the refresh token was revoked")
+    consumed = await session.execute(
+        update(OidcToken)
+        .where(OidcToken.id == row.id, OidcToken.used_at.is_(None))
+        .values(used_at=now)
+        .returning(OidcToken.id)
+    )
+    if consumed.first() is None:
+        await _revoke_family(session, row.family_id, now)
+        log.warning("refresh token reused client=%s; token family revoked", client.client_id)
+        raise OAuthError("invalid_grant", "the refresh token was already used; sign in again")
+    if row.expires_at <= now:
+        raise OAuthError("invalid_grant", "the refresh token has expired")
+    if row.session_id is not None:
+        web = await session.get(WebSession, row.session_id)
+        if web is None or web.revoked_at is not None:
+            await _revoke_family(session, row.family_id, now)
+            raise OAuthError("invalid_grant", "the member signed out; sign in again")
+    requested = form.get("scope")
+    scope = row.scope
+    if requested:
+        if not set(requested.split()) <= set(row.scope.split()):
+            raise OAuthError("invalid_scope", "a refresh cannot widen the scope")
+        scope = " ".join(s for s in SUPPORTED_SCOPES if s in requested.split())
+    # Retire the access tokens of the rotated pair.
+    await session.execute(
+        update(OidcToken)
+        .where(OidcToken.family_id == row.family_id, OidcToken.kind == "access", OidcToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return await _issue_tokens(
+        session,
+        settings,
+        client=client,
+        account_id=row.account_id,
+        session_id=row.session_id,
+        scope=scope,
+        auth_time=row.auth_time,
+        family_id=row.family_id,
+        code_id=row.code_id,
+        nonce=None,
+        now=now,
+    )
+
+
+async def _issue_tokens(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    client: OidcClient,
+    account_id: uuid.UUID,
+    session_id: uuid.UUID | None,
+    scope: str,
+    auth_time: dt.datetime,
+    family_id: uuid.UUID,
+    code_id: uuid.UUID | None,
+    nonce: str | None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    account = await session.get(Account, account_id)
+    if account is None or not account.is_active:
+        raise OAuthError("invalid_grant", "the account is disabled")
+    access = crypto.new_secret(ACCESS_PREFIX)
+    refresh = crypto.new_secret(REFRESH_PREFIX)
+    access_ttl = dt.timedelta(minutes=settings.oidc_access_token_minutes)
+    common = {
+        "family_id": family_id,
+        "client_pk": client.id,
+        "account_id": account_id,
+        "session_id": session_id,
+        "code_id": code_id,
+        "scope": scope,
+        "auth_time": auth_time,
+    }
+    session.add(
+        OidcToken(
+            id=uuid.uuid4(), kind="access", token_hash=crypto.digest(access), expires_at=now + access_ttl, **common
+        )
+    )
+    session.add(
+        OidcToken(
+            id=uuid.uuid4(),
+            kind="refresh",
+            token_hash=crypto.digest(refresh),
+            expires_at=now + dt.timedelta(days=settings.oidc_refresh_token_days),
+            **common,
+        )
+    )
+    await session.flush()
+    body: dict[str, Any] = {
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": int(access_ttl.total_seconds()),
+        "refresh_token": refresh,
+        "scope": scope,
+    }
+    if "openid" in scope.split():
+        body["id_token"] = await id_token(
+            session,
+            settings,
+            account=account,
+            client_id=client.client_id,
+            scope=scope,
+            auth_time=auth_time,
+            nonce=nonce,
+            sid=session_id,
+            now=now,
+        )
+    return body
+
+
+def user_claims(account: Account, scope: str) -> dict[str, Any]:
+    """Claims released for ``scope``."""
+    scopes = scope.split()
+    claims: dict[str, Any] = {"sub": str(account.id)}
+    if "email" in scopes:
+        claims["email"] = account.email
+        claims["email_verified"] = account.email_verified
+    if "profile" in scopes:
+        claims["name"] = account.display_name
+    return claims
+
+
+async def id_token(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    account: Account,
+    client_id: str,
+    scope: str,
+    auth_time: dt.datetime,
+    nonce: str | None,
+    sid: uuid.UUID | None,
+    now: dt.datetime,
+) -> str:
+    """A signed id_token for ``client_id``."""
+    key = await keys.current_key(session, settings, now=now)
+    claims = {
+        **user_claims(account, scope),
+        "iss": issuer(settings),
+        "aud": client_id,
+        "azp": client_id,
+        "iat": int(now.timestamp()),
+        "exp": int(now.timestamp()) + 60 * settings.oidc_access_token_minutes,
+        "auth_time": int(auth_time.timestamp()),
+    }
+    if nonce is not None:
+        claims["nonce"] = nonce
+    if sid is not None:
+        claims["sid"] = str(sid)
+    return jwt.encode({"alg": keys.ALG, "kid": key.kid, "typ": "JWT"}, claims, key, algorithms=[keys.ALG])
+
+
+async def access_token_row(
+    session: AsyncSession, presented: str, *, now: dt.datetime | None = None
+) -> tuple[OidcToken, Account, OidcClient] | None:
+    """A live access token, its account and client."""
+    if not presented.startswith(ACCESS_PREFIX) or len(presented) > 200:
+        return None
+    now = now or dt.datetime.now(dt.UTC)
+    row = (
+        await session.execute(
+            select(OidcToken, Account, OidcClient)
+            .join(Account, Account.id == OidcToken.account_id)
+            .join(OidcClient, OidcClient.id == OidcToken.client_pk)
+            .where(OidcToken.token_hash == crypto.digest(presented), OidcToken.kind == "access")
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    tok, account, client = row
+    if tok.revoked_at is not None or tok.expires_at <= now or not account.is_active or client.revoked_at is not None:
+        return None
+    return tok, account, client
+
+
+async def resolve_access_token(session: AsyncSession, presented: str) -> Principal | None:
+    """Bearer resolver: an access token from our provider authenticates the API like a personal token."""
+    found = await access_token_row(session, presented)
+    if found is None:
+        return None
+    tok, account, client = found
+    return Principal(
+        account_id=account.id,
+        is_operator=account.is_operator,
+        scopes=frozenset(tok.scope.split()) & API_SCOPES,
+        via="access_token",
+        token_id=tok.id,
+        session_id=tok.session_id,
+        client_id=client.client_id,
+    )
+
+
+async def revoke(
+    session: AsyncSession, form: dict[str, str], authorization: str | None, *, now: dt.datetime | None = None
+) -> None:
+    """RFC 7009: revoke an access or refresh token of the calling client (unknown tokens are fine)."""
+    now = now or dt.datetime.now(dt.UTC)
+    client = await authenticate_client(session, form, authorization)
+    presented = form.get("token")
+    if not presented:
+        raise OAuthError("invalid_request", "token is required")
+    row = await session.scalar(select(OidcToken).where(OidcToken.token_hash == crypto.digest(presented)))
+    if row is None or row.client_pk != client.id:
+        return
+    if row.kind == "refresh":
+        await _revoke_family(session, row.family_id, now)
+    else:
+        await session.execute(update(OidcToken).where(OidcToken.id == row.id).values(revoked_at=now))
+
+
+async def id_token_hint_client(session: AsyncSession, settings: Settings, hint: str | None) -> str | None:
+    """The audience of an id_token we issued (expired is fine for logout), or None."""
+    if not hint:
+        return None
+    published = await keys.published_keys(session, settings)
+    from joserfc.errors import JoseError
+    from joserfc.jwk import KeySet
+
+    try:
+        decoded = jwt.decode(hint, KeySet.import_key_set({"keys": published}), algorithms=[keys.ALG])
+    except (JoseError, ValueError):
+        return None
+    if decoded.claims.get("iss") != issuer(settings):
+        return None
+    aud = decoded.claims.get("aud")
+    return aud if isinstance(aud, str) else None

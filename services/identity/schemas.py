@@ -1,0 +1,57 @@
+"""Wire types of the identity area's API (identity provider, OIDC clients)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+import msgspec
+
+Url = Annotated[str, msgspec.Meta(min_length=8, max_length=500)]
+Domain = Annotated[str, msgspec.Meta(min_length=3, max_length=253)]
+RedirectUri = Annotated[str, msgspec.Meta(min_length=8, max_length=2000)]
+
+
+class IdentityProviderSet(msgspec.Struct, forbid_unknown_fields=True):
+    """Body of PUT /networks/{slug}/identity-provider."""
+
+    issuer: Url
+    client_id: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    client_secret: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    email_domains: Annotated[list[Domain], msgspec.Meta(max_length=50)] = []
+
+
+class IdentityProviderOut(msgspec.Struct):
+    """A network's upstream provider as the API shows it (the client secret is never returned)."""
+
+    network: str
+    issuer: str
+    client_id: str
+    email_domains: list[str]
+    redirect_uri: str
+    """Register exactly this redirect URI at the provider."""
+    id_token_algs: list[str]
+    updated_at: dt.datetime
+
+
+class ClientCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """Body of POST /networks/{slug}/clients."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    redirect_uris: Annotated[list[RedirectUri], msgspec.Meta(min_length=1, max_length=20)]
+    post_logout_redirect_uris: Annotated[list[RedirectUri], msgspec.Meta(max_length=20)] = []
+
+
+class ClientCreated(msgspec.Struct):
+    """A registered client; ``client_secret`` is shown this once and stored only as a hash."""
+
+    id: uuid.UUID
+    network: str
+    name: str
+    client_id: str
+    client_secret: str
+    redirect_uris: list[str]
+    post_logout_redirect_uris: list[str]
+    issuer: str
+    discovery_url: str

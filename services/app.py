@@ -26,6 +26,14 @@ from services.auth.guards import provide_actor, provide_principal, require_princ
 from services.auth.resolve import AuthenticationMiddleware, Authenticator, BearerResolver, CookieResolver
 from services.auth.tokens import resolve_personal_token
 from services.errors import exception_handlers
+from services.identity.controllers import (
+    IdentityApiController,
+    ProviderController,
+    SignInController,
+    openid_configuration,
+)
+from services.identity.provider import resolve_access_token
+from services.identity.sessions import resolve_session_cookie
 from services.logs import configure_logging
 from services.metrics import Metrics, RequestContextMiddleware
 from services.networks.controllers import NetworkController
@@ -46,17 +54,18 @@ def _api_routes() -> list[ControllerRouterHandler]:
     return [
         read_me,
         NetworkController,
+        IdentityApiController,
     ]
 
 
 def _bearer_resolvers() -> Sequence[BearerResolver]:
     """How a bearer token becomes a principal, tried in order."""
-    return [resolve_personal_token]
+    return [resolve_personal_token, resolve_access_token]
 
 
 def _cookie_resolvers() -> Sequence[CookieResolver]:
-    """How the web session cookie becomes a principal (the identity area adds its resolver)."""
-    return []
+    """How the web session cookie becomes a principal."""
+    return [resolve_session_cookie]
 
 
 def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Litestar:
@@ -109,6 +118,9 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
             ready,
             metrics,
             api,
+            SignInController,
+            ProviderController,
+            openid_configuration,
             create_static_files_router(
                 path="/static", directories=[_HERE / "web" / "static"], opt={"public": True}, include_in_schema=False
             ),

@@ -107,6 +107,7 @@ def test_single_role_matrix(
 NetworkCheck = Callable[[SpaceActor], bool]
 NETWORK_TABLE: list[tuple[str, NetworkCheck, set[SpaceRole]]] = [
     ("manage templates", sp.can_manage_templates, {R.OPERATOR, R.NETWORK_ADMIN}),
+    ("read templates", sp.can_read_templates, {R.OPERATOR, R.NETWORK_ADMIN, R.NETWORK_MEMBER}),
     ("network compliance", sp.can_view_compliance, {R.OPERATOR, R.NETWORK_ADMIN}),
     ("create root space", lambda a: sp.can_create_space(a, None), {R.OPERATOR, R.NETWORK_ADMIN}),
 ]

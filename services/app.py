@@ -40,8 +40,10 @@ from services.networks.controllers import NetworkController
 from services.ops.controllers import health, metrics, ready
 from services.persistence.engine import create_engine, create_sessionmaker
 from services.persistence.session import provide_db_session
+from services.policies.controllers import policies_router
 from services.readiness import ReadinessCheck
 from services.settings import Settings
+from services.spaces.controllers import spaces_router
 
 API_PREFIX = "/api/v1"
 _HERE = Path(__file__).parent
@@ -54,6 +56,8 @@ def _api_routes() -> list[ControllerRouterHandler]:
     return [
         read_me,
         NetworkController,
+        spaces_router,
+        policies_router,
         IdentityApiController,
     ]
 

@@ -1,0 +1,1 @@
+"""HTTP area: policy templates, attachments, dry runs and compliance."""

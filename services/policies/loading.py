@@ -1,0 +1,107 @@
+"""Turn stored templates, attachments and spaces into the policy engine's inputs.
+
+The engine (``federation.policy``) is pure; this module is the one place that maps rows to
+layers. Template versions are immutable, so parsed layers are cached per (template, version,
+name, mode) for the life of the process.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from federation.policy import (
+    EffectivePolicy,
+    PolicyLayer,
+    PolicyResolver,
+    Source,
+    SpacePolicyInput,
+    effective_policy,
+    parse_constraints,
+    path_layers,
+)
+from services.persistence.models import Space
+from services.policies.repository import AttachedTemplate
+
+_LAYER_CACHE: dict[tuple[uuid.UUID, int, str, str], PolicyLayer] = {}
+_CACHE_LIMIT = 20_000
+
+
+def template_layer(t: AttachedTemplate) -> PolicyLayer:
+    """The parsed layer of a template version (cached: versions never change)."""
+    key = (t.template_id, t.version, t.name, t.mode)
+    layer = _LAYER_CACHE.get(key)
+    if layer is None:
+        layer = parse_constraints(t.constraints, Source.template(t.template_id, t.name, t.version, t.mode))
+        if len(_LAYER_CACHE) >= _CACHE_LIMIT:
+            _LAYER_CACHE.clear()
+        _LAYER_CACHE[key] = layer
+    return layer
+
+
+def subspace_layer(space_id: uuid.UUID, name: str, constraints: dict[str, Any] | None) -> PolicyLayer | None:
+    """The constraints a space sets for its sub-spaces, as a layer (None when it sets none)."""
+    if not constraints:
+        return None
+    return parse_constraints(constraints, Source.space(space_id, name))
+
+
+def split_attachments(
+    attached: Iterable[AttachedTemplate],
+) -> tuple[list[PolicyLayer], dict[uuid.UUID, list[PolicyLayer]]]:
+    """(network-wide layers, layers attached per space)."""
+    network: list[PolicyLayer] = []
+    per_space: dict[uuid.UUID, list[PolicyLayer]] = {}
+    for t in attached:
+        layer = template_layer(t)
+        if t.space_id is None:
+            network.append(layer)
+        else:
+            per_space.setdefault(t.space_id, []).append(layer)
+    return network, per_space
+
+
+def space_policy(
+    space_id: uuid.UUID, ancestors: Sequence[Space], attached: Iterable[AttachedTemplate]
+) -> EffectivePolicy:
+    """Effective policy of one space from its ancestors (root first) and the attached templates."""
+    network, per_space = split_attachments(attached)
+    return effective_policy(
+        path_layers(
+            network,
+            [(per_space.get(a.id, []), subspace_layer(a.id, a.name, a.subspace_constraints)) for a in ancestors],
+            per_space.get(space_id, []),
+        )
+    )
+
+
+def resolver_for(
+    spaces: Iterable[Space],
+    attached: Iterable[AttachedTemplate],
+    *,
+    extra: Iterable[AttachedTemplate] = (),
+    replace: PolicyLayer | None = None,
+) -> PolicyResolver:
+    """A memoised resolver over ``spaces`` (which must include every ancestor asked about).
+
+    ``extra`` adds attachments that do not exist yet (an attach dry run); ``replace`` swaps every
+    layer of the same template for this one (a new version's dry run).
+    """
+    network, per_space = split_attachments([*attached, *extra])
+    if replace is not None:
+        network = _replaced(network, replace)
+        per_space = {sid: _replaced(layers, replace) for sid, layers in per_space.items()}
+    return PolicyResolver(
+        network,
+        [
+            SpacePolicyInput(
+                s.id, s.parent_id, per_space.get(s.id, ()), subspace_layer(s.id, s.name, s.subspace_constraints)
+            )
+            for s in spaces
+        ],
+    )
+
+
+def _replaced(layers: list[PolicyLayer], new: PolicyLayer) -> list[PolicyLayer]:
+    return [new if layer.source.id == new.source.id else layer for layer in layers]

@@ -1,0 +1,179 @@
+"""SQL for policy templates, their versions, attachments and non-compliance marks."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.persistence.models import (
+    PolicyAttachment,
+    PolicyTemplate,
+    PolicyTemplateVersion,
+    Space,
+    SpaceNoncompliance,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AttachedTemplate:
+    """A template's current version as attached somewhere (``space_id`` None: the whole network)."""
+
+    space_id: uuid.UUID | None
+    template_id: uuid.UUID
+    name: str
+    mode: str
+    version: int
+    constraints: dict[str, Any]
+
+
+async def attached_templates(
+    session: AsyncSession, network_id: uuid.UUID, space_ids: Sequence[uuid.UUID] | None
+) -> list[AttachedTemplate]:
+    """Current versions of the templates attached to the network and to ``space_ids`` (one query).
+
+    ``space_ids`` None loads the attachments of every space of the network.
+    """
+    where = [PolicyAttachment.network_id == network_id]
+    if space_ids is not None:
+        where.append(or_(PolicyAttachment.space_id.is_(None), PolicyAttachment.space_id.in_(list(space_ids))))
+    rows = await session.execute(
+        select(
+            PolicyAttachment.space_id,
+            PolicyTemplate.id,
+            PolicyTemplate.name,
+            PolicyTemplate.mode,
+            PolicyTemplate.current_version,
+            PolicyTemplateVersion.constraints,
+        )
+        .join(PolicyTemplate, PolicyTemplate.id == PolicyAttachment.template_id)
+        .join(
+            PolicyTemplateVersion,
+            (PolicyTemplateVersion.template_id == PolicyTemplate.id)
+            & (PolicyTemplateVersion.version == PolicyTemplate.current_version),
+        )
+        .where(*where)
+        .order_by(PolicyAttachment.created_at, PolicyAttachment.id)
+    )
+    return [AttachedTemplate(s, t, n, m, v, c) for s, t, n, m, v, c in rows]
+
+
+async def get_template(
+    session: AsyncSession, network_id: uuid.UUID, template_id: uuid.UUID, *, lock: bool = False
+) -> PolicyTemplate | None:
+    """A template of this network (optionally locked for update), or None."""
+    stmt = select(PolicyTemplate).where(PolicyTemplate.id == template_id, PolicyTemplate.network_id == network_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    result: PolicyTemplate | None = await session.scalar(stmt)
+    return result
+
+
+async def get_template_any_network(session: AsyncSession, template_id: uuid.UUID) -> PolicyTemplate | None:
+    """A template by id, whatever its network."""
+    result: PolicyTemplate | None = await session.get(PolicyTemplate, template_id)
+    return result
+
+
+async def name_taken(
+    session: AsyncSession, network_id: uuid.UUID, name: str, *, other_than: uuid.UUID | None = None
+) -> bool:
+    """Whether another template of the network already has this name (case-insensitive)."""
+    stmt = select(PolicyTemplate.id).where(
+        PolicyTemplate.network_id == network_id, func.lower(PolicyTemplate.name) == name.lower()
+    )
+    if other_than is not None:
+        stmt = stmt.where(PolicyTemplate.id != other_than)
+    return (await session.scalar(stmt.limit(1))) is not None
+
+
+async def list_templates(session: AsyncSession, network_id: uuid.UUID) -> list[tuple[PolicyTemplate, dict[str, Any]]]:
+    """Every template of the network with its current constraints (one query)."""
+    rows = await session.execute(
+        select(PolicyTemplate, PolicyTemplateVersion.constraints)
+        .join(
+            PolicyTemplateVersion,
+            (PolicyTemplateVersion.template_id == PolicyTemplate.id)
+            & (PolicyTemplateVersion.version == PolicyTemplate.current_version),
+        )
+        .where(PolicyTemplate.network_id == network_id)
+        .order_by(PolicyTemplate.name)
+    )
+    return [(t, c) for t, c in rows.tuples()]
+
+
+async def versions(session: AsyncSession, template_id: uuid.UUID) -> list[PolicyTemplateVersion]:
+    """Every version of a template, oldest first."""
+    return list(
+        await session.scalars(
+            select(PolicyTemplateVersion)
+            .where(PolicyTemplateVersion.template_id == template_id)
+            .order_by(PolicyTemplateVersion.version)
+        )
+    )
+
+
+async def current_constraints(session: AsyncSession, template: PolicyTemplate) -> dict[str, Any]:
+    """The constraints of the template's current version."""
+    row = await session.get(PolicyTemplateVersion, (template.id, template.current_version))
+    assert row is not None, "a template always has its current version"
+    return dict(row.constraints)
+
+
+async def attachments_of(
+    session: AsyncSession, template_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID | None]]:
+    """Where each template is attached: None for the network, else space ids (one query)."""
+    out: dict[uuid.UUID, list[uuid.UUID | None]] = {t: [] for t in template_ids}
+    if not template_ids:
+        return out
+    rows = await session.execute(
+        select(PolicyAttachment.template_id, PolicyAttachment.space_id)
+        .where(PolicyAttachment.template_id.in_(list(template_ids)))
+        .order_by(PolicyAttachment.created_at)
+    )
+    for template_id, space_id in rows:
+        out[template_id].append(space_id)
+    return out
+
+
+async def get_attachment(
+    session: AsyncSession, template_id: uuid.UUID, space_id: uuid.UUID | None
+) -> PolicyAttachment | None:
+    """The attachment of a template to a space (or to its network when ``space_id`` is None)."""
+    stmt = select(PolicyAttachment).where(PolicyAttachment.template_id == template_id)
+    stmt = stmt.where(
+        PolicyAttachment.space_id.is_(None) if space_id is None else PolicyAttachment.space_id == space_id
+    )
+    result: PolicyAttachment | None = await session.scalar(stmt)
+    return result
+
+
+async def delete_attachment(session: AsyncSession, attachment_id: uuid.UUID) -> None:
+    """Remove an attachment."""
+    await session.execute(delete(PolicyAttachment).where(PolicyAttachment.id == attachment_id))
+
+
+async def network_spaces(session: AsyncSession, network_id: uuid.UUID) -> list[Space]:
+    """Every space of a network, shallowest first (one query)."""
+    return list(
+        await session.scalars(
+            select(Space).where(Space.network_id == network_id).order_by(Space.depth, Space.name, Space.id)
+        )
+    )
+
+
+async def open_marks(session: AsyncSession, network_id: uuid.UUID) -> list[SpaceNoncompliance]:
+    """Non-compliance marks on the network's spaces, newest first (one query)."""
+    return list(
+        await session.scalars(
+            select(SpaceNoncompliance)
+            .join(Space, Space.id == SpaceNoncompliance.space_id)
+            .where(Space.network_id == network_id)
+            .order_by(SpaceNoncompliance.created_at.desc())
+        )
+    )

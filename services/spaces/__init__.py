@@ -1,0 +1,1 @@
+"""HTTP area: spaces (nested affinity groups), their hierarchy, policy view and membership."""

@@ -1,0 +1,102 @@
+"""Load the facts a space permission needs and build the domain's view of the caller.
+
+Decisions live in :mod:`federation.space_permissions`; this module only reads rows (a space,
+its ancestors, the caller's rows on that path) and turns them into plain facts. A space the
+caller may not see is a 404 indistinguishable from one that does not exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.permissions import Actor
+from federation.space_permissions import SpaceActor, SpaceFacts, can_read_space, space_actor
+from federation.spaces import JoinMode, MemberRole, MembershipFacts, MemberStatus, SpaceKind, Visibility
+from services.errors import NotFound
+from services.persistence.models import Space, SpaceMember
+from services.spaces import repository
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceContext:
+    """A space, its ancestors (root first), the caller's rows on that path and their roles."""
+
+    space: Space
+    ancestors: list[Space]
+    mine: dict[uuid.UUID, SpaceMember]
+    who: SpaceActor
+    facts: SpaceFacts
+    invited: bool = False
+
+    @property
+    def membership(self) -> SpaceMember | None:
+        """The caller's row in this space."""
+        return self.mine.get(self.space.id)
+
+    @property
+    def banned(self) -> bool:
+        """Banned here or in a space above (a ban cascades down)."""
+        return any(m.status == "banned" for m in self.mine.values())
+
+
+def network_actor(actor: Actor, network_id: uuid.UUID) -> SpaceActor:
+    """The caller's roles relative to a network (for network-level space and template checks)."""
+    return space_actor(actor, home_network_id=network_id)
+
+
+def facts_of(space: Space) -> SpaceFacts:
+    """Plain facts about a space for permission checks."""
+    return SpaceFacts(
+        kind=SpaceKind(space.kind),
+        visibility=Visibility(space.visibility),
+        join_mode=JoinMode(space.join_mode),
+        chat_posting=str(space.settings.get("chat.posting", "members")),
+    )
+
+
+def _facts(row: SpaceMember | None) -> MembershipFacts | None:
+    if row is None:
+        return None
+    return MembershipFacts(MemberRole(row.role), MemberStatus(row.status))
+
+
+def not_found(space_id: uuid.UUID) -> NotFound:
+    """The one answer for a space that does not exist or that the caller may not see."""
+    return NotFound(f"No space with id {space_id} is visible to you.", code="space_not_found")
+
+
+async def load(
+    session: AsyncSession, actor: Actor, space_id: uuid.UUID, *, lock: bool = False, must_see: bool = True
+) -> SpaceContext:
+    """The space with the caller's roles; 404 when it does not exist or (``must_see``) is hidden.
+
+    ``lock`` takes the space's row lock first, so membership invariants (facilitator minimum,
+    member cap) hold under concurrent requests.
+    """
+    space = await repository.get_space(session, space_id, lock=lock)
+    if space is None:
+        raise not_found(space_id)
+    ups = await repository.ancestors(session, space)
+    mine = await repository.memberships(session, actor.account_id, [*space.path, space.id])
+    row = mine.get(space.id)
+    invited = False
+    if row is None or row.status != "active":
+        pending = await repository.pending_for(session, space.id, actor.account_id)
+        invited = pending is not None and pending.kind == "invitation"
+    facts = _facts(row)
+    if invited and (facts is None or facts.status is not MemberStatus.BANNED):
+        facts = MembershipFacts(MemberRole.MEMBER, MemberStatus.INVITED)
+    who = space_actor(
+        actor,
+        home_network_id=space.network_id,
+        membership=facts,
+        parent_membership=_facts(mine.get(space.parent_id)) if space.parent_id else None,
+        banned_above=any(mine.get(a) is not None and mine[a].status == "banned" for a in space.path),
+    )
+    ctx = SpaceContext(space, ups, mine, who, facts_of(space), invited)
+    if must_see and not can_read_space(who, ctx.facts):
+        raise not_found(space_id)
+    return ctx

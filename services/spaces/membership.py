@@ -1,0 +1,517 @@
+"""Membership use cases: join, leave, requests, invitations, facilitators, removal and bans.
+
+Invariants hold under concurrent requests because each use case locks the space's row
+(SELECT ... FOR UPDATE) before counting facilitators or members.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.permissions import Actor
+from federation.policy import EffectivePolicy, Source
+from federation.space_permissions import (
+    SpaceRole,
+    can_approve_requests,
+    can_invite,
+    can_leave,
+    can_manage_facilitators,
+    can_remove_member,
+    can_see_to_join,
+    can_view_members,
+)
+from federation.spaces import (
+    FacilitatorCode,
+    JoinAttempt,
+    JoinOutcome,
+    JoinRefusal,
+    Membership,
+    SpaceNode,
+    SpaceTree,
+    check_facilitator_removal,
+    decide_approval,
+    decide_join,
+    facilitator_requirements,
+    join_limits,
+    plan_cascade,
+)
+from services import audit
+from services.errors import Conflict, Forbidden, NotFound, Unprocessable
+from services.persistence.models import Space, SpaceJoinRequest, SpaceMember
+from services.policies import loading
+from services.policies import repository as policy_repository
+from services.spaces import access, repository
+from services.spaces.access import SpaceContext
+from services.spaces.schemas import (
+    FacilitatorSet,
+    InvitationCreate,
+    JoinBody,
+    JoinOut,
+    MemberList,
+    MemberOut,
+    RemovalOut,
+    RequestList,
+    RequestOut,
+)
+from services.spaces.service import now, policy_of
+
+_REFUSAL_STATUS = {
+    JoinRefusal.BANNED: (403, "banned"),
+    JoinRefusal.NOT_VISIBLE: (403, "not_in_network"),
+    JoinRefusal.INVITE_ONLY: (403, "invite_only"),
+    JoinRefusal.PARENT_MEMBERSHIP_REQUIRED: (403, "parent_membership_required"),
+    JoinRefusal.SPACE_FULL: (409, "space_full"),
+}
+
+
+def request_out(r: SpaceJoinRequest) -> RequestOut:
+    """Shape a request or invitation."""
+    return RequestOut(
+        id=r.id,
+        space_id=r.space_id,
+        account_id=r.account_id,
+        kind=r.kind,  # type: ignore[arg-type]
+        status=r.status,  # type: ignore[arg-type]
+        message=r.message,
+        created_at=r.created_at,
+        decided_at=r.decided_at,
+    )
+
+
+def _min_source(policy: EffectivePolicy) -> str:
+    src = getattr(policy.enforced.get("facilitators.min_count"), "min_source", None)
+    return f" (set by {src.label()})" if isinstance(src, Source) else ""
+
+
+def _record(
+    session: AsyncSession, actor: Actor, space: Space, action: str, account_id: uuid.UUID, **after: object
+) -> None:
+    audit.record(
+        session,
+        actor_id=actor.account_id,
+        action=action,
+        target_type="space",
+        target_id=space.id,
+        network_id=space.network_id,
+        after={"account_id": str(account_id), **after},
+    )
+
+
+# --- join / requests / invitations ------------------------------------------------------------
+
+
+async def join(session: AsyncSession, actor: Actor, space_id: uuid.UUID, data: JoinBody) -> JoinOut:
+    """Join (open, parent_members, with an invitation) or file a request (request mode)."""
+    ctx = await access.load(session, actor, space_id, lock=True)
+    space = ctx.space
+    policy = await policy_of(session, space, ctx.ancestors)
+    mode, cap = join_limits(policy, space.settings)
+    member = ctx.membership
+    attempt = JoinAttempt(
+        join_mode=mode,
+        member_count=await repository.count_active(session, space.id),
+        max_members=cap,
+        can_see=can_see_to_join(ctx.who, ctx.facts),
+        is_member=member is not None and member.status == "active",
+        is_banned=ctx.banned,
+        has_invite=ctx.invited,
+        is_parent_member=ctx.who.has(SpaceRole.PARENT_MEMBER),
+    )
+    decision = decide_join(attempt)
+    if decision.outcome is JoinOutcome.ALREADY_MEMBER:
+        return JoinOut(space_id=space.id, outcome="already_member")
+    if decision.outcome is JoinOutcome.REFUSED:
+        assert decision.reason is not None
+        status, code = _REFUSAL_STATUS[decision.reason]
+        raise (Conflict if status == 409 else Forbidden)(f"You cannot join: {decision.message}.", code=code)
+    pending = await repository.pending_for(session, space.id, actor.account_id)
+    if decision.outcome is JoinOutcome.REQUESTED:
+        if pending is not None:
+            return JoinOut(space_id=space.id, outcome="requested", request=request_out(pending))
+        request = SpaceJoinRequest(
+            id=uuid.uuid4(),
+            space_id=space.id,
+            account_id=actor.account_id,
+            kind="request",
+            status="pending",
+            message=data.message,
+            created_by=actor.account_id,
+        )
+        session.add(request)
+        await session.flush()
+        await session.refresh(request)
+        _record(session, actor, space, "space.member.request", actor.account_id, request_id=str(request.id))
+        return JoinOut(space_id=space.id, outcome="requested", request=request_out(request))
+    if member is None:
+        session.add(SpaceMember(space_id=space.id, account_id=actor.account_id, role="member", status="active"))
+    else:
+        member.status, member.role = "active", "member"
+    via = "invitation" if ctx.invited else mode.value
+    if pending is not None:
+        pending.status = "accepted" if pending.kind == "invitation" else "approved"
+        pending.decided_at = now()
+        pending.decided_by = actor.account_id
+    await session.flush()
+    _record(session, actor, space, "space.member.join", actor.account_id, via=via)
+    return JoinOut(space_id=space.id, outcome="joined")
+
+
+async def _request(session: AsyncSession, ctx: SpaceContext, request_id: uuid.UUID) -> SpaceJoinRequest:
+    r = await repository.get_request(session, ctx.space.id, request_id)
+    if r is None:
+        raise NotFound(f"This space has no request or invitation with id {request_id}.", code="request_not_found")
+    return r
+
+
+async def read_request(session: AsyncSession, actor: Actor, space_id: uuid.UUID, request_id: uuid.UUID) -> RequestOut:
+    """The requester (or invitee) sees the state of their request; facilitators see any."""
+    ctx = await access.load(session, actor, space_id, must_see=False)
+    r = await repository.get_request(session, space_id, request_id)
+    if r is None or not (r.account_id == actor.account_id or can_approve_requests(ctx.who, ctx.facts)):
+        raise NotFound(f"No request with id {request_id} is visible to you.", code="request_not_found")
+    return request_out(r)
+
+
+async def list_requests(session: AsyncSession, actor: Actor, space_id: uuid.UUID, status: str | None) -> RequestList:
+    """Requests and invitations of a space (facilitators)."""
+    ctx = await access.load(session, actor, space_id)
+    if not can_approve_requests(ctx.who, ctx.facts):
+        raise Forbidden("Only this space's facilitators can see its join requests.", code="forbidden")
+    return RequestList(items=[request_out(r) for r in await repository.list_requests(session, space_id, status)])
+
+
+async def decide_request(
+    session: AsyncSession, actor: Actor, space_id: uuid.UUID, request_id: uuid.UUID, *, approve: bool
+) -> RequestOut:
+    """Approve or decline a pending request (facilitators); decline also lets the requester
+    withdraw their request and an invitee turn down an invitation."""
+    ctx = await access.load(session, actor, space_id, lock=True, must_see=False)
+    r = await repository.get_request(session, space_id, request_id)
+    own = r is not None and r.account_id == actor.account_id
+    facilitator = can_approve_requests(ctx.who, ctx.facts)
+    if r is None or not (own or facilitator):
+        raise NotFound(f"No request with id {request_id} is visible to you.", code="request_not_found")
+    if r.status != "pending":
+        raise Conflict(f"This {r.kind} is already {r.status}.", code="request_not_pending")
+    space = ctx.space
+    if approve:
+        if r.kind != "request" or not facilitator:
+            raise Forbidden(
+                "Only facilitators approve join requests (an invitee joins with POST /join).", code="forbidden"
+            )
+        policy = await policy_of(session, space, ctx.ancestors)
+        _, cap = join_limits(policy, space.settings)
+        theirs = await repository.memberships(session, r.account_id, [*space.path, space.id])
+        decision = decide_approval(
+            await repository.count_active(session, space.id),
+            cap,
+            is_banned=any(m.status == "banned" for m in theirs.values()),
+        )
+        if decision.outcome is JoinOutcome.REFUSED:
+            assert decision.reason is not None
+            status, code = _REFUSAL_STATUS[decision.reason]
+            raise (Conflict if status == 409 else Forbidden)(f"Cannot approve: {decision.message}.", code=code)
+        row = theirs.get(space.id)
+        if row is None:
+            session.add(SpaceMember(space_id=space.id, account_id=r.account_id, role="member", status="active"))
+        else:
+            row.status, row.role = "active", "member"
+        r.status = "approved"
+    else:
+        r.status = (
+            "declined" if (facilitator and r.kind == "request") or (own and r.kind == "invitation") else "cancelled"
+        )
+    r.decided_at = now()
+    r.decided_by = actor.account_id
+    await session.flush()
+    await session.refresh(r)
+    _record(session, actor, space, f"space.request.{r.status}", r.account_id, request_id=str(r.id), kind=r.kind)
+    return request_out(r)
+
+
+async def invite(session: AsyncSession, actor: Actor, space_id: uuid.UUID, data: InvitationCreate) -> RequestOut:
+    """Invite an account (facilitators, network admins). The invitee joins with POST /join."""
+    ctx = await access.load(session, actor, space_id, lock=True)
+    if not can_invite(ctx.who, ctx.facts):
+        raise Forbidden("Only this space's facilitators and the network's admins can invite.", code="forbidden")
+    space = ctx.space
+    if not await repository.account_exists(session, data.account_id):
+        raise NotFound(f"No active account has id {data.account_id}.", code="account_not_found")
+    theirs = await repository.memberships(session, data.account_id, [*space.path, space.id])
+    if any(m.status == "banned" for m in theirs.values()):
+        raise Conflict("That account is banned from this space or a space above it; lift the ban first.", code="banned")
+    row = theirs.get(space.id)
+    if row is not None and row.status == "active":
+        raise Conflict("That account is already a member of this space.", code="already_member")
+    pending = await repository.pending_for(session, space.id, data.account_id)
+    if pending is not None:
+        if pending.kind == "invitation":
+            return request_out(pending)
+        pending.status, pending.decided_at, pending.decided_by = "approved", now(), actor.account_id
+        await session.flush()
+    invitation = SpaceJoinRequest(
+        id=uuid.uuid4(),
+        space_id=space.id,
+        account_id=data.account_id,
+        kind="invitation",
+        status="pending",
+        message=data.message,
+        created_by=actor.account_id,
+    )
+    session.add(invitation)
+    await session.flush()
+    await session.refresh(invitation)
+    _record(session, actor, space, "space.member.invite", data.account_id, request_id=str(invitation.id))
+    return request_out(invitation)
+
+
+# --- members ----------------------------------------------------------------------------------
+
+
+async def members(session: AsyncSession, actor: Actor, space_id: uuid.UUID) -> MemberList:
+    """The member list: the space's own members and facilitators only."""
+    ctx = await access.load(session, actor, space_id)
+    if not can_view_members(ctx.who, ctx.facts):
+        raise Forbidden("Only members of this space can see who belongs to it.", code="members_only")
+    rows = await repository.member_list(session, space_id)
+    return MemberList(
+        space_id=space_id,
+        items=[
+            MemberOut(
+                account_id=m.account_id,
+                display_name=m.display_name,
+                role=m.role,
+                trained=m.trained,
+                joined_at=m.joined_at,
+            )
+            for m in rows
+        ],
+    )
+
+
+async def set_facilitator(
+    session: AsyncSession, actor: Actor, space_id: uuid.UUID, account_id: uuid.UUID, data: FacilitatorSet
+) -> tuple[MemberOut, bool]:
+    """Make an account a facilitator of the space (or update its trained mark)."""
+    ctx = await access.load(session, actor, space_id, lock=True)
+    if not can_manage_facilitators(ctx.who, ctx.facts):
+        raise Forbidden(
+            "Only this space's facilitators and the network's admins can add facilitators.", code="forbidden"
+        )
+    space = ctx.space
+    if not await repository.account_exists(session, account_id):
+        raise NotFound(f"No active account has id {account_id}.", code="account_not_found")
+    theirs = await repository.memberships(session, account_id, [*space.path, space.id])
+    if any(m.status == "banned" for m in theirs.values()):
+        raise Conflict("That account is banned from this space or a space above it.", code="banned")
+    row = theirs.get(space.id)
+    if (row is None or row.status != "active") and await repository.network_role(
+        session, space.network_id, account_id
+    ) is None:
+        raise Unprocessable(
+            "Facilitators come from the space's own community: that account is neither a member of this space "
+            "nor of its network.",
+            code="facilitator_not_in_network",
+        )
+    before = {"role": row.role, "status": row.status, "trained": row.trained} if row else None
+    created = row is None or row.role != "facilitator" or row.status != "active"
+    if row is None:
+        row = SpaceMember(
+            space_id=space.id, account_id=account_id, role="facilitator", status="active", trained=data.trained
+        )
+        session.add(row)
+    else:
+        row.role, row.status, row.trained = "facilitator", "active", data.trained
+    await session.flush()
+    await session.refresh(row)
+    audit.record(
+        session,
+        actor_id=actor.account_id,
+        action="space.facilitator.add",
+        target_type="space",
+        target_id=space.id,
+        network_id=space.network_id,
+        before=before,
+        after={"account_id": str(account_id), "role": "facilitator", "trained": data.trained},
+    )
+    name = await _display_name(session, account_id)
+    return MemberOut(
+        account_id=account_id, display_name=name, role="facilitator", trained=row.trained, joined_at=row.created_at
+    ), created
+
+
+async def _display_name(session: AsyncSession, account_id: uuid.UUID) -> str:
+    from services.persistence.models import Account
+
+    return str(await session.scalar(select(Account.display_name).where(Account.id == account_id)) or "")
+
+
+async def remove_facilitator(session: AsyncSession, actor: Actor, space_id: uuid.UUID, account_id: uuid.UUID) -> None:
+    """Stop an account facilitating (it stays a member); refused below facilitators.min_count."""
+    ctx = await access.load(session, actor, space_id, lock=True)
+    if not can_manage_facilitators(ctx.who, ctx.facts):
+        raise Forbidden(
+            "Only this space's facilitators and the network's admins can remove facilitators.", code="forbidden"
+        )
+    space = ctx.space
+    facilitators = {m.account_id: m for m in await repository.active_facilitators(session, space.id)}
+    policy = await policy_of(session, space, ctx.ancestors)
+    minimum, _ = facilitator_requirements(policy, space.settings)
+    problem = check_facilitator_removal(list(facilitators), account_id, minimum)
+    if problem is not None:
+        if problem.code is FacilitatorCode.NOT_A_FACILITATOR:
+            raise NotFound("That account is not a facilitator of this space.", code="not_a_facilitator")
+        raise _minimum_error(policy, problem.minimum, problem.remaining, problem.message)
+    row = facilitators[account_id]
+    row.role = "member"
+    await session.flush()
+    audit.record(
+        session,
+        actor_id=actor.account_id,
+        action="space.facilitator.remove",
+        target_type="space",
+        target_id=space.id,
+        network_id=space.network_id,
+        before={"account_id": str(account_id), "role": "facilitator"},
+        after={"account_id": str(account_id), "role": "member"},
+    )
+
+
+def _minimum_error(policy: EffectivePolicy, minimum: int, remaining: int, message: str) -> Unprocessable:
+    src = getattr(policy.enforced.get("facilitators.min_count"), "min_source", None)
+    violation = {
+        "code": "out_of_bounds",
+        "parameter": "facilitators.min_count",
+        "value": remaining,
+        "bound": "min",
+        "limit": minimum,
+        "message": f"facilitators.min_count: {remaining} facilitator(s) would remain; the minimum is {minimum}"
+        + _min_source(policy),
+    }
+    if isinstance(src, Source):
+        violation["source"] = src.to_dict()
+    return Unprocessable(
+        f"Refused: {message}{_min_source(policy)}",
+        code="policy_violation",
+        details={"problems": [], "violations": [violation], "warnings": [], "audit": []},
+    )
+
+
+# --- leave / remove / ban ---------------------------------------------------------------------
+
+
+async def _cascade(
+    session: AsyncSession,
+    actor: Actor,
+    space: Space,
+    account_id: uuid.UUID,
+    *,
+    refuse_shortfall: bool,
+) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+    """End the account's membership of ``space`` and of every space below it (except own
+    standing). Locks every space where it facilitates, then checks facilitator minimums."""
+    below = await repository.memberships_below(session, account_id, space.id)
+    own = await repository.membership(session, space.id, account_id)
+    rows = [r for r in [own, *below] if r is not None and r.status == "active"]
+    if not rows:
+        return [], []
+    sub = await repository.subtree(session, space, None)
+    tree = SpaceTree(SpaceNode(s.id, s.network_id, s.parent_id if s.id != space.id else None, s.name) for s in sub)
+    held = [Membership(r.space_id, r.own_standing and r.space_id != space.id, r.role == "facilitator") for r in rows]
+    plan = plan_cascade(tree, space.id, held)
+    facilitating = sorted(m.space_id for m in held if m.is_facilitator and m.space_id in plan.remove)
+    if facilitating and refuse_shortfall:
+        for sid in facilitating:  # fixed order: no deadlocks between concurrent cascades
+            await repository.lock_space(session, sid)
+        ups = await repository.ancestors(session, space)
+        everything = [*ups, *sub]
+        attached = await policy_repository.attached_templates(session, space.network_id, [s.id for s in everything])
+        resolver = loading.resolver_for(everything, attached)
+        by_id = {s.id: s for s in sub}
+        counts = {sid: len(await repository.active_facilitators(session, sid)) for sid in facilitating}
+        minimums = {sid: facilitator_requirements(resolver.policy(sid), by_id[sid].settings)[0] for sid in facilitating}
+        plan = plan_cascade(tree, space.id, held, facilitator_counts=counts, facilitator_minimums=minimums)
+        if plan.shortfalls:
+            s = plan.shortfalls[0]
+            policy = resolver.policy(s.space_id)
+            raise _minimum_error(
+                policy,
+                s.minimum,
+                s.remaining,
+                f"'{by_id[s.space_id].name}' needs at least {s.minimum} facilitator(s) (facilitators.min_count); "
+                f"this would leave {s.remaining}. Add another facilitator first.",
+            )
+    await repository.remove_memberships(session, account_id, [sid for sid in plan.remove if sid != space.id])
+    return list(plan.remove), list(plan.kept)
+
+
+async def leave(session: AsyncSession, actor: Actor, space_id: uuid.UUID) -> RemovalOut:
+    """Leave a space and every space below it (except memberships held on own standing)."""
+    ctx = await access.load(session, actor, space_id, lock=True)
+    if not can_leave(ctx.who, ctx.facts):
+        raise Conflict("You are not a member of this space.", code="not_a_member")
+    removed, kept = await _cascade(session, actor, ctx.space, actor.account_id, refuse_shortfall=True)
+    await repository.remove_memberships(session, actor.account_id, [ctx.space.id])
+    await repository.cancel_pending(session, actor.account_id, removed)
+    _record(session, actor, ctx.space, "space.member.leave", actor.account_id, removed_from=[str(i) for i in removed])
+    return RemovalOut(space_id=space_id, account_id=actor.account_id, removed_from=removed, kept=kept)
+
+
+async def remove_member(session: AsyncSession, actor: Actor, space_id: uuid.UUID, account_id: uuid.UUID) -> RemovalOut:
+    """Remove a member from a space and every space below it; refused if it breaks a facilitator minimum."""
+    ctx = await access.load(session, actor, space_id, lock=True)
+    if not can_remove_member(ctx.who, ctx.facts):
+        raise Forbidden("Only this space's facilitators and the network's admins can remove members.", code="forbidden")
+    row = await repository.membership(session, space_id, account_id)
+    if row is None or row.status != "active":
+        raise NotFound("That account is not a member of this space.", code="not_a_member")
+    removed, kept = await _cascade(session, actor, ctx.space, account_id, refuse_shortfall=True)
+    await repository.remove_memberships(session, account_id, [space_id])
+    await repository.cancel_pending(session, account_id, removed)
+    _record(session, actor, ctx.space, "space.member.remove", account_id, removed_from=[str(i) for i in removed])
+    return RemovalOut(space_id=space_id, account_id=account_id, removed_from=removed, kept=kept)
+
+
+async def ban(session: AsyncSession, actor: Actor, space_id: uuid.UUID, account_id: uuid.UUID) -> RemovalOut:
+    """Ban an account: it leaves the space and everything below (except own standing) and cannot
+    rejoin any of them. A ban proceeds even if a facilitator minimum breaks (the space then
+    shows as non-compliant): safety first."""
+    ctx = await access.load(session, actor, space_id, lock=True)
+    if not can_remove_member(ctx.who, ctx.facts):
+        raise Forbidden("Only this space's facilitators and the network's admins can ban.", code="forbidden")
+    if account_id == actor.account_id:
+        raise Unprocessable("You cannot ban yourself; leave the space instead.", code="validation_error")
+    if not await repository.account_exists(session, account_id):
+        raise NotFound(f"No active account has id {account_id}.", code="account_not_found")
+    removed, kept = await _cascade(session, actor, ctx.space, account_id, refuse_shortfall=False)
+    row = await repository.membership(session, space_id, account_id)
+    if row is None:
+        session.add(SpaceMember(space_id=space_id, account_id=account_id, role="member", status="banned"))
+    else:
+        row.status, row.role = "banned", "member"
+    sub = await repository.subtree(session, ctx.space, None)
+    await repository.cancel_pending(session, account_id, [s.id for s in sub])
+    await session.flush()
+    _record(session, actor, ctx.space, "space.member.ban", account_id, removed_from=[str(i) for i in removed])
+    return RemovalOut(space_id=space_id, account_id=account_id, removed_from=removed, kept=kept, banned=True)
+
+
+async def unban(session: AsyncSession, actor: Actor, space_id: uuid.UUID, account_id: uuid.UUID) -> None:
+    """Lift a ban (the account may then join again; nothing is restored automatically)."""
+    ctx = await access.load(session, actor, space_id, lock=True)
+    if not can_remove_member(ctx.who, ctx.facts):
+        raise Forbidden("Only this space's facilitators and the network's admins can lift bans.", code="forbidden")
+    row = await repository.membership(session, space_id, account_id)
+    if row is None or row.status != "banned":
+        raise NotFound("That account is not banned from this space.", code="not_banned")
+    await repository.remove_memberships(session, account_id, [space_id])
+    _record(session, actor, ctx.space, "space.member.unban", account_id)
+
+
+def ids(spaces: Sequence[Space]) -> list[uuid.UUID]:
+    """Ids of spaces."""
+    return [s.id for s in spaces]

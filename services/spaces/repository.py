@@ -1,0 +1,243 @@
+"""SQL for spaces, their members, join requests and invitations.
+
+Tree queries use the materialized ``spaces.path`` (ancestor ids, root first, GIN-indexed):
+ancestors are ``id = ANY(path)``, a subtree is ``path @> ARRAY[root]`` — one query each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import array
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.persistence.models import Account, Network, NetworkMember, Space, SpaceJoinRequest, SpaceMember
+
+
+async def get_space(session: AsyncSession, space_id: uuid.UUID, *, lock: bool = False) -> Space | None:
+    """A space (optionally locked for update: serialises membership changes of that space)."""
+    stmt = select(Space).where(Space.id == space_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    result: Space | None = await session.scalar(stmt)
+    return result
+
+
+async def lock_space(session: AsyncSession, space_id: uuid.UUID) -> None:
+    """Take the space's row lock (SELECT ... FOR UPDATE) until the transaction ends."""
+    await session.execute(select(Space.id).where(Space.id == space_id).with_for_update())
+
+
+async def ancestors(session: AsyncSession, space: Space) -> list[Space]:
+    """The space's ancestors, root first (one query)."""
+    if not space.path:
+        return []
+    rows = await session.scalars(select(Space).where(Space.id.in_(list(space.path))))
+    by_id = {s.id: s for s in rows}
+    return [by_id[i] for i in space.path if i in by_id]
+
+
+async def subtree(session: AsyncSession, root: Space, max_depth: int | None) -> list[Space]:
+    """The root and every space below it, at most ``max_depth`` levels down (one query)."""
+    stmt = select(Space).where(or_(Space.id == root.id, Space.path.contains(array([root.id]))))
+    if max_depth is not None:
+        stmt = stmt.where(Space.depth <= root.depth + max_depth)
+    return list(await session.scalars(stmt.order_by(Space.depth, Space.name, Space.id)))
+
+
+async def memberships(
+    session: AsyncSession, account_id: uuid.UUID, space_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, SpaceMember]:
+    """The account's rows in these spaces (any status), by space id (one query)."""
+    if not space_ids:
+        return {}
+    rows = await session.scalars(
+        select(SpaceMember).where(SpaceMember.account_id == account_id, SpaceMember.space_id.in_(list(space_ids)))
+    )
+    return {m.space_id: m for m in rows}
+
+
+async def membership(session: AsyncSession, space_id: uuid.UUID, account_id: uuid.UUID) -> SpaceMember | None:
+    """One member row, or None."""
+    result: SpaceMember | None = await session.get(SpaceMember, (space_id, account_id))
+    return result
+
+
+async def memberships_below(session: AsyncSession, account_id: uuid.UUID, root_id: uuid.UUID) -> list[SpaceMember]:
+    """The account's rows in every space strictly below ``root_id`` (one query)."""
+    return list(
+        await session.scalars(
+            select(SpaceMember)
+            .join(Space, Space.id == SpaceMember.space_id)
+            .where(SpaceMember.account_id == account_id, Space.path.contains(array([root_id])))
+        )
+    )
+
+
+async def count_active(session: AsyncSession, space_id: uuid.UUID) -> int:
+    """Active members (facilitators included) of a space."""
+    return int(
+        await session.scalar(
+            select(func.count()).where(SpaceMember.space_id == space_id, SpaceMember.status == "active")
+        )
+        or 0
+    )
+
+
+async def active_facilitators(session: AsyncSession, space_id: uuid.UUID) -> list[SpaceMember]:
+    """The active facilitators of a space."""
+    return list(
+        await session.scalars(
+            select(SpaceMember).where(
+                SpaceMember.space_id == space_id, SpaceMember.role == "facilitator", SpaceMember.status == "active"
+            )
+        )
+    )
+
+
+async def facilitator_counts(session: AsyncSession, network_id: uuid.UUID) -> dict[uuid.UUID, tuple[int, int]]:
+    """(active facilitators, trained ones) per space of a network (one query)."""
+    rows = await session.execute(
+        select(
+            SpaceMember.space_id,
+            func.count(),
+            func.count().filter(SpaceMember.trained.is_(True)),
+        )
+        .join(Space, Space.id == SpaceMember.space_id)
+        .where(Space.network_id == network_id, SpaceMember.role == "facilitator", SpaceMember.status == "active")
+        .group_by(SpaceMember.space_id)
+    )
+    return {sid: (int(total), int(trained)) for sid, total, trained in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    """A member as the member list shows them."""
+
+    account_id: uuid.UUID
+    display_name: str
+    role: str
+    trained: bool
+    joined_at: dt.datetime
+
+
+async def member_list(session: AsyncSession, space_id: uuid.UUID) -> list[MemberRow]:
+    """Active members of a space with their names (one query)."""
+    rows = await session.execute(
+        select(
+            SpaceMember.account_id, Account.display_name, SpaceMember.role, SpaceMember.trained, SpaceMember.created_at
+        )
+        .join(Account, Account.id == SpaceMember.account_id)
+        .where(SpaceMember.space_id == space_id, SpaceMember.status == "active")
+        .order_by(SpaceMember.role.desc(), Account.display_name)
+    )
+    return [MemberRow(a, n, r, t, j) for a, n, r, t, j in rows]
+
+
+async def remove_memberships(session: AsyncSession, account_id: uuid.UUID, space_ids: Sequence[uuid.UUID]) -> None:
+    """Delete the account's rows in these spaces."""
+    if space_ids:
+        await session.execute(
+            delete(SpaceMember).where(SpaceMember.account_id == account_id, SpaceMember.space_id.in_(list(space_ids)))
+        )
+
+
+async def cancel_pending(session: AsyncSession, account_id: uuid.UUID, space_ids: Sequence[uuid.UUID]) -> None:
+    """Cancel the account's pending requests and invitations in these spaces."""
+    if space_ids:
+        await session.execute(
+            update(SpaceJoinRequest)
+            .where(
+                SpaceJoinRequest.account_id == account_id,
+                SpaceJoinRequest.space_id.in_(list(space_ids)),
+                SpaceJoinRequest.status == "pending",
+            )
+            .values(status="cancelled", decided_at=func.now())
+        )
+
+
+async def pending_for(session: AsyncSession, space_id: uuid.UUID, account_id: uuid.UUID) -> SpaceJoinRequest | None:
+    """The account's pending request or invitation for a space, or None."""
+    result: SpaceJoinRequest | None = await session.scalar(
+        select(SpaceJoinRequest).where(
+            SpaceJoinRequest.space_id == space_id,
+            SpaceJoinRequest.account_id == account_id,
+            SpaceJoinRequest.status == "pending",
+        )
+    )
+    return result
+
+
+async def get_request(session: AsyncSession, space_id: uuid.UUID, request_id: uuid.UUID) -> SpaceJoinRequest | None:
+    """A request or invitation of a space, or None."""
+    result: SpaceJoinRequest | None = await session.scalar(
+        select(SpaceJoinRequest).where(SpaceJoinRequest.id == request_id, SpaceJoinRequest.space_id == space_id)
+    )
+    return result
+
+
+async def list_requests(session: AsyncSession, space_id: uuid.UUID, status: str | None) -> list[SpaceJoinRequest]:
+    """Requests and invitations of a space, newest first."""
+    stmt = select(SpaceJoinRequest).where(SpaceJoinRequest.space_id == space_id)
+    if status is not None:
+        stmt = stmt.where(SpaceJoinRequest.status == status)
+    return list(await session.scalars(stmt.order_by(SpaceJoinRequest.created_at.desc())))
+
+
+async def network_role(session: AsyncSession, network_id: uuid.UUID, account_id: uuid.UUID) -> str | None:
+    """The account's role in a network, or None."""
+    role: str | None = await session.scalar(
+        select(NetworkMember.role).where(NetworkMember.network_id == network_id, NetworkMember.account_id == account_id)
+    )
+    return role
+
+
+async def account_exists(session: AsyncSession, account_id: uuid.UUID) -> bool:
+    """Whether an active account has this id."""
+    return (await session.scalar(select(Account.id).where(Account.id == account_id, Account.is_active))) is not None
+
+
+async def directory(
+    session: AsyncSession, network_id: uuid.UUID, viewer: uuid.UUID
+) -> list[tuple[Space, str | None, str | None]]:
+    """Listed spaces of a network, plus unlisted ones the viewer belongs to, with the viewer's
+    role and status (one query)."""
+    rows = await session.execute(
+        select(Space, SpaceMember.role, SpaceMember.status)
+        .outerjoin(SpaceMember, and_(SpaceMember.space_id == Space.id, SpaceMember.account_id == viewer))
+        .where(
+            Space.network_id == network_id,
+            or_(Space.visibility == "listed", and_(SpaceMember.status == "active")),
+        )
+        .order_by(Space.depth, Space.name)
+    )
+    return [(s, r, st) for s, r, st in rows.tuples()]
+
+
+async def my_spaces(session: AsyncSession, account_id: uuid.UUID) -> list[tuple[uuid.UUID, str, str, str, str]]:
+    """(space id, name, kind, network slug, role) of the account's active memberships (one query)."""
+    rows = await session.execute(
+        select(Space.id, Space.name, Space.kind, Network.slug, SpaceMember.role)
+        .join(SpaceMember, SpaceMember.space_id == Space.id)
+        .join(Network, Network.id == Space.network_id)
+        .where(SpaceMember.account_id == account_id, SpaceMember.status == "active")
+        .order_by(Network.slug, Space.depth, Space.name)
+    )
+    return [(i, n, k, s, r) for i, n, k, s, r in rows.tuples()]
+
+
+async def move_subtree(session: AsyncSession, space: Space, new_path: list[uuid.UUID]) -> None:
+    """Rewrite ``path``/``depth`` of the space and every descendant after a move (one statement)."""
+    old_len = len(space.path)
+    await session.execute(
+        text(
+            "UPDATE spaces SET path = CAST(:new_path AS uuid[]) || path[:old_len + 1 : array_length(path, 1)], "
+            "depth = cardinality(CAST(:new_path AS uuid[])) + cardinality(path) - :old_len "
+            "WHERE path @> ARRAY[CAST(:root AS uuid)]"
+        ),
+        {"new_path": [str(p) for p in new_path], "old_len": old_len, "root": str(space.id)},
+    )

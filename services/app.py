@@ -25,6 +25,8 @@ from services.accounts.controllers import read_me
 from services.auth.guards import provide_actor, provide_principal, require_principal
 from services.auth.resolve import AuthenticationMiddleware, Authenticator, BearerResolver, CookieResolver
 from services.auth.tokens import resolve_personal_token
+from services.chat.controllers import MessageController, websocket_gateway
+from services.chat.runtime import start_chat
 from services.errors import exception_handlers
 from services.identity.controllers import (
     IdentityApiController,
@@ -58,6 +60,7 @@ def _api_routes() -> list[ControllerRouterHandler]:
         NetworkController,
         spaces_router,
         policies_router,
+        MessageController,
         IdentityApiController,
     ]
 
@@ -101,9 +104,11 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
                 await conn.execute(text("SELECT 1"))
 
         state.readiness_checks = [ReadinessCheck("database", database_probe)]
+        state.chat = await start_chat(state, settings)
         try:
             yield
         finally:
+            await state.chat.stop()
             if owns_engine:
                 await state.engine.dispose()
 
@@ -122,6 +127,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
             ready,
             metrics,
             api,
+            websocket_gateway,
             SignInController,
             ProviderController,
             openid_configuration,

@@ -2,6 +2,7 @@
 
 from services.persistence.models.accounts import Account, ApiToken
 from services.persistence.models.audit import AuditEvent
+from services.persistence.models.chat import ChatRoom, Message
 from services.persistence.models.networks import Network, NetworkMember
 from services.persistence.models.spaces import (
     PolicyAttachment,
@@ -17,6 +18,8 @@ __all__ = [
     "Account",
     "ApiToken",
     "AuditEvent",
+    "ChatRoom",
+    "Message",
     "Network",
     "NetworkMember",
     "PolicyAttachment",

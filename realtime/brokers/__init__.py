@@ -1,0 +1,90 @@
+"""Brokers carry small events between processes; history always comes from the database.
+
+Every backend implements :class:`Broker`: ``start(handler)``, ``publish(event)``, ``ping()``,
+``close()``. Events are wake-ups (``space``, ``seq``) and ephemeral room signals (typing,
+presence); a node that receives a wake-up reads the rows from the message store.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Protocol
+
+import msgspec
+
+
+class _Event(msgspec.Struct, tag_field="t", array_like=True):
+    """Base of broker events (compact array encoding on the wire)."""
+
+
+class Wake(_Event, tag="w"):
+    """Message ``seq`` was committed in ``space``."""
+
+    space: uuid.UUID
+    seq: int
+
+
+class Removed(_Event, tag="d"):
+    """Message ``seq`` of ``space`` was deleted."""
+
+    space: uuid.UUID
+    seq: int
+
+
+class TypingSignal(_Event, tag="t"):
+    space: uuid.UUID
+    account: uuid.UUID
+
+
+class PresenceSignal(_Event, tag="p"):
+    """``account`` came online (or went offline) in ``space`` on ``node``; ``sync`` answers a newcomer."""
+
+    space: uuid.UUID
+    account: uuid.UUID
+    node: str
+    online: bool
+    sync: bool = False
+
+
+class Resync(_Event, tag="r"):
+    """Delivered locally after a broker reconnects: events may have been missed, re-read history."""
+
+
+Event = Wake | Removed | TypingSignal | PresenceSignal | Resync
+Handler = Callable[[Event], None]
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(list[Event])
+
+
+def encode_events(events: list[Event]) -> bytes:
+    """A batch of events as one compact JSON payload."""
+    return _encoder.encode(events)
+
+
+def decode_events(payload: str | bytes) -> list[Event]:
+    """Inverse of :func:`encode_events`."""
+    return _decoder.decode(payload)
+
+
+class Broker(Protocol):
+    """One interface, three backends (memory, postgres, redis)."""
+
+    name: str
+
+    async def start(self, handler: Handler) -> None:
+        """Connect and deliver every event (including this process's own) to ``handler``."""
+        ...
+
+    def publish(self, event: Event) -> None:
+        """Queue ``event`` for every node; never blocks the caller (batched in the background)."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise if the broker is unreachable (readiness)."""
+        ...
+
+    async def close(self) -> None:
+        """Disconnect."""
+        ...

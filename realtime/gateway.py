@@ -1,0 +1,341 @@
+"""The ``/ws`` gateway: a plain ASGI websocket application (docs/realtime.md is its manual).
+
+Handshake: a foreign ``Origin`` is refused (HTTP 403) — cross-site websocket hijacking defence.
+Then the socket is authenticated by what the handshake carried (session cookie, Authorization
+header) or by a first ``auth`` frame within ``auth_timeout`` seconds, else closed with 4401.
+Frames are handled in order per socket; replies and fan-out go through the socket's bounded
+queue (see :mod:`realtime.connection`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from realtime.brokers import Broker, TypingSignal
+from realtime.connection import (
+    CLOSE_ABUSE,
+    CLOSE_FORBIDDEN_ORIGIN,
+    CLOSE_GOING_AWAY,
+    CLOSE_UNAUTHENTICATED,
+    Connection,
+    Subscription,
+)
+from realtime.hub import Hub, Observer, message_frame
+from realtime.interfaces import Authenticator, Identity, MessageStore, RoomAccess, StoredMessage
+from realtime.protocol import (
+    Ack,
+    Auth,
+    Error,
+    FrameProblem,
+    Ping,
+    Pong,
+    Send,
+    Subscribe,
+    Subscribed,
+    Typing,
+    Unsubscribe,
+    decode_client,
+    encode,
+)
+
+log = logging.getLogger("affinity.realtime")
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+SendFn = Callable[[dict[str, Any]], Awaitable[None]]
+
+PONG = encode(Pong())
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """Limits of the gateway (documented in docs/realtime.md)."""
+
+    allowed_origins: frozenset[str] = frozenset()
+    auth_timeout: float = 5.0
+    max_frame_chars: int = 16_384
+    max_body_chars: int = 4000
+    send_queue_limit: int = 1024
+    send_rate: float = 10.0
+    send_burst: int = 30
+    typing_interval: float = 1.0
+    max_subscriptions: int = 500
+    abuse_limit: int = 30
+    replay_page: int = 500
+    revalidate_every: float = 30.0
+
+
+class Gateway:
+    """ASGI app for ``/ws`` plus the node's hub; the composition root starts and stops it."""
+
+    def __init__(
+        self,
+        *,
+        authenticator: Authenticator,
+        store: MessageStore,
+        access: RoomAccess,
+        broker: Broker,
+        config: GatewayConfig | None = None,
+        observer: Observer | None = None,
+    ) -> None:
+        self.auth = authenticator
+        self.store = store
+        self.access = access
+        self.broker = broker
+        self.config = config or GatewayConfig()
+        self.hub = Hub(store, broker, observer=observer)
+        self._revalidator: asyncio.Task[None] | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.broker.start(self.hub.handle)
+        self._revalidator = asyncio.get_running_loop().create_task(self._revalidate_loop(), name="ws-revalidate")
+
+    async def stop(self) -> None:
+        if self._revalidator is not None:
+            self._revalidator.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._revalidator
+        for conn in list(self.hub.connections):
+            conn.close(CLOSE_GOING_AWAY, "server shutting down")
+        await asyncio.sleep(0)
+        await self.broker.close()
+
+    def announce(self, message: StoredMessage) -> None:
+        """Publish a committed message (HTTP sends call this after commit)."""
+        self.hub.announce(message)
+
+    def announce_deleted(self, space: uuid.UUID, seq: int) -> None:
+        """Publish a committed deletion."""
+        self.hub.announce_deleted(space, seq)
+
+    # --- ASGI --------------------------------------------------------------------------------
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: SendFn) -> None:
+        if scope["type"] != "websocket":
+            await send({"type": "http.response.start", "status": 426, "headers": [(b"content-type", b"text/plain")]})
+            await send({"type": "http.response.body", "body": b"Open a websocket here (see docs/realtime.md)."})
+            return
+        if (await receive())["type"] != "websocket.connect":
+            return
+        origin = _header(scope, b"origin")
+        if origin is not None and origin.rstrip("/") not in self.config.allowed_origins:
+            # Closing before accepting refuses the handshake (HTTP 403): a page on another site
+            # must not ride on this browser's session cookie.
+            await send({"type": "websocket.close", "code": CLOSE_FORBIDDEN_ORIGIN})
+            return
+        identity = await self.auth.from_scope(scope)
+        await send({"type": "websocket.accept"})
+        if identity is None:
+            identity = await self._first_frame_auth(receive, send)
+            if identity is None:
+                return
+        cfg = self.config
+        conn = Connection(
+            send, identity, limit=cfg.send_queue_limit, send_rate=cfg.send_rate, send_burst=cfg.send_burst
+        )
+        self.hub.connections.add(conn)
+        self.hub.observer.connections(1)
+        try:
+            await self._serve(conn, receive)
+        finally:
+            self.hub.connections.discard(conn)
+            self.hub.observer.connections(-1)
+            for space in list(conn.subs):
+                self.hub.leave(conn, space)
+            conn.subs.clear()
+
+    async def _first_frame_auth(self, receive: Receive, send: SendFn) -> Identity | None:
+        async def refuse(reason: str) -> None:
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED, "reason": reason})
+
+        try:
+            async with asyncio.timeout(self.config.auth_timeout):
+                message = await receive()
+        except TimeoutError:
+            await refuse('authenticate within 5 s: send {"type": "auth", "token": ...}')
+            return None
+        if message["type"] != "websocket.receive":
+            return None
+        data = message.get("text") or message.get("bytes") or ""
+        try:
+            frame = decode_client(data) if len(data) <= self.config.max_frame_chars else None
+        except FrameProblem:
+            frame = None
+        if not isinstance(frame, Auth):
+            await refuse('the first frame must be {"type": "auth", "token": ...}')
+            return None
+        identity = await self.auth.from_token(frame.token)
+        if identity is None:
+            await refuse("the token is unknown, expired or revoked")
+        return identity
+
+    async def _serve(self, conn: Connection, receive: Receive) -> None:
+        cfg = self.config
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "websocket.disconnect":
+                return
+            if kind != "websocket.receive" or conn.closed:
+                continue
+            data = message.get("text")
+            if data is None:
+                data = message.get("bytes") or b""
+            try:
+                if len(data) > cfg.max_frame_chars:
+                    raise FrameProblem("frame_too_large", f"Frames may be at most {cfg.max_frame_chars} characters.")
+                frame = decode_client(data)
+                await self._dispatch(conn, frame)
+            except FrameProblem as problem:
+                self._problem(conn, problem.code, problem.message)
+            except _Refused as refused:
+                self._problem(conn, refused.code, refused.message, refused.ref)
+
+    def _problem(self, conn: Connection, code: str, message: str, ref: str | None = None) -> None:
+        conn.offer(encode(Error(code=code, message=message, ref=ref)))
+        if conn.strike(self.config.abuse_limit):
+            conn.close(CLOSE_ABUSE, "too many invalid or refused frames")
+
+    async def _dispatch(self, conn: Connection, frame: object) -> None:
+        if isinstance(frame, Send):
+            await self._send(conn, frame)
+        elif isinstance(frame, Subscribe):
+            await self._subscribe(conn, frame)
+        elif isinstance(frame, Ping):
+            conn.offer(PONG)
+        elif isinstance(frame, Typing):
+            sub = conn.subs.get(frame.space)
+            if sub is None:
+                raise _Refused("not_subscribed", "Subscribe to the space before sending typing.", str(frame.space))
+            now = time.monotonic()
+            if now - sub.last_typing >= self.config.typing_interval:
+                sub.last_typing = now
+                self.broker.publish(TypingSignal(frame.space, conn.identity.account_id))
+        elif isinstance(frame, Unsubscribe):
+            if conn.subs.pop(frame.space, None) is not None:
+                self.hub.leave(conn, frame.space)
+        elif isinstance(frame, Auth):
+            raise _Refused("already_authenticated", "This socket is already authenticated.")
+
+    async def _send(self, conn: Connection, frame: Send) -> None:
+        cfg = self.config
+        if not frame.body.strip():
+            raise _Refused("empty_body", "A message needs some text.", frame.key)
+        if len(frame.body) > cfg.max_body_chars:
+            raise _Refused("body_too_long", f"Messages may be at most {cfg.max_body_chars} characters.", frame.key)
+        if not conn.identity.may_write:
+            raise _Refused("insufficient_scope", "This token is read-only; use a token with scope 'write'.", frame.key)
+        if not conn.sends.take():
+            raise _Refused(
+                "rate_limited", f"Slow down: at most {cfg.send_rate:g} messages per second; resend this key.", frame.key
+            )
+        try:
+            result = await self.store.append(frame.space, conn.identity.account_id, frame.key, frame.body)
+        except Exception:
+            log.exception("storing a chat message failed")
+            raise _Refused(
+                "unavailable", "The message could not be stored; resend it with the same key.", frame.key
+            ) from None
+        if result is None:
+            rights = (await self.access.rights(conn.identity.account_id, [frame.space])).get(frame.space)
+            if rights is not None and rights.read:
+                raise _Refused("posting_restricted", "Only facilitators may post in this space.", frame.key)
+            raise _Refused("not_a_member", "Only active members of the space may post in it.", frame.key)
+        message, created = result
+        if created:
+            self.hub.announce(message)
+        conn.offer(encode(Ack(key=frame.key, seq=message.seq, space=frame.space)))
+
+    async def _subscribe(self, conn: Connection, frame: Subscribe) -> None:
+        cfg = self.config
+        space = frame.space
+        rights = (await self.access.rights(conn.identity.account_id, [space])).get(space)
+        if rights is None or not rights.read:
+            raise _Refused("not_a_member", "Only active members of the space may read its chat.", str(space))
+        if space in conn.subs:
+            conn.subs.pop(space)
+            self.hub.leave(conn, space)
+        elif len(conn.subs) >= cfg.max_subscriptions:
+            raise _Refused("too_many_subscriptions", f"At most {cfg.max_subscriptions} spaces per socket.", str(space))
+        sub = Subscription(last_seq=frame.after or 0)
+        conn.subs[space] = sub
+        room = self.hub.join(conn, space)
+        try:
+            if frame.after is None:
+                _, head = await self.store.history(space, 1 << 62, 0)
+                sub.last_seq = head
+                self.hub.replayed(room, head)
+                await conn.put(encode(Subscribed(space=space, head=head)))
+            else:
+                messages, head = await self.store.history(space, frame.after, cfg.replay_page)
+                self.hub.replayed(room, head)
+                await conn.put(encode(Subscribed(space=space, head=head)))
+                # Page until the head read with the first page is covered (the head is read after
+                # the rows, so it may be ahead of them); live frames past it are buffered meanwhile.
+                while messages:
+                    for message in messages:
+                        if message.seq > sub.last_seq:
+                            sub.last_seq = message.seq
+                            await conn.put(encode(message_frame(message)))
+                    if conn.subs.get(space) is not sub or (len(messages) < cfg.replay_page and sub.last_seq >= head):
+                        break
+                    messages, _ = await self.store.history(space, sub.last_seq, cfg.replay_page)
+        except Exception:
+            if conn.subs.get(space) is sub:
+                conn.subs.pop(space)
+                self.hub.leave(conn, space)
+            log.exception("replaying chat history failed")
+            raise _Refused("unavailable", "History could not be read; subscribe again.", str(space)) from None
+        if conn.subs.get(space) is sub:
+            conn.finish_replay(space)
+            conn.offer(self.hub.presence_frame(room))
+
+    async def _revalidate_loop(self) -> None:
+        """Drop subscriptions whose account lost access (left, removed, banned) — one query per round."""
+        while True:
+            await asyncio.sleep(self.config.revalidate_every)
+            try:
+                await self.revalidate()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("re-checking chat subscriptions failed")
+
+    async def revalidate(self) -> None:
+        """Check every live subscription of this node against current membership."""
+        pairs = {(c.identity.account_id, s) for c in self.hub.connections for s in c.subs}
+        if not pairs:
+            return
+        allowed = await self.access.readable(sorted(pairs))
+        for conn in list(self.hub.connections):
+            for space in list(conn.subs):
+                if (conn.identity.account_id, space) not in allowed:
+                    conn.subs.pop(space)
+                    self.hub.leave(conn, space)
+                    conn.offer(
+                        encode(Error(code="access_revoked", message="You are no longer a member.", ref=str(space)))
+                    )
+
+
+class _Refused(Exception):
+    def __init__(self, code: str, message: str, ref: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.ref = ref
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None

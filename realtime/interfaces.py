@@ -1,0 +1,91 @@
+"""What the gateway needs from the rest of the system, as protocols the composition root fills in.
+
+``realtime/`` never imports ``services/``: the service layer implements these with SQLAlchemy and
+its authenticator, and hands them to :class:`realtime.gateway.Gateway`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who owns a socket."""
+
+    account_id: uuid.UUID
+    may_write: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A committed chat message (``deleted`` is a tombstone: body emptied)."""
+
+    space_id: uuid.UUID
+    seq: int
+    id: uuid.UUID
+    author_id: uuid.UUID | None
+    body: str
+    key: str
+    sent_at: dt.datetime
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Rights:
+    """What an account may do in one space's room."""
+
+    read: bool = False
+    post: bool = False
+    moderate: bool = False
+    reason: str = "not_a_member"
+    """Error code when ``post`` (or ``read``) is refused: not_a_member | posting_restricted."""
+
+
+NO_RIGHTS = Rights()
+
+
+class Authenticator(Protocol):
+    """Turns credentials into an :class:`Identity`."""
+
+    async def from_token(self, token: str) -> Identity | None:
+        """The identity a bearer token (personal or OIDC access token) stands for."""
+        ...
+
+    async def from_scope(self, scope: Mapping[str, Any]) -> Identity | None:
+        """The identity the handshake already carries (session cookie, Authorization header)."""
+        ...
+
+
+class MessageStore(Protocol):
+    """Durable, ordered history of each space's room."""
+
+    async def append(
+        self, space: uuid.UUID, author: uuid.UUID, key: str, body: str
+    ) -> tuple[StoredMessage, bool] | None:
+        """Store a message with the space's next seq and commit; return (message, created).
+
+        Re-sending an existing ``(space, author, key)`` returns the stored message and False.
+        Returns None when the author may not post in the space (checked in the same transaction).
+        """
+        ...
+
+    async def history(self, space: uuid.UUID, after: int, limit: int) -> tuple[list[StoredMessage], int]:
+        """Messages with ``seq > after`` ascending (at most ``limit``) and the room's head seq."""
+        ...
+
+
+class RoomAccess(Protocol):
+    """Membership and posting policy, asked in batches (one query for many spaces)."""
+
+    async def rights(self, account: uuid.UUID, spaces: Sequence[uuid.UUID]) -> dict[uuid.UUID, Rights]:
+        """Rights of ``account`` in each space (missing = no rights)."""
+        ...
+
+    async def readable(self, pairs: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> set[tuple[uuid.UUID, uuid.UUID]]:
+        """Of (account, space) pairs, those where the account may still read (re-validation)."""
+        ...

@@ -1,0 +1,145 @@
+"""Websocket frames of ``/ws`` (docs/realtime.md): msgspec tagged unions keyed by ``type``.
+
+Client and server frames are separate unions so each side decodes only what it may receive.
+Frames are JSON text; unknown fields are refused so a typo is reported, not ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+import msgspec
+
+MAX_BODY_CHARS = 4000
+MAX_KEY_CHARS = 64
+
+Seq = Annotated[int, msgspec.Meta(ge=0)]
+Key = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_KEY_CHARS)]
+
+
+class _Client(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
+    """Base of frames a client sends."""
+
+
+class Auth(_Client, tag="auth"):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+
+
+class Subscribe(_Client, tag="subscribe"):
+    space: uuid.UUID
+    after: Seq | None = None
+
+
+class Unsubscribe(_Client, tag="unsubscribe"):
+    space: uuid.UUID
+
+
+class Send(_Client, tag="send"):
+    space: uuid.UUID
+    key: Key
+    # Length is checked by the gateway so the error names the limit (and the key as ref).
+    body: str
+
+
+class Typing(_Client, tag="typing"):
+    space: uuid.UUID
+
+
+class Ping(_Client, tag="ping"):
+    pass
+
+
+ClientFrame = Auth | Subscribe | Unsubscribe | Send | Typing | Ping
+
+
+class _Server(msgspec.Struct, tag_field="type", omit_defaults=True):
+    """Base of frames the server sends."""
+
+
+class Subscribed(_Server, tag="subscribed"):
+    space: uuid.UUID
+    head: int
+
+
+class MessageFrame(_Server, tag="message"):
+    space: uuid.UUID
+    seq: int
+    id: uuid.UUID
+    author: uuid.UUID | None
+    body: str
+    sent_at: dt.datetime
+    key: str
+    deleted: bool = False
+    """Only in replays: the message was deleted (tombstone, empty body)."""
+
+
+class Ack(_Server, tag="ack"):
+    key: str
+    seq: int
+    space: uuid.UUID | None = None
+
+
+class Deleted(_Server, tag="deleted"):
+    space: uuid.UUID
+    seq: int
+
+
+class TypingFrame(_Server, tag="typing"):
+    space: uuid.UUID
+    account: uuid.UUID
+
+
+class Presence(_Server, tag="presence"):
+    space: uuid.UUID
+    online: list[uuid.UUID]
+
+
+class Error(_Server, tag="error"):
+    code: str
+    message: str
+    ref: str | None = None
+
+
+class Pong(_Server, tag="pong"):
+    pass
+
+
+ServerFrame = Subscribed | MessageFrame | Ack | Deleted | TypingFrame | Presence | Error | Pong
+
+client_decoder: msgspec.json.Decoder[ClientFrame] = msgspec.json.Decoder(ClientFrame)
+server_decoder: msgspec.json.Decoder[ServerFrame] = msgspec.json.Decoder(ServerFrame)
+_encoder = msgspec.json.Encoder()
+
+
+def encode(frame: _Server) -> str:
+    """A server frame as JSON text (encode once, send the same string to every socket)."""
+    return _encoder.encode(frame).decode()
+
+
+class FrameProblem(Exception):
+    """A client frame that cannot be used: ``code`` for the error frame, a sentence for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+_KNOWN = ("auth", "subscribe", "unsubscribe", "send", "typing", "ping")
+
+
+def decode_client(data: str | bytes) -> ClientFrame:
+    """Decode a client frame or raise :class:`FrameProblem` saying what is wrong with it."""
+    try:
+        return client_decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        if "Invalid value" in text and "`$.type`" in text:
+            raise FrameProblem("unknown_type", f"Unknown frame type; use one of: {', '.join(_KNOWN)}.") from None
+        if "missing required field `type`" in text:
+            raise FrameProblem("invalid_frame", "Every frame needs a 'type' field.") from None
+        raise FrameProblem("invalid_frame", f"The frame has invalid fields: {text}") from None
+    except msgspec.DecodeError:
+        raise FrameProblem("malformed_frame", "The frame is not valid JSON.") from None

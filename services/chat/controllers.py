@@ -1,0 +1,70 @@
+"""HTTP: chat history, send and delete under /api/v1; the /ws websocket route."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Response, asgi, delete, get, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+from litestar.types import Receive, Scope, Send
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from realtime.gateway import Gateway
+from services.auth.principal import Principal
+from services.chat import service
+from services.chat.schemas import MessageCreate, MessageOut, MessagePage
+from services.errors import AppError
+
+
+def _gateway(state: State) -> Gateway:
+    chat = getattr(state, "chat", None)
+    if chat is None:
+        raise AppError("Chat is starting; try again in a moment.", code="unavailable", status=503)
+    gateway: Gateway = chat.gateway
+    return gateway
+
+
+class MessageController(Controller):
+    """A space's chat history for HTTP clients (the websocket /ws is the real-time path)."""
+
+    path = "/spaces/{space_id:uuid}/messages"
+    tags = ["chat"]
+
+    @get("/", summary="Chat history, ascending by seq (members)")
+    async def list_messages(
+        self,
+        db_session: AsyncSession,
+        principal: Principal,
+        space_id: uuid.UUID,
+        after: Annotated[int, Parameter(ge=0, description="return messages with seq > after")] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=500, description="at most this many (1-500)")] = 100,
+    ) -> MessagePage:
+        return await service.list_messages(db_session, principal, space_id, after, limit)
+
+    @post("/", summary="Send a message (members; facilitators only when chat.posting is 'facilitators')")
+    async def send(
+        self, db_session: AsyncSession, principal: Principal, state: State, space_id: uuid.UUID, data: MessageCreate
+    ) -> Response[MessageOut]:
+        out, created = await service.post_message(db_session, _gateway(state), principal, space_id, data)
+        return Response(out, status_code=201 if created else 200)
+
+    @delete("/{seq:int}", summary="Delete a message (its author or a facilitator); leaves a tombstone")
+    async def remove(
+        self, db_session: AsyncSession, principal: Principal, state: State, space_id: uuid.UUID, seq: int
+    ) -> None:
+        await service.delete_message(db_session, _gateway(state), principal, space_id, seq)
+
+
+@asgi("/ws", opt={"public": True}, include_in_schema=False, copy_scope=False)
+async def websocket_gateway(scope: Scope, receive: Receive, send: Send) -> None:
+    """The chat websocket (protocol: docs/realtime.md)."""
+    raw: Any = scope
+    chat = getattr(raw["app"].state, "chat", None)
+    if chat is None:
+        out: Any = send
+        if raw["type"] == "websocket":
+            await out({"type": "websocket.close", "code": 1013})  # try again later
+        return
+    await chat.gateway(raw, receive, send)

@@ -1,0 +1,175 @@
+"""All chat SQL. Sends are one statement: access check, seq increment and insert together."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from realtime.interfaces import Rights, StoredMessage
+
+Executor = AsyncConnection | AsyncSession
+_UUIDS = ARRAY(UUID(as_uuid=True))
+
+# Posting rule: an active member may post unless the space's `chat.posting` is 'facilitators',
+# in which case only facilitators may. The counter row is upserted only when the rule allows it
+# and the key is new, so a refused or repeated send changes nothing.
+_APPEND = text(
+    """
+WITH existing AS (
+    SELECT seq, id, body, sent_at, deleted_at FROM messages
+    WHERE space_id = :space AND author_id = :author AND key = :key
+), allowed AS (
+    SELECT 1 FROM space_members m JOIN spaces s ON s.id = m.space_id
+    WHERE m.space_id = :space AND m.account_id = :author AND m.status = 'active'
+      AND (m.role = 'facilitator' OR coalesce(s.settings->>'chat.posting', 'members') <> 'facilitators')
+      AND NOT EXISTS (SELECT 1 FROM existing)
+), room AS (
+    INSERT INTO chat_rooms (space_id, head_seq) SELECT :space, 1 FROM allowed
+    ON CONFLICT (space_id) DO UPDATE SET head_seq = chat_rooms.head_seq + 1
+    RETURNING head_seq
+), ins AS (
+    INSERT INTO messages (space_id, seq, id, author_id, body, key, sent_at)
+    SELECT :space, head_seq, :id, :author, :body, :key, now() FROM room
+    RETURNING seq, id, body, sent_at, deleted_at
+)
+SELECT true AS created, seq, id, body, sent_at, deleted_at FROM ins
+UNION ALL
+SELECT false AS created, seq, id, body, sent_at, deleted_at FROM existing
+"""
+)
+
+_HISTORY = text(
+    """
+SELECT seq, id, author_id, body, key, sent_at, deleted_at FROM messages
+WHERE space_id = :space AND seq > :after ORDER BY seq LIMIT :limit
+"""
+)
+_HEAD = text("SELECT coalesce((SELECT head_seq FROM chat_rooms WHERE space_id = :space), 0)")
+
+_RIGHTS = text(
+    """
+SELECT m.space_id, m.role, coalesce(s.settings->>'chat.posting', 'members') AS posting
+FROM space_members m JOIN spaces s ON s.id = m.space_id
+WHERE m.account_id = :account AND m.space_id = ANY(:spaces) AND m.status = 'active'
+"""
+).bindparams(bindparam("spaces", type_=_UUIDS))
+
+_READABLE = text(
+    """
+SELECT m.account_id, m.space_id
+FROM space_members m JOIN unnest(:accounts, :spaces) AS p(account_id, space_id)
+  ON m.account_id = p.account_id AND m.space_id = p.space_id
+WHERE m.status = 'active'
+"""
+).bindparams(bindparam("accounts", type_=_UUIDS), bindparam("spaces", type_=_UUIDS))
+
+_PURGE = text(
+    """
+DELETE FROM messages m USING spaces s
+WHERE m.space_id = s.id
+  AND jsonb_typeof(s.settings->'chat.retention_days') = 'number'
+  AND m.sent_at < CAST(:now AS timestamptz) - make_interval(days => (s.settings->>'chat.retention_days')::int)
+"""
+)
+
+
+async def append(
+    db: Executor, space: uuid.UUID, author: uuid.UUID, key: str, body: str
+) -> tuple[StoredMessage, bool] | None:
+    """Store a message with the next seq (or return the one stored under ``key``); None if refused."""
+    row = (
+        await db.execute(_APPEND, {"space": space, "author": author, "key": key, "body": body, "id": uuid.uuid4()})
+    ).first()
+    if row is None:
+        return None
+    created, seq, message_id, stored_body, sent_at, deleted_at = row
+    message = StoredMessage(
+        space_id=space,
+        seq=seq,
+        id=message_id,
+        author_id=author,
+        body=stored_body,
+        key=key,
+        sent_at=sent_at,
+        deleted=deleted_at is not None,
+    )
+    return message, bool(created)
+
+
+def _message(space: uuid.UUID, row: Any) -> StoredMessage:
+    seq, message_id, author_id, body, key, sent_at, deleted_at = row
+    return StoredMessage(
+        space_id=space,
+        seq=seq,
+        id=message_id,
+        author_id=author_id,
+        body=body,
+        key=key,
+        sent_at=sent_at,
+        deleted=deleted_at is not None,
+    )
+
+
+async def history(db: Executor, space: uuid.UUID, after: int, limit: int) -> tuple[list[StoredMessage], int]:
+    """Messages after ``after`` (ascending, at most ``limit``) and the head, read after them."""
+    messages: list[StoredMessage] = []
+    if limit > 0:
+        rows = await db.execute(_HISTORY, {"space": space, "after": after, "limit": limit})
+        messages = [_message(space, row) for row in rows]
+    head = int((await db.execute(_HEAD, {"space": space})).scalar_one())
+    if messages:
+        head = max(head, messages[-1].seq)
+    return messages, head
+
+
+async def rights(db: Executor, account: uuid.UUID, spaces: Sequence[uuid.UUID]) -> dict[uuid.UUID, Rights]:
+    """Rights of ``account`` in each of ``spaces``, one query. Deny by default: only active members read."""
+    if not spaces:
+        return {}
+    out: dict[uuid.UUID, Rights] = {}
+    for space_id, role, posting in await db.execute(_RIGHTS, {"account": account, "spaces": list(spaces)}):
+        facilitator = role == "facilitator"
+        may_post = facilitator or posting != "facilitators"
+        out[space_id] = Rights(
+            read=True, post=may_post, moderate=facilitator, reason="" if may_post else "posting_restricted"
+        )
+    return out
+
+
+async def readable(db: Executor, pairs: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """The (account, space) pairs that are still active memberships, one query."""
+    if not pairs:
+        return set()
+    rows = await db.execute(_READABLE, {"accounts": [a for a, _ in pairs], "spaces": [s for _, s in pairs]})
+    return {(account, space) for account, space in rows}
+
+
+async def find(db: Executor, space: uuid.UUID, seq: int) -> tuple[uuid.UUID | None, bool] | None:
+    """(author, deleted) of message ``seq`` in ``space``, or None."""
+    row = (
+        await db.execute(
+            text("SELECT author_id, deleted_at FROM messages WHERE space_id = :space AND seq = :seq FOR UPDATE"),
+            {"space": space, "seq": seq},
+        )
+    ).first()
+    return None if row is None else (row[0], row[1] is not None)
+
+
+async def tombstone(db: Executor, space: uuid.UUID, seq: int, now: dt.datetime) -> None:
+    """Delete a message's content, keeping its seq (so history stays gapless)."""
+    await db.execute(
+        text("UPDATE messages SET body = '', deleted_at = :now WHERE space_id = :space AND seq = :seq"),
+        {"space": space, "seq": seq, "now": now},
+    )
+
+
+async def purge_expired(db: Executor, now: dt.datetime) -> int:
+    """Delete messages older than their space's ``chat.retention_days``; return how many."""
+    result: Any = await db.execute(_PURGE, {"now": now})
+    return int(result.rowcount or 0)

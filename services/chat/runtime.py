@@ -1,0 +1,110 @@
+"""Start and stop the chat machinery inside the app's lifespan: broker, gateway, retention job."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from realtime.brokers import Broker
+from realtime.gateway import Gateway, GatewayConfig
+from realtime.hub import Observer
+from services.chat import repository
+from services.chat.adapters import ChatAuthenticator, SqlMessageStore, SqlRoomAccess
+from services.persistence.engine import libpq_url
+from services.readiness import ReadinessCheck
+from services.settings import Settings
+
+log = logging.getLogger("affinity.chat")
+
+RETENTION_EVERY = 3600.0
+"""Seconds between retention purges."""
+
+
+def make_broker(settings: Settings) -> Broker:
+    """The broker ``settings`` ask for (``effective_broker``: PostgreSQL unless told otherwise)."""
+    kind = settings.effective_broker
+    if kind == "memory":
+        from realtime.brokers.memory import MemoryBroker
+
+        return MemoryBroker()
+    if kind == "redis":
+        from realtime.brokers.redis import RedisBroker
+
+        assert settings.redis_url
+        return RedisBroker(settings.redis_url)
+    from realtime.brokers.postgres import PostgresBroker
+
+    return PostgresBroker(libpq_url(settings.database_url or ""))
+
+
+def allowed_origins(settings: Settings) -> frozenset[str]:
+    """The service's own origin plus ``AFFINITY_ALLOWED_ORIGINS``."""
+    parts = urlsplit(settings.base_url)
+    own = f"{parts.scheme}://{parts.netloc}"
+    return frozenset({own, *settings.allowed_origins})
+
+
+async def purge_expired(engine: AsyncEngine, now: dt.datetime | None = None) -> int:
+    """Delete messages past their space's ``chat.retention_days``; return how many were deleted."""
+    async with engine.begin() as conn:
+        count = await repository.purge_expired(conn, now or dt.datetime.now(dt.UTC))
+    if count:
+        log.info("chat retention purged %d message(s)", count)
+    return count
+
+
+@dataclass
+class ChatRuntime:
+    """What the lifespan keeps: the gateway (ASGI app for /ws) and the retention task."""
+
+    gateway: Gateway
+    retention: asyncio.Task[None]
+
+    async def stop(self) -> None:
+        self.retention.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.retention
+        await self.gateway.stop()
+
+
+async def start_chat(state: Any, settings: Settings) -> ChatRuntime:
+    """Build and start the chat machinery; register the broker's readiness check.
+
+    Tests may set ``state.gateway_config`` (a :class:`GatewayConfig`) before start-up to use
+    other limits.
+    """
+    engine: AsyncEngine = state.engine
+    metrics = state.metrics
+    config: GatewayConfig = getattr(state, "gateway_config", None) or GatewayConfig()
+    if not config.allowed_origins:
+        config = GatewayConfig(**{**config.__dict__, "allowed_origins": allowed_origins(settings)})
+    broker = make_broker(settings)
+    gateway = Gateway(
+        authenticator=ChatAuthenticator(state.authenticator),
+        store=SqlMessageStore(engine),
+        access=SqlRoomAccess(engine),
+        broker=broker,
+        config=config,
+        observer=Observer(
+            delivered=metrics.deliveries.inc, connections=metrics.websockets.inc, stored=metrics.messages.inc
+        ),
+    )
+    await gateway.start()
+    state.readiness_checks.append(ReadinessCheck(f"broker ({broker.name})", broker.ping))
+
+    async def retention_loop() -> None:
+        while True:
+            try:
+                await purge_expired(engine)
+            except Exception:
+                log.exception("chat retention purge failed; retrying in an hour")
+            await asyncio.sleep(RETENTION_EVERY)
+
+    return ChatRuntime(gateway=gateway, retention=asyncio.get_running_loop().create_task(retention_loop()))

@@ -1,0 +1,46 @@
+"""Chat: one room per space with a gapless message sequence (owned by the realtime area).
+
+``chat_rooms.head_seq`` is the room's counter: a send increments it with an upsert in the same
+transaction that inserts the message, so concurrent sends serialise on that row and seqs have
+no gaps (a rolled-back send rolls back its increment too).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.persistence.base import Base
+
+
+class ChatRoom(Base):
+    """The head of a space's message sequence."""
+
+    __tablename__ = "chat_rooms"
+
+    space_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True)
+    head_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class Message(Base):
+    """A chat message; deletion keeps a tombstone (body emptied, ``deleted_at`` set)."""
+
+    __tablename__ = "messages"
+
+    space_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(nullable=False, unique=True)
+    author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    key: Mapped[str] = mapped_column(String(64), nullable=False)
+    sent_at: Mapped[dt.datetime] = mapped_column(nullable=False, server_default=func.now())
+    edited_at: Mapped[dt.datetime | None] = mapped_column()
+    deleted_at: Mapped[dt.datetime | None] = mapped_column()
+
+    __table_args__ = (
+        UniqueConstraint("space_id", "author_id", "key", name="uq_messages_space_author_key"),
+        Index("ix_messages_sent_at", "sent_at"),
+    )

@@ -8,7 +8,16 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth.tokens import issue_token
-from services.persistence.models import Account, Network, NetworkMember, Space, SpaceMember
+from services.persistence.models import (
+    Account,
+    Network,
+    NetworkMember,
+    PolicyAttachment,
+    PolicyTemplate,
+    PolicyTemplateVersion,
+    Space,
+    SpaceMember,
+)
 
 _seq = itertools.count(1)
 
@@ -108,4 +117,36 @@ async def add_space_member(
 ) -> None:
     """Give ``account`` a role and status in ``space`` (flushed, not committed)."""
     session.add(SpaceMember(space_id=space.id, account_id=account.id, role=role, status=status))
+    await session.flush()
+
+
+async def make_template(
+    session: AsyncSession,
+    network: Network,
+    constraints: dict[str, object],
+    *,
+    name: str | None = None,
+    mode: str = "enforce",
+    attach_to: Space | Network | None = None,
+) -> PolicyTemplate:
+    """A policy template (version 1), attached to a space or the whole network when asked (flushed)."""
+    template = PolicyTemplate(
+        id=uuid.uuid4(), network_id=network.id, name=name or f"Template {next(_seq)}", mode=mode, current_version=1
+    )
+    session.add(template)
+    await session.flush()
+    session.add(PolicyTemplateVersion(template_id=template.id, version=1, constraints=constraints))
+    if attach_to is not None:
+        space_id = attach_to.id if isinstance(attach_to, Space) else None
+        session.add(PolicyAttachment(id=uuid.uuid4(), template_id=template.id, network_id=network.id, space_id=space_id))
+    await session.flush()
+    return template
+
+
+async def add_facilitators(session: AsyncSession, space: Space, *accounts: Account, trained: bool = False) -> None:
+    """Make each account an active, optionally trained facilitator of ``space`` (flushed)."""
+    for account in accounts:
+        session.add(
+            SpaceMember(space_id=space.id, account_id=account.id, role="facilitator", status="active", trained=trained)
+        )
     await session.flush()

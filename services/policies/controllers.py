@@ -28,7 +28,7 @@ from services.policies.schemas import (
 from services.settings import Settings
 
 SlugParam = Annotated[str, Parameter(description="The network's slug", max_length=80)]
-DryRun = Annotated[bool, Parameter(query="dry_run", description="Report the effect without changing anything")]
+DryRun = Annotated[bool, Parameter(description="Report the effect without changing anything")]
 
 
 class TemplateController(Controller):

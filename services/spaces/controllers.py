@@ -31,11 +31,11 @@ from services.spaces.schemas import (
 
 SlugParam = Annotated[str, Parameter(description="The network's slug", max_length=80)]
 MaxDepth = Annotated[
-    int | None, Parameter(query="max_depth", ge=0, le=100, description="Levels below the space (default: all)")
+    int | None, Parameter(ge=0, le=100, description="Levels below the space (default: all)")
 ]
 RequestStatus = Annotated[
     str | None,
-    Parameter(query="status", pattern="^(pending|approved|declined|accepted|cancelled)$", description="Filter"),
+    Parameter(pattern="^(pending|approved|declined|accepted|cancelled)$", description="Filter"),
 ]
 
 

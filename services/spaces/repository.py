@@ -12,10 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, delete, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import array
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, array
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from services.persistence.models import Account, Network, NetworkMember, Space, SpaceJoinRequest, SpaceMember
+
+
+def below(root_id: uuid.UUID) -> ColumnElement[bool]:
+    """``spaces.path @> ARRAY[root_id]``: the space lies strictly below ``root_id`` (GIN index)."""
+    return Space.path.contains(array([root_id], type_=UUID(as_uuid=True)).cast(ARRAY(UUID(as_uuid=True))))
 
 
 async def get_space(session: AsyncSession, space_id: uuid.UUID, *, lock: bool = False) -> Space | None:
@@ -43,7 +49,7 @@ async def ancestors(session: AsyncSession, space: Space) -> list[Space]:
 
 async def subtree(session: AsyncSession, root: Space, max_depth: int | None) -> list[Space]:
     """The root and every space below it, at most ``max_depth`` levels down (one query)."""
-    stmt = select(Space).where(or_(Space.id == root.id, Space.path.contains(array([root.id]))))
+    stmt = select(Space).where(or_(Space.id == root.id, below(root.id)))
     if max_depth is not None:
         stmt = stmt.where(Space.depth <= root.depth + max_depth)
     return list(await session.scalars(stmt.order_by(Space.depth, Space.name, Space.id)))
@@ -73,7 +79,7 @@ async def memberships_below(session: AsyncSession, account_id: uuid.UUID, root_i
         await session.scalars(
             select(SpaceMember)
             .join(Space, Space.id == SpaceMember.space_id)
-            .where(SpaceMember.account_id == account_id, Space.path.contains(array([root_id])))
+            .where(SpaceMember.account_id == account_id, below(root_id))
         )
     )
 

@@ -446,7 +446,7 @@ async def hierarchy(session: AsyncSession, actor: Actor, space_id: uuid.UUID, ma
     stmt = (
         select(Space, SpaceMember.role, SpaceMember.status)
         .outerjoin(SpaceMember, (SpaceMember.space_id == Space.id) & (SpaceMember.account_id == actor.account_id))
-        .where((Space.id == root.id) | Space.path.contains([root.id]))
+        .where((Space.id == root.id) | repository.below(root.id))
     )
     if max_depth is not None:
         stmt = stmt.where(Space.depth <= root.depth + max_depth)
@@ -709,7 +709,7 @@ async def _check_invariants(
     if "nesting.max_depth" in changed:
         limit = nesting_limit(policy, settings)
         if limit is not None:
-            deepest = await session.scalar(select(func.max(Space.depth)).where(Space.path.contains([space.id])))
+            deepest = await session.scalar(select(func.max(Space.depth)).where(repository.below(space.id)))
             below = (int(deepest) - space.depth) if deepest is not None else 0
             if below > limit:
                 raise _extra_violation(

@@ -180,7 +180,7 @@ class SignInController(Controller):
         cookie = Cookie(
             key=broker.LOGIN_COOKIE,
             value=browser,
-            path="/auth/callback",
+            path="/auth",
             httponly=True,
             secure=settings.secure_cookies,
             samesite="lax",

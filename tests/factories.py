@@ -138,7 +138,9 @@ async def make_template(
     session.add(PolicyTemplateVersion(template_id=template.id, version=1, constraints=constraints))
     if attach_to is not None:
         space_id = attach_to.id if isinstance(attach_to, Space) else None
-        session.add(PolicyAttachment(id=uuid.uuid4(), template_id=template.id, network_id=network.id, space_id=space_id))
+        session.add(
+            PolicyAttachment(id=uuid.uuid4(), template_id=template.id, network_id=network.id, space_id=space_id)
+        )
     await session.flush()
     return template
 

@@ -18,6 +18,16 @@ class MyNetwork(msgspec.Struct):
     role: Role
 
 
+class MySpace(msgspec.Struct):
+    """A space the caller is an active member of, with the caller's role there."""
+
+    id: uuid.UUID
+    name: str
+    kind: str
+    network: str
+    role: str
+
+
 class MeOut(msgspec.Struct):
     """Body of GET /me: the caller's account, networks with roles, and spaces."""
 
@@ -29,3 +39,4 @@ class MeOut(msgspec.Struct):
     networks: list[MyNetwork]
     credential: str
     scopes: list[str]
+    spaces: list[MySpace] = []

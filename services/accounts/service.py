@@ -12,7 +12,7 @@ from federation.networks import Role
 from services import audit
 from services.accounts import repository
 from services.accounts.passwords import hash_password, password_problem
-from services.accounts.schemas import MeOut, MyNetwork
+from services.accounts.schemas import MeOut, MyNetwork, MySpace
 from services.auth.principal import Principal
 from services.errors import BadRequest, Conflict, NotFound
 from services.persistence.models import Account, Network, NetworkMember
@@ -82,7 +82,8 @@ async def require_by_email(session: AsyncSession, email: str) -> Account:
 
 
 async def me(session: AsyncSession, principal: Principal) -> MeOut:
-    """The caller's account and networks with roles (two queries)."""
+    """The caller's account, networks with roles and spaces with roles (three queries)."""
+    from services.spaces.repository import my_spaces
     account = await session.get(Account, principal.account_id)
     if account is None:
         raise NotFound("Your account no longer exists.", code="account_not_found")
@@ -101,4 +102,7 @@ async def me(session: AsyncSession, principal: Principal) -> MeOut:
         networks=[MyNetwork(id=i, slug=s, name=n, role=Role(r)) for i, s, n, r in rows],
         credential=principal.via,
         scopes=sorted(principal.scopes),
+        spaces=[
+            MySpace(id=i, name=n, kind=k, network=s, role=r) for i, n, k, s, r in await my_spaces(session, account.id)
+        ],
     )

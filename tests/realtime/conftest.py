@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
@@ -73,7 +74,9 @@ class ServerThread:
 
 def broker_settings(settings: Settings, broker: str) -> Settings:
     return msgspec.structs.replace(
-        settings, broker=broker, redis_url=REDIS_URL if broker == "redis" else None  # type: ignore[arg-type]
+        settings,
+        broker=broker,
+        redis_url=REDIS_URL if broker == "redis" else None,  # type: ignore[arg-type]
     )
 
 
@@ -145,12 +148,12 @@ class Client:
     async def send(self, frame: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(frame))
 
-    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:  # noqa: ASYNC109
         frame: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
         self.frames.append(frame)
         return frame
 
-    async def until(self, predicate: Any, timeout: float = 10.0) -> dict[str, Any]:
+    async def until(self, predicate: Any, timeout: float = 10.0) -> dict[str, Any]:  # noqa: ASYNC109
         """Read frames until one matches ``predicate``; return it."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
@@ -161,8 +164,11 @@ class Client:
             if predicate(frame):
                 return frame
 
-    async def ack(self, key: str, timeout: float = 10.0) -> dict[str, Any]:
-        return await self.until(lambda f: f["type"] in {"ack", "error"} and (f.get("key") == key or f.get("ref") == key))
+    async def ack(self, key: str) -> dict[str, Any]:
+        """The ack or error frame answering the send with ``key``."""
+        return await self.until(
+            lambda f: f["type"] in {"ack", "error"} and (f.get("key") == key or f.get("ref") == key)
+        )
 
     async def subscribe(self, space: uuid.UUID, after: int | None = None) -> dict[str, Any]:
         frame: dict[str, Any] = {"type": "subscribe", "space": str(space)}
@@ -184,7 +190,5 @@ async def clients() -> AsyncIterator[list[Client]]:
     opened: list[Client] = []
     yield opened
     for c in opened:
-        try:
+        with contextlib.suppress(Exception):
             await asyncio.wait_for(c.close(), 2)
-        except Exception:  # noqa: S110
-            pass

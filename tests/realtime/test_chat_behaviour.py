@@ -122,7 +122,9 @@ async def test_events_applied_in_order_equal_a_fresh_history_fetch(server, room:
             await alice.send({"type": "send", "space": str(room.space), "key": f"z{i}", "body": f"z{i}"})
             await alice.ack(f"z{i}")
         r = await http.post(
-            f"/api/v1/spaces/{room.space}/messages", json={"body": "via http", "key": "h1"}, headers=bearer(room.tokens["carol"])
+            f"/api/v1/spaces/{room.space}/messages",
+            json={"body": "via http", "key": "h1"},
+            headers=bearer(room.tokens["carol"]),
         )
         assert r.status_code == 201, r.text
         r = await http.delete(f"/api/v1/spaces/{room.space}/messages/2", headers=bearer(room.tokens["alice"]))

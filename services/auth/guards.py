@@ -46,9 +46,16 @@ def require_principal(connection: ASGIConnection[Any, Any, Any, Any], handler: B
     method = connection.scope.get("method", "GET")
     if method not in _READ_METHODS and principal.via == "session":
         _check_same_origin(connection)
+    if method in _READ_METHODS and "read" not in principal.scopes:
+        raise Forbidden(
+            "This token may not read the API: it was granted without the 'read' scope. "
+            "Ask for scope 'read' (and 'write' to change things) when the tool signs in.",
+            code="insufficient_scope",
+        )
     if method not in _READ_METHODS and not principal.may_write():
         raise Forbidden(
-            "This token is read-only (scope 'read'); use a token with scope 'write'.", code="insufficient_scope"
+            "This token is read-only (no 'write' scope); use a token with scope 'write'.",
+            code="insufficient_scope",
         )
 
 

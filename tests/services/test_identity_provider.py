@@ -454,3 +454,14 @@ async def test_done_when_sign_in_once_through_network_a_then_network_b_tool(
     token = await oauth.fetch_token(f"{PUBLIC}/oidc/token", authorization_response=callback, code_verifier=verifier)
     claims = jwt.decode(token["id_token"], await jwks_keyset(client), algorithms=["RS256"]).claims
     assert claims["sub"] == str(world["member"].id) and claims["nonce"] == nonce and claims["aud"] == oauth.client_id
+
+
+async def test_access_token_without_read_scope_cannot_use_the_api(client, world, oauth, db_session, settings) -> None:
+    await browser_signed_in(client, db_session, settings, world["member"])
+    oauth.scope = "openid email"
+    callback, verifier, _ = await authorize(client, oauth, state="s-openid-only")
+    token = await oauth.fetch_token(f"{PUBLIC}/oidc/token", authorization_response=callback, code_verifier=verifier)
+    r = await client.get("/api/v1/me", headers=bearer(token["access_token"]))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "insufficient_scope"
+    info = await client.get("/oidc/userinfo", headers=bearer(token["access_token"]))
+    assert info.status_code == 200 and info.json()["sub"] == str(world["member"].id)

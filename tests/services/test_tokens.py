@@ -49,3 +49,11 @@ async def test_inactive_account_token_is_refused(client, db_session) -> None:
     account.is_active = False
     await db_session.commit()
     assert (await client.get("/api/v1/me", headers=bearer(issued.token))).status_code == 401
+
+
+async def test_write_only_token_cannot_read(client, db_session) -> None:
+    account = await make_account(db_session)
+    issued = await issue_token(db_session, account, scopes=["write"])
+    await db_session.commit()
+    r = await client.get("/api/v1/me", headers=bearer(issued.token))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "insufficient_scope"

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager
-from os import PathLike
 from pathlib import Path
-from typing import Any
 
 from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
-from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -49,8 +45,6 @@ from services.spaces.controllers import spaces_router
 
 API_PREFIX = "/api/v1"
 _HERE = Path(__file__).parent
-TEMPLATE_DIRS: list[Path | PathLike[Any] | str] = [_HERE / "web" / "templates", _HERE / "identity" / "templates"]
-"""Jinja2 template folders; pages extend web/templates/base.html for one look across the UI."""
 
 
 def _api_routes() -> list[ControllerRouterHandler]:
@@ -135,7 +129,6 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
                 path="/static", directories=[_HERE / "web" / "static"], opt={"public": True}, include_in_schema=False
             ),
         ],
-        template_config=TemplateConfig(directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine),
         lifespan=[lifespan],
         state=State({"settings": settings, "metrics": Metrics(settings.metrics_multiprocess_dir)}),
         dependencies={"db_session": Provide(provide_db_session)},

@@ -120,7 +120,7 @@ class Finding:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
-        out: dict[str, object] = {"code": self.code.value, "severity": self.severity.value, "message": self.message}
+        out: dict[str, object] = {"code": str(self.code), "severity": str(self.severity), "message": self.message}
         if self.parameter is not None:
             out["parameter"] = self.parameter
         if self.source is not None:
@@ -172,7 +172,7 @@ class SpaceCompliance:
         return {
             "space_id": str(self.space_id),
             "name": self.name,
-            "status": self.status.value,
+            "status": str(self.status),
             "deadline": self.deadline.isoformat() if self.deadline else None,
             "overdue": self.overdue,
             "findings": [f.to_dict() for f in self.findings],
@@ -202,18 +202,14 @@ def check_compliance(
     findings: list[Finding] = []
     result = validate_settings(subject.settings, policy, registry=registry)
     for p in result.problems:
-        findings.append(Finding(FindingCode.SETTINGS_INVALID, Severity.VIOLATION, p.message, p.parameter))
-    for severity, violations in (
-        (Severity.VIOLATION, result.violations),
-        (Severity.WARNING, result.warnings),
-        (Severity.AUDIT, result.audit),
-    ):
+        findings.append(Finding(_SETTINGS_INVALID, _VIOLATION, p.message, p.parameter))
+    for severity, violations in ((_VIOLATION, result.violations), (_WARNING, result.warnings), (_AUDIT, result.audit)):
         for v in violations:
-            findings.append(Finding(FindingCode.SETTINGS_OUT_OF_BOUNDS, severity, v.message, v.parameter, v.source))
+            findings.append(Finding(_OUT_OF_BOUNDS, severity, v.message, v.parameter, v.source))
     for conflict in policy.conflicts():
         findings.append(
             Finding(
-                FindingCode.POLICY_CONFLICT,
+                _POLICY_CONFLICT,
                 _SEVERITY[conflict.mode],
                 f"{conflict.parameter}: {conflict.message}",
                 conflict.parameter,
@@ -223,75 +219,107 @@ def check_compliance(
 
     values = result.values
     meetings = subject.meetings
-    in_year: list[Meeting] = [] if meetings is None else [m for m in meetings if year.contains(m.on)]
-    kinds = Counter(m.kind for m in in_year)
-    # Each stricter-mode requirement is checked first; a shortfall is reported once, in the
-    # strongest mode that demands it.
-    reported: set[tuple[FindingCode, uuid.UUID | None]] = set()
-    severity = Severity.VIOLATION
-
-    def add(code: FindingCode, message: str, parameter: str, meeting_id: uuid.UUID | None = None) -> None:
-        key = (code, meeting_id)
-        if key not in reported:
-            reported.add(key)
-            findings.append(Finding(code, severity, message, parameter, None, meeting_id))
-
+    start, end = year.start, year.end
+    in_year: list[Meeting] = [] if meetings is None else [m for m in meetings if start <= m.on < end]
+    virtual = sum(1 for m in in_year if m.kind is _VIRTUAL)
+    counts = {_VIRTUAL: virtual, _IN_PERSON: len(in_year) - virtual}
+    # Stricter modes are checked first; a shortfall is reported once, in the strongest mode
+    # that demands it. Keys: (code, index of the meeting or -1).
+    reported: set[tuple[FindingCode, int]] = set()
     for mode, cs in policy.distinct_layers():
         severity = _SEVERITY[mode]
-
+        new: list[tuple[FindingCode, int, str, str, uuid.UUID | None]] = []
         need = _count(_governing(cs, values, "facilitators.min_count", registry))
         if subject.facilitators < need:
-            add(
-                FindingCode.TOO_FEW_FACILITATORS,
-                f"{subject.facilitators} facilitator(s); {need} required (facilitators.min_count)",
-                "facilitators.min_count",
+            new.append(
+                (
+                    _FEW_FACILITATORS,
+                    -1,
+                    f"{subject.facilitators} facilitator(s); {need} required (facilitators.min_count)",
+                    "facilitators.min_count",
+                    None,
+                )
             )
-        if _governing(cs, values, "facilitators.training_required", registry) is True and (
-            subject.trained_facilitators < need
+        if subject.trained_facilitators < need and (
+            _governing(cs, values, "facilitators.training_required", registry) is True
         ):
-            add(
-                FindingCode.TOO_FEW_TRAINED_FACILITATORS,
-                f"{subject.trained_facilitators} trained facilitator(s); {need} required "
-                "(facilitators.training_required)",
-                "facilitators.training_required",
+            new.append(
+                (
+                    _FEW_TRAINED,
+                    -1,
+                    f"{subject.trained_facilitators} trained facilitator(s); {need} required "
+                    "(facilitators.training_required)",
+                    "facilitators.training_required",
+                    None,
+                )
             )
-        if meetings is None:
-            continue
-        for kind, name, code in (
-            (MeetingKind.VIRTUAL, "meetings.virtual_per_year", FindingCode.TOO_FEW_VIRTUAL_MEETINGS),
-            (MeetingKind.IN_PERSON, "meetings.in_person_per_year", FindingCode.TOO_FEW_IN_PERSON_MEETINGS),
-        ):
-            need = _count(_governing(cs, values, name, registry))
-            have = kinds[kind]
-            if have < need:
-                words = kind.value.replace("_", "-")
-                add(code, f"{have} {words} meeting(s) scheduled in {year.label}; {need} required ({name})", name)
-        required = _governing(cs, values, "sessions.required_components", registry)
-        if isinstance(required, frozenset) and required:
-            for m in in_year:
-                missing = required - m.components
-                if missing:
-                    add(
-                        FindingCode.AGENDA_MISSING_COMPONENTS,
-                        f"the {m.kind.value.replace('_', '-')} meeting on {m.on.isoformat()} lacks "
-                        f"{', '.join(sorted(missing))} (sessions.required_components)",
-                        "sessions.required_components",
-                        m.id,
+        if meetings is not None:
+            for kind, name, code, words in _MEETING_COUNTS:
+                need = _count(_governing(cs, values, name, registry))
+                have = counts[kind]
+                if have < need:
+                    new.append(
+                        (
+                            code,
+                            -1,
+                            f"{have} {words} meeting(s) scheduled in {year.label}; {need} required ({name})",
+                            name,
+                            None,
+                        )
                     )
+            required = _governing(cs, values, "sessions.required_components", registry)
+            if isinstance(required, frozenset) and required:
+                for index, m in enumerate(in_year):
+                    missing = required - m.components
+                    if missing:
+                        new.append(
+                            (
+                                _MISSING_COMPONENTS,
+                                index,
+                                f"the {_KIND_WORDS[m.kind]} meeting on {m.on.isoformat()} lacks "
+                                f"{', '.join(sorted(missing))} (sessions.required_components)",
+                                "sessions.required_components",
+                                m.id,
+                            )
+                        )
+        for code, index, message, parameter, meeting_id in new:
+            key = (code, index)
+            if key not in reported:
+                reported.add(key)
+                findings.append(Finding(code, severity, message, parameter, None, meeting_id))
 
-    if any(f.severity is Severity.VIOLATION for f in findings):
-        status = ComplianceStatus.NON_COMPLIANT
-    elif any(f.severity is Severity.WARNING for f in findings):
-        status = ComplianceStatus.WARNING
+    severities = {f.severity for f in findings}
+    if _VIOLATION in severities:
+        status = _NON_COMPLIANT
+    elif _WARNING in severities:
+        status = _WARNING_STATUS
     else:
-        status = ComplianceStatus.COMPLIANT
-    overdue = (
-        status is ComplianceStatus.NON_COMPLIANT
-        and subject.deadline is not None
-        and today is not None
-        and today > subject.deadline
-    )
-    return SpaceCompliance(subject.space_id, subject.name, status, tuple(findings), subject.deadline, overdue)
+        status = _COMPLIANT
+    deadline = subject.deadline
+    overdue = status is _NON_COMPLIANT and deadline is not None and today is not None and today > deadline
+    return SpaceCompliance(subject.space_id, subject.name, status, tuple(findings), deadline, overdue)
+
+
+# Enum members used per space, cached: Enum class attribute access is a descriptor call in
+# Python 3.11, and a network report checks thousands of spaces.
+_VIOLATION, _WARNING, _AUDIT = Severity.VIOLATION, Severity.WARNING, Severity.AUDIT
+_VIRTUAL, _IN_PERSON = MeetingKind.VIRTUAL, MeetingKind.IN_PERSON
+_KIND_WORDS = {_VIRTUAL: "virtual", _IN_PERSON: "in-person"}
+_SETTINGS_INVALID = FindingCode.SETTINGS_INVALID
+_OUT_OF_BOUNDS = FindingCode.SETTINGS_OUT_OF_BOUNDS
+_POLICY_CONFLICT = FindingCode.POLICY_CONFLICT
+_FEW_FACILITATORS = FindingCode.TOO_FEW_FACILITATORS
+_FEW_TRAINED = FindingCode.TOO_FEW_TRAINED_FACILITATORS
+_MISSING_COMPONENTS = FindingCode.AGENDA_MISSING_COMPONENTS
+_MEETING_COUNTS = (
+    (_VIRTUAL, "meetings.virtual_per_year", FindingCode.TOO_FEW_VIRTUAL_MEETINGS, "virtual"),
+    (_IN_PERSON, "meetings.in_person_per_year", FindingCode.TOO_FEW_IN_PERSON_MEETINGS, "in-person"),
+)
+_NON_COMPLIANT, _WARNING_STATUS, _COMPLIANT = (
+    ComplianceStatus.NON_COMPLIANT,
+    ComplianceStatus.WARNING,
+    ComplianceStatus.COMPLIANT,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +332,7 @@ class ComplianceReport:
     def counts(self) -> dict[str, int]:
         """Spaces per status (every status present, zero included)."""
         counter = Counter(s.status for s in self.spaces)
-        return {status.value: counter.get(status, 0) for status in ComplianceStatus}
+        return {str(status): counter.get(status, 0) for status in ComplianceStatus}
 
     def to_dict(self) -> dict[str, object]:
         """The ``GET /networks/{slug}/compliance`` body."""

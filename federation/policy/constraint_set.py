@@ -16,10 +16,13 @@ class ConstraintSet:
     and intersection sits on the hot path of every settings write.
     """
 
-    __slots__ = ("_items",)
+    __slots__ = ("_conflicts", "_items")
 
     def __init__(self, items: Mapping[str, Constraint] | None = None) -> None:
         self._items: dict[str, Constraint] = dict(items) if items else {}
+        # Computed on first use: sets are immutable and shared by every space below the layer
+        # that produced them, so a network report asks the same set many times.
+        self._conflicts: list[tuple[str, ConstraintConflict]] | None = None
 
     def intersect(self, other: ConstraintSet) -> ConstraintSet:
         """Parameter-wise intersection; returns ``self`` when ``other`` tightens nothing."""
@@ -40,6 +43,7 @@ class ConstraintSet:
             return self
         out = ConstraintSet.__new__(ConstraintSet)
         out._items = merged
+        out._conflicts = None
         return out
 
     def get(self, name: str) -> Constraint | None:
@@ -83,12 +87,14 @@ class ConstraintSet:
 
     def conflicts(self) -> list[tuple[str, ConstraintConflict]]:
         """Every parameter whose constraint is empty, with the conflict that emptied it."""
-        out: list[tuple[str, ConstraintConflict]] = []
-        for name, c in self._items.items():
-            conflict = c.conflict()
-            if conflict is not None:
-                out.append((name, conflict))
-        return out
+        if self._conflicts is None:
+            out: list[tuple[str, ConstraintConflict]] = []
+            for name, c in self._items.items():
+                conflict = c.conflict()
+                if conflict is not None:
+                    out.append((name, conflict))
+            self._conflicts = out
+        return list(self._conflicts)
 
     def raw(self) -> dict[str, dict[str, object]]:
         """Input form (what :func:`parse_constraints` accepts), without provenance."""

@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from federation.policy.constraint_set import EMPTY_SET, ConstraintSet, PolicyLayer
 from federation.policy.sources import Mode, Source
 
+# Cached members (Enum class attribute access is a descriptor call in Python 3.11; hot path).
+_ENFORCE, _WARN, _AUDIT = Mode.ENFORCE, Mode.WARN, Mode.AUDIT
+
 
 @dataclass(frozen=True, slots=True)
 class Conflict:
@@ -42,7 +45,7 @@ class Conflict:
             "bound": self.bound,
             "message": f"{self.parameter}: {self.message}",
             "sources": [s.to_dict() for s in self.sources],
-            "mode": self.mode.value,
+            "mode": str(self.mode),
         }
 
 
@@ -62,12 +65,12 @@ class EffectivePolicy:
             if not c:
                 continue
             mode = layer.source.mode
-            if mode is Mode.ENFORCE:
+            if mode is _ENFORCE:
                 e2 = e.intersect(c)
                 w2 = e2 if w is e else w.intersect(c)
                 a2 = w2 if a is w else a.intersect(c)
                 e, w, a = e2, w2, a2
-            elif mode is Mode.WARN:
+            elif mode is _WARN:
                 w2 = w.intersect(c)
                 a = w2 if a is w else a.intersect(c)
                 w = w2
@@ -99,11 +102,11 @@ class EffectivePolicy:
 
     def distinct_layers(self) -> list[tuple[Mode, ConstraintSet]]:
         """(mode, constraints) for each mode whose constraints differ from the stronger mode's."""
-        out = [(Mode.ENFORCE, self.enforced)]
+        out = [(_ENFORCE, self.enforced)]
         if self.with_warn is not self.enforced:
-            out.append((Mode.WARN, self.with_warn))
+            out.append((_WARN, self.with_warn))
         if self.with_audit is not self.with_warn:
-            out.append((Mode.AUDIT, self.with_audit))
+            out.append((_AUDIT, self.with_audit))
         return out
 
     def to_dict(self) -> dict[str, object]:

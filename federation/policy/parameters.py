@@ -29,6 +29,11 @@ class ParamKind(StrEnum):
     DURATION = "duration"  # {"max"} (whole days)
 
 
+# Enum members cached as module constants: attribute access on an Enum class is a descriptor call
+# in Python 3.11, and normalise() runs for every setting of every request.
+_INTEGER, _DURATION, _FLAG, _CHOICE = ParamKind.INTEGER, ParamKind.DURATION, ParamKind.FLAG, ParamKind.CHOICE
+
+
 @dataclass(frozen=True, slots=True)
 class Parameter:
     """One policy parameter.
@@ -55,7 +60,7 @@ class Parameter:
         the parameter's domain (e.g. an unknown choice or a negative count).
         """
         kind = self.kind
-        if kind is ParamKind.INTEGER or kind is ParamKind.DURATION:
+        if kind is _INTEGER or kind is _DURATION:
             if raw is None:
                 if self.nullable:
                     return None
@@ -67,11 +72,11 @@ class Parameter:
             if raw < self.minimum:
                 raise ValueError(f"{self.name} must be at least {self.minimum}, not {raw}")
             return raw
-        if kind is ParamKind.FLAG:
+        if kind is _FLAG:
             if type(raw) is not bool:
                 raise ValueError(f"{self.name} needs true or false, not {_describe(raw)}")
             return raw
-        if kind is ParamKind.CHOICE:
+        if kind is _CHOICE:
             if type(raw) is not str:
                 raise ValueError(f"{self.name} needs one of {', '.join(self.choices)}, not {_describe(raw)}")
             if raw not in self.choices:
@@ -84,7 +89,7 @@ class Parameter:
         """JSON-ready description for a catalogue endpoint."""
         out: dict[str, object] = {
             "name": self.name,
-            "type": self.kind.value,
+            "type": str(self.kind),
             "default": to_json_value(self.default),
             "description": self.description,
             "nullable": self.nullable,

@@ -37,7 +37,7 @@ class Problem:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form for error details."""
-        out: dict[str, object] = {"code": self.code.value, "message": self.message}
+        out: dict[str, object] = {"code": str(self.code), "message": self.message}
         if self.parameter is not None:
             out["parameter"] = self.parameter
         if self.field is not None:

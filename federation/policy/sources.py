@@ -69,19 +69,25 @@ class Source:
 
     def label(self) -> str:
         """Human words for messages, e.g. ``warn-mode template 'ALAS baseline' v2``."""
-        if self.kind is SourceKind.TEMPLATE:
-            mode = "" if self.mode is Mode.ENFORCE else f"{self.mode.value}-mode "
+        if self.kind is _TEMPLATE:
+            mode = "" if self.mode is _ENFORCE else f"{self.mode}-mode "
             return f"{mode}template '{self.name}' v{self.version}"
-        if self.kind is SourceKind.SPACE:
+        if self.kind is _SPACE:
             return f"ancestor space '{self.name}'"
-        if self.kind is SourceKind.NETWORK:
+        if self.kind is _NETWORK:
             return f"network '{self.name}'"
         return f"guest network '{self.name}'"
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form for API responses and error details."""
-        out: dict[str, object] = {"kind": self.kind.value, "id": str(self.id), "name": self.name}
-        if self.kind is SourceKind.TEMPLATE:
+        out: dict[str, object] = {"kind": str(self.kind), "id": str(self.id), "name": self.name}
+        if self.kind is _TEMPLATE:
             out["version"] = self.version
-            out["mode"] = self.mode.value
+            out["mode"] = str(self.mode)
         return out
+
+
+# Cached members: Enum class attribute access is a descriptor call in Python 3.11, and labels
+# and JSON forms are built for every violation and compliance finding.
+_TEMPLATE, _SPACE, _NETWORK = SourceKind.TEMPLATE, SourceKind.SPACE, SourceKind.NETWORK
+_ENFORCE = Mode.ENFORCE

@@ -19,6 +19,8 @@ from federation.policy.parameters import CATALOGUE, ParameterRegistry, SettingVa
 from federation.policy.problems import Problem, ProblemCode
 from federation.policy.sources import Mode, Source
 
+_ENFORCE, _WARN = Mode.ENFORCE, Mode.WARN  # cached: Enum attribute access is slow in Python 3.11
+
 
 class ViolationCode(StrEnum):
     """Why a value or a proposed constraint is out of bounds."""
@@ -48,7 +50,7 @@ class Violation:
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form for a 422's details or a dry-run report."""
         return {
-            "code": self.code.value,
+            "code": str(self.code),
             "parameter": self.parameter,
             "value": self.value,
             "explicit": self.explicit,
@@ -164,26 +166,24 @@ def validate_settings(
     """
     values, problems = normalise_settings(settings, registry)
     bad = {p.parameter for p in problems}
-    found: dict[Mode, list[Violation]] = {Mode.ENFORCE: [], Mode.WARN: [], Mode.AUDIT: []}
-    seen: set[tuple[str, str, Source]] = set()
-    for mode, cs in policy.distinct_layers():
-        sink = found[mode]
+    layers = policy.distinct_layers()
+    found: tuple[list[Violation], list[Violation], list[Violation]] = ([], [], [])
+    # Deduplicate only when several modes can report the same bound.
+    seen: set[tuple[str, str, Source]] | None = set() if len(layers) > 1 else None
+    params = registry
+    for mode, cs in layers:
+        sink = found[0] if mode is _ENFORCE else found[1] if mode is _WARN else found[2]
         for name, constraint in cs.items():
             if name in bad or (parameters is not None and name not in parameters):
                 continue
             explicit = name in values
-            value = values[name] if explicit else registry[name].default
+            value = values[name] if explicit else params[name].default
             breaches = constraint.check(value)
             for breach in breaches:
-                key = (name, breach.bound, breach.source)
-                if key in seen:
-                    continue
-                seen.add(key)
+                if seen is not None:
+                    key = (name, breach.bound, breach.source)
+                    if key in seen:
+                        continue
+                    seen.add(key)
                 sink.append(violation_from_breach(name, value, breach, explicit=explicit))
-    return ValidationResult(
-        values,
-        tuple(problems),
-        tuple(found[Mode.ENFORCE]),
-        tuple(found[Mode.WARN]),
-        tuple(found[Mode.AUDIT]),
-    )
+    return ValidationResult(values, tuple(problems), tuple(found[0]), tuple(found[1]), tuple(found[2]))

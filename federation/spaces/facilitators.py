@@ -33,7 +33,7 @@ class FacilitatorProblem:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
-        return {"code": self.code.value, "message": self.message, "minimum": self.minimum, "remaining": self.remaining}
+        return {"code": str(self.code), "message": self.message, "minimum": self.minimum, "remaining": self.remaining}
 
 
 def facilitator_requirements(

@@ -147,7 +147,7 @@ class PlacementProblem:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
-        out: dict[str, object] = {"code": self.code.value, "message": self.message}
+        out: dict[str, object] = {"code": str(self.code), "message": self.message}
         if self.ancestor_id is not None:
             out["ancestor_id"] = str(self.ancestor_id)
             out["limit"] = self.limit

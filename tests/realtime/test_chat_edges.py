@@ -41,6 +41,7 @@ async def test_two_servers_share_rooms_through_the_broker(settings: Settings, ki
         await bob.subscribe(room.space, after=0)
         for i in range(1, 11):
             await alice.send({"type": "send", "space": str(room.space), "key": f"x{i}", "body": f"from one {i}"})
+        assert (await alice.ack("x10"))["seq"] == 10  # all ten committed before the HTTP send
         async with httpx.AsyncClient(base_url=two.http_url) as http:
             r = await http.post(
                 f"/api/v1/spaces/{room.space}/messages",

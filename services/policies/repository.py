@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.persistence.models import (
@@ -38,9 +38,17 @@ async def attached_templates(
 
     ``space_ids`` None loads the attachments of every space of the network.
     """
-    where = [PolicyAttachment.network_id == network_id]
-    if space_ids is not None:
-        where.append(or_(PolicyAttachment.space_id.is_(None), PolicyAttachment.space_id.in_(list(space_ids))))
+    # (network-level) OR (on these spaces): two index lookups, not a scan of the network's attachments.
+    where = (
+        [PolicyAttachment.network_id == network_id]
+        if space_ids is None
+        else [
+            or_(
+                and_(PolicyAttachment.network_id == network_id, PolicyAttachment.space_id.is_(None)),
+                and_(PolicyAttachment.network_id == network_id, PolicyAttachment.space_id.in_(list(space_ids))),
+            )
+        ]
+    )
     rows = await session.execute(
         select(
             PolicyAttachment.space_id,

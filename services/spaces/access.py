@@ -30,6 +30,9 @@ class SpaceContext:
     who: SpaceActor
     facts: SpaceFacts
     invited: bool = False
+    network_slug: str = ""
+    member_count: int = 0
+    """Active members when the context was loaded (show only to those who may see the list)."""
 
     @property
     def membership(self) -> SpaceMember | None:
@@ -73,19 +76,20 @@ async def load(
 ) -> SpaceContext:
     """The space with the caller's roles; 404 when it does not exist or (``must_see``) is hidden.
 
+    One statement reads the space, its ancestors and the caller's rows on the path (two with
+    ``lock``).
+
     ``lock`` takes the space's row lock first, so membership invariants (facilitator minimum,
     member cap) hold under concurrent requests.
     """
-    space = await repository.get_space(session, space_id, lock=lock)
-    if space is None:
+    if lock and not await repository.lock_space(session, space_id):
         raise not_found(space_id)
-    ups = await repository.ancestors(session, space)
-    mine = await repository.memberships(session, actor.account_id, [*space.path, space.id])
+    loaded = await repository.load(session, space_id, actor.account_id)
+    if loaded is None:
+        raise not_found(space_id)
+    space, ups, mine = loaded.space, loaded.ancestors, loaded.mine
     row = mine.get(space.id)
-    invited = False
-    if row is None or row.status != "active":
-        pending = await repository.pending_for(session, space.id, actor.account_id)
-        invited = pending is not None and pending.kind == "invitation"
+    invited = (row is None or row.status != "active") and loaded.pending_kind == "invitation"
     facts = _facts(row)
     if invited and (facts is None or facts.status is not MemberStatus.BANNED):
         facts = MembershipFacts(MemberRole.MEMBER, MemberStatus.INVITED)
@@ -96,7 +100,7 @@ async def load(
         parent_membership=_facts(mine.get(space.parent_id)) if space.parent_id else None,
         banned_above=any(mine.get(a) is not None and mine[a].status == "banned" for a in space.path),
     )
-    ctx = SpaceContext(space, ups, mine, who, facts_of(space), invited)
+    ctx = SpaceContext(space, ups, mine, who, facts_of(space), invited, loaded.network_slug, loaded.member_count)
     if must_see and not can_read_space(who, ctx.facts):
         raise not_found(space_id)
     return ctx

@@ -276,7 +276,9 @@ async def members(session: AsyncSession, actor: Actor, space_id: uuid.UUID) -> M
     """The member list: the space's own members and facilitators only."""
     ctx = await access.load(session, actor, space_id)
     if not can_view_members(ctx.who, ctx.facts):
-        raise Forbidden("Only members of this space can see who belongs to it.", code="members_only")
+        # The same answer as for a space that does not exist: membership of an identity space is
+        # sensitive, so a non-member cannot even tell whether there is a list to be refused.
+        raise access.not_found(space_id)
     rows = await repository.member_list(session, space_id)
     return MemberList(
         space_id=space_id,

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy import and_, any_, bindparam, case, cast, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, array
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -33,9 +33,76 @@ async def get_space(session: AsyncSession, space_id: uuid.UUID, *, lock: bool = 
     return result
 
 
-async def lock_space(session: AsyncSession, space_id: uuid.UUID) -> None:
-    """Take the space's row lock (SELECT ... FOR UPDATE) until the transaction ends."""
-    await session.execute(select(Space.id).where(Space.id == space_id).with_for_update())
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A space with everything a permission check on it needs, read in one statement."""
+
+    space: Space
+    ancestors: list[Space]
+    """Root first."""
+    mine: dict[uuid.UUID, SpaceMember]
+    """The caller's rows (any status) in the space and its ancestors."""
+    pending_kind: str | None
+    """Kind of the caller's pending request or invitation for the space, if any."""
+    network_slug: str
+    member_count: int
+    """Active members (facilitators included) of the space."""
+
+
+_SID = bindparam("sid", type_=UUID(as_uuid=True))
+_AID = bindparam("aid", type_=UUID(as_uuid=True))
+_TARGET_PATH = cast(select(Space.path).where(Space.id == _SID).scalar_subquery(), ARRAY(UUID(as_uuid=True)))
+_PENDING = (
+    select(SpaceJoinRequest.kind)
+    .where(SpaceJoinRequest.space_id == _SID, SpaceJoinRequest.account_id == _AID, SpaceJoinRequest.status == "pending")
+    .limit(1)
+    .scalar_subquery()
+)
+_COUNT = (
+    select(func.count())
+    .select_from(SpaceMember)
+    .where(SpaceMember.space_id == _SID, SpaceMember.status == "active")
+    .scalar_subquery()
+)
+_LOAD = (
+    select(
+        Space,
+        SpaceMember,
+        case((Space.id == _SID, _PENDING), else_=None),
+        case((Space.id == _SID, _COUNT), else_=None),
+        select(Network.slug).where(Network.id == Space.network_id).scalar_subquery(),
+    )
+    .outerjoin(SpaceMember, and_(SpaceMember.space_id == Space.id, SpaceMember.account_id == _AID))
+    .where(or_(Space.id == _SID, Space.id == any_(_TARGET_PATH)))
+)
+
+
+async def load(session: AsyncSession, space_id: uuid.UUID, account_id: uuid.UUID) -> Loaded | None:
+    """The space, its ancestors, the account's rows on that path, its pending request, the
+    network's slug and the member count: one statement (primary-key lookups on ``path``)."""
+    rows = (await session.execute(_LOAD, {"sid": space_id, "aid": account_id})).all()
+    by_id: dict[uuid.UUID, Space] = {}
+    mine: dict[uuid.UUID, SpaceMember] = {}
+    pending: str | None = None
+    slug, count = "", 0
+    for space, member, kind, n, network_slug in rows:
+        by_id[space.id] = space
+        if member is not None:
+            mine[space.id] = member
+        if space.id == space_id:
+            pending, count, slug = kind, int(n or 0), network_slug
+    target = by_id.get(space_id)
+    if target is None:
+        return None
+    ancestors = [by_id[i] for i in target.path if i in by_id]
+    return Loaded(target, ancestors, mine, pending, slug, count)
+
+
+async def lock_space(session: AsyncSession, space_id: uuid.UUID) -> bool:
+    """Take the space's row lock (SELECT ... FOR UPDATE) until the transaction ends; False when
+    there is no such space."""
+    found = await session.scalar(select(Space.id).where(Space.id == space_id).with_for_update())
+    return found is not None
 
 
 async def ancestors(session: AsyncSession, space: Space) -> list[Space]:

@@ -54,7 +54,7 @@ from federation.spaces import (
 from services import audit
 from services.errors import Forbidden, NotFound, Unprocessable
 from services.networks.service import require_network
-from services.persistence.models import Network, NetworkMember, PolicyAttachment, Space, SpaceMember, SpaceNoncompliance
+from services.persistence.models import NetworkMember, PolicyAttachment, Space, SpaceMember, SpaceNoncompliance
 from services.policies import loading
 from services.policies import repository as policy_repository
 from services.policies.repository import AttachedTemplate
@@ -401,9 +401,8 @@ async def create_space(session: AsyncSession, actor: Actor, slug: str, data: Spa
 async def read_space(session: AsyncSession, actor: Actor, space_id: uuid.UUID) -> SpaceOut:
     """A space as its viewer may see it (404 when hidden)."""
     ctx = await access.load(session, actor, space_id)
-    slug = await session.scalar(select(Network.slug).where(Network.id == ctx.space.network_id))
-    count = await repository.count_active(session, space_id) if can_view_members(ctx.who, ctx.facts) else None
-    return to_out(ctx.space, slug or "", mine=ctx.membership, member_count=count)
+    count = ctx.member_count if can_view_members(ctx.who, ctx.facts) else None
+    return to_out(ctx.space, ctx.network_slug, mine=ctx.membership, member_count=count)
 
 
 async def read_policy(session: AsyncSession, actor: Actor, space_id: uuid.UUID) -> PolicyOut:
@@ -413,8 +412,13 @@ async def read_policy(session: AsyncSession, actor: Actor, space_id: uuid.UUID) 
         raise access.not_found(space_id)
     policy = await policy_of(session, ctx.space, ctx.ancestors)
     body = policy.to_dict()
-    marks = await session.scalars(
-        select(SpaceNoncompliance)
+    marks = await session.execute(
+        select(
+            SpaceNoncompliance.template_id,
+            SpaceNoncompliance.version,
+            SpaceNoncompliance.deadline,
+            SpaceNoncompliance.violations,
+        )
         .where(SpaceNoncompliance.space_id == space_id)
         .order_by(SpaceNoncompliance.created_at.desc())
     )
@@ -592,8 +596,7 @@ async def update_space(session: AsyncSession, actor: Actor, space_id: uuid.UUID,
         space.parent_id = data.parent_id  # type: ignore[assignment]
         space.path = new_path
         space.depth = len(new_path)
-    await session.flush()
-    await session.refresh(space)
+    await session.flush()  # updated_at comes back with RETURNING (eager_defaults)
     if after:
         audit.record(
             session,
@@ -605,10 +608,9 @@ async def update_space(session: AsyncSession, actor: Actor, space_id: uuid.UUID,
             before=before,
             after=after,
         )
-    slug = await session.scalar(select(Network.slug).where(Network.id == space.network_id))
-    count = await repository.count_active(session, space_id) if can_view_members(ctx.who, ctx.facts) else None
+    count = ctx.member_count if can_view_members(ctx.who, ctx.facts) else None
     return to_out(
-        space, slug or "", mine=ctx.membership, member_count=count, warnings=result.warnings if result else ()
+        space, ctx.network_slug, mine=ctx.membership, member_count=count, warnings=result.warnings if result else ()
     )
 
 

@@ -55,6 +55,8 @@ class Space(Base):
         Index("ix_spaces_parent_id", "parent_id"),
         Index("ix_spaces_path", "path", postgresql_using="gin"),
     )
+    # Fetch updated_at with UPDATE ... RETURNING instead of a second SELECT after each change.
+    __mapper_args__ = {"eager_defaults": True}
 
 
 class SpaceMember(Base):

@@ -1,0 +1,336 @@
+"""The permission matrix: every endpoint of the networks, spaces and policies areas (and
+GET /me) with a role that is allowed and the roles that are refused.
+
+The table is checked against the app's own routes, so a new endpoint without a row fails
+``test_every_endpoint_has_a_row``. A refusal must be 401/403/404 with the error envelope AND
+leave the database exactly as it was (a fingerprint of every table those areas write,
+audit events included).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.persistence.models import SpaceJoinRequest
+from tests.factories import (
+    add_facilitators,
+    add_member,
+    add_space_member,
+    bearer,
+    make_account,
+    make_network,
+    make_space,
+    make_template,
+    make_token,
+)
+
+API = "/api/v1"
+COVERED_PREFIXES = ("/api/v1/me", "/api/v1/networks", "/api/v1/spaces", "/api/v1/policy")
+EXCLUDED_PREFIXES = (
+    "/api/v1/spaces/{space_id}/messages",  # chat area (services/chat), tested there
+    "/api/v1/networks/{slug}/clients",  # identity area (services/identity)
+    "/api/v1/networks/{slug}/identity-provider",  # identity area
+)
+"""Endpoints under the covered prefixes that other areas own and test."""
+
+# Tables the networks, spaces and policies areas write; a refusal must leave all of them unchanged.
+WRITTEN_TABLES = (
+    "accounts",
+    "networks",
+    "network_members",
+    "spaces",
+    "space_members",
+    "space_join_requests",
+    "policy_templates",
+    "policy_template_versions",
+    "policy_attachments",
+    "space_noncompliance",
+    "audit_events",
+)
+
+# Who asks. Roles are relative to the space S of network "home".
+OPERATOR = "operator"
+ADMIN = "admin"  # admin of the home network
+OTHER_ADMIN = "other_admin"  # admin of another network
+FACILITATOR = "facilitator"  # facilitator of S (member of the home network)
+MEMBER = "member"  # member of S
+NET_MEMBER = "net_member"  # member of the home network, not of S
+STRANGER = "stranger"  # signed in, no role anywhere
+ANON = "anon"  # no credentials
+EVERYONE_SIGNED_IN = (OPERATOR, ADMIN, OTHER_ADMIN, FACILITATOR, MEMBER, NET_MEMBER, STRANGER)
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str  # the route's path format, e.g. /api/v1/spaces/{space_id}
+    allowed: str
+    status: int
+    refused: tuple[str, ...]
+    body: dict[str, Any] | None = None
+    query: dict[str, str] = field(default_factory=dict)
+    use: dict[str, str] = field(default_factory=dict)
+    refused_as_missing: frozenset[str] = frozenset()
+    """Callers answered 422 exactly as if a referenced id in the body did not exist (e.g. a
+    parent space they cannot see: ``parent_not_found``), which reveals nothing and writes nothing."""
+    """Path parameter -> the world's key that fills it (e.g. account_id -> target_id)."""
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.path.removeprefix(API)}"
+
+
+S = "/api/v1/spaces/{space_id}"
+N = "/api/v1/networks/{slug}"
+NOT_IN_S = (NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)
+MANAGERS_ONLY = (MEMBER, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)  # refused where admins/facilitators act
+ADMINS_ONLY = (FACILITATOR, MEMBER, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)
+
+MATRIX: tuple[Row, ...] = (
+    Row("GET", "/api/v1/me", STRANGER, 200, (ANON,)),
+    # networks
+    Row("GET", "/api/v1/networks", STRANGER, 200, (ANON,)),
+    Row(
+        "POST",
+        "/api/v1/networks",
+        OPERATOR,
+        201,
+        (ADMIN, OTHER_ADMIN, FACILITATOR, MEMBER, NET_MEMBER, STRANGER, ANON),
+        {"slug": "new-net", "name": "New", "kind": "school"},
+    ),
+    Row("GET", N, STRANGER, 200, (ANON,)),
+    Row(
+        "PUT",
+        N + "/members/{account_id}",
+        ADMIN,
+        201,
+        ADMINS_ONLY,
+        {"role": "member"},
+        use={"account_id": "stranger_id"},
+    ),
+    # spaces of a network
+    Row("GET", N + "/spaces", NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
+    Row("POST", N + "/spaces", ADMIN, 201, ADMINS_ONLY, {"name": "Root", "kind": "topic", "join_mode": "open"}),
+    Row(
+        "POST",
+        N + "/spaces",
+        FACILITATOR,
+        201,
+        (MEMBER, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON),
+        {"name": "Sub", "kind": "identity", "parent_id": "{space_id}", "join_mode": "open"},
+        refused_as_missing=frozenset({OTHER_ADMIN, STRANGER}),
+    ),
+    # one space
+    Row("GET", S, NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
+    Row("GET", S, MEMBER, 200, (NET_MEMBER, OTHER_ADMIN, STRANGER, ANON), use={"space_id": "hidden_id"}),
+    Row("PATCH", S, FACILITATOR, 200, MANAGERS_ONLY, {"settings": {"meetings.virtual_per_year": 5}}),
+    Row("PATCH", S, ADMIN, 200, MANAGERS_ONLY, {"name": "Renamed by an admin"}),
+    Row("GET", S + "/hierarchy", MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
+    Row("GET", S + "/policy", MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
+    Row(
+        "PUT",
+        S + "/facilitators/{account_id}",
+        FACILITATOR,
+        201,
+        MANAGERS_ONLY,
+        {"trained": True},
+        use={"account_id": "target_id"},
+    ),
+    Row("DELETE", S + "/facilitators/{account_id}", ADMIN, 204, MANAGERS_ONLY, use={"account_id": "fac2_id"}),
+    Row("POST", S + "/join", NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON), {"message": "hello"}),
+    Row("POST", S + "/leave", MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
+    Row("GET", S + "/members", MEMBER, 200, (OPERATOR, ADMIN, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)),
+    Row("DELETE", S + "/members/{account_id}", FACILITATOR, 200, MANAGERS_ONLY, use={"account_id": "member2_id"}),
+    Row("PUT", S + "/bans/{account_id}", FACILITATOR, 200, MANAGERS_ONLY, use={"account_id": "target_id"}),
+    Row("DELETE", S + "/bans/{account_id}", ADMIN, 204, MANAGERS_ONLY, use={"account_id": "banned_id"}),
+    Row("GET", S + "/requests", FACILITATOR, 200, (OPERATOR, ADMIN, MEMBER, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)),
+    Row(
+        "GET", S + "/requests/{request_id}", FACILITATOR, 200, (ADMIN, MEMBER, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)
+    ),
+    Row("POST", S + "/requests/{request_id}/approve", FACILITATOR, 200, (ADMIN, *MANAGERS_ONLY)),
+    Row("POST", S + "/requests/{request_id}/decline", FACILITATOR, 200, (ADMIN, *MANAGERS_ONLY)),
+    Row("POST", S + "/invitations", FACILITATOR, 201, MANAGERS_ONLY, {"account_id": "{target_id}"}),
+    Row("POST", S + "/invitations", ADMIN, 201, MANAGERS_ONLY, {"account_id": "{target_id}"}),
+    # policy templates
+    Row("POST", N + "/templates", ADMIN, 201, ADMINS_ONLY, {"name": "New rule", "constraints": {}}),
+    Row("GET", N + "/templates", NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
+    Row("GET", N + "/templates/{template_id}", NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
+    Row(
+        "PUT",
+        N + "/templates/{template_id}",
+        ADMIN,
+        200,
+        ADMINS_ONLY,
+        {"constraints": {"meetings.in_person_per_year": {"max": 50}}},
+    ),
+    Row(
+        "PUT",
+        N + "/templates/{template_id}",
+        ADMIN,
+        200,
+        ADMINS_ONLY,
+        {"constraints": {"meetings.in_person_per_year": {"max": 40}}},
+        {"dry_run": "true"},
+    ),
+    Row("PUT", N + "/templates/{template_id}/attach", ADMIN, 201, ADMINS_ONLY),
+    Row(
+        "DELETE", N + "/templates/{template_id}/attach", ADMIN, 204, ADMINS_ONLY, use={"template_id": "net_template_id"}
+    ),
+    Row("PUT", S + "/templates/{template_id}", ADMIN, 201, ADMINS_ONLY),
+    Row("DELETE", S + "/templates/{template_id}", ADMIN, 204, ADMINS_ONLY, use={"template_id": "space_template_id"}),
+    Row("GET", N + "/compliance", ADMIN, 200, ADMINS_ONLY),
+    Row("GET", "/api/v1/policy/parameters", STRANGER, 200, (ANON,)),
+)
+
+
+def _api_routes(app: Litestar) -> set[tuple[str, str]]:
+    out = set()
+    for route in app.routes:
+        if isinstance(route, HTTPRoute) and route.path_format.startswith(API + "/"):
+            out |= {(m, route.path_format) for m in route.methods - {"OPTIONS", "HEAD"}}
+    return out
+
+
+def test_every_endpoint_has_a_row(app: Litestar) -> None:
+    routes = _api_routes(app)
+    unclassified = {
+        (m, p) for m, p in routes if not p.startswith(COVERED_PREFIXES) and not p.startswith(EXCLUDED_PREFIXES)
+    }
+    assert not unclassified, f"endpoints of no known area (cover them here or exclude them by prefix): {unclassified}"
+    covered = {(m, p) for m, p in routes if p.startswith(COVERED_PREFIXES) and not p.startswith(EXCLUDED_PREFIXES)}
+    rows = {(r.method, r.path) for r in MATRIX}
+    assert covered - rows == set(), f"endpoints without a row in MATRIX: {sorted(covered - rows)}"
+    assert rows - covered == set(), f"rows for endpoints that no longer exist: {sorted(rows - covered)}"
+    for row in MATRIX:
+        assert row.allowed not in row.refused, row.id
+        assert row.refused, f"{row.id}: name at least one refused role"
+
+
+async def fingerprint(session: AsyncSession) -> dict[str, str]:
+    """Row count and a digest of every row of each written table."""
+    out = {}
+    for table in WRITTEN_TABLES:
+        row = (
+            await session.execute(
+                text(f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {table} t")
+            )
+        ).one()
+        out[table] = f"{row[0]}:{row[1]}"
+    return out
+
+
+@pytest.fixture
+async def world(db_session: AsyncSession) -> dict[str, str]:
+    """Network "home" with an identity space S (listed, join by request, two facilitators, two
+    members, a pending request, a banned account), a sub-space, an unlisted invite-only space
+    with one member; network "other" with its own admin; templates unattached, attached to the
+    network and attached to S."""
+    home = await make_network(db_session, slug="home", kind="district")
+    other = await make_network(db_session, slug="other", kind="district")
+    who: dict[str, Any] = {}
+    for name in (OPERATOR, ADMIN, OTHER_ADMIN, FACILITATOR, MEMBER, NET_MEMBER, STRANGER):
+        who[name] = await make_account(db_session, operator=name == OPERATOR, name=name)
+    extra = {n: await make_account(db_session, name=n) for n in ("fac2", "member2", "target", "banned", "requester")}
+    await add_member(db_session, home, who[ADMIN], "admin")
+    await add_member(db_session, other, who[OTHER_ADMIN], "admin")
+    for name in (FACILITATOR, MEMBER, NET_MEMBER):
+        await add_member(db_session, home, who[name], "member")
+    for account in extra.values():
+        await add_member(db_session, home, account, "member")
+    space = await make_space(
+        db_session,
+        home,
+        name="Latina principals",
+        kind="identity",
+        join_mode="request",
+        settings={"membership.join_mode": "request", "meetings.virtual_per_year": 3},
+    )
+    await make_space(db_session, home, name="Latina new principals", parent=space, join_mode="parent_members")
+    hidden = await make_space(db_session, home, name="Hidden", join_mode="invite", visibility="unlisted")
+    await add_facilitators(db_session, space, who[FACILITATOR], extra["fac2"])
+    await add_space_member(db_session, space, who[MEMBER])
+    await add_space_member(db_session, space, extra["member2"])
+    await add_space_member(db_session, space, extra["banned"], status="banned")
+    await add_space_member(db_session, hidden, who[MEMBER])
+    request = SpaceJoinRequest(
+        id=uuid.uuid4(), space_id=space.id, account_id=extra["requester"].id, kind="request", status="pending"
+    )
+    db_session.add(request)
+    template = await make_template(db_session, home, {"meetings.in_person_per_year": {"min": 0}}, name="Gatherings")
+    net_template = await make_template(
+        db_session, home, {"meetings.virtual_per_year": {"max": 52}}, name="At most weekly", attach_to=home
+    )
+    space_template = await make_template(
+        db_session, home, {"chat.posting": {"allowed": ["members", "facilitators"]}}, name="Posting", attach_to=space
+    )
+    await db_session.flush()
+    out = {
+        "slug": home.slug,
+        "space_id": str(space.id),
+        "hidden_id": str(hidden.id),
+        "request_id": str(request.id),
+        "template_id": str(template.id),
+        "net_template_id": str(net_template.id),
+        "space_template_id": str(space_template.id),
+        **{f"{n}_id": str(a.id) for n, a in [*extra.items(), *who.items()]},
+    }
+    for name, account in who.items():
+        out[f"token:{name}"] = await make_token(db_session, account)
+    await db_session.commit()
+    return out
+
+
+def _fill(value: Any, ids: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**ids)
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("row", MATRIX, ids=[r.id + (" ?" + "&".join(r.query) if r.query else "") for r in MATRIX])
+async def test_matrix(client, world, db_session: AsyncSession, row: Row) -> None:
+    url = row.path.format(**{**world, **{k: world[v] for k, v in row.use.items()}})
+    body = _fill(row.body, world) if row.body is not None else None
+
+    async def call(who: str) -> Any:
+        headers = {} if who == ANON else bearer(world[f"token:{who}"])
+        kwargs: dict[str, Any] = {"headers": headers, "params": row.query}
+        if body is not None:
+            kwargs["json"] = body
+        return await client.request(row.method, url, **kwargs)
+
+    before = await fingerprint(db_session)
+    for who in row.refused:
+        r = await call(who)
+        expected = {401} if who == ANON else {422} if who in row.refused_as_missing else {403, 404}
+        assert r.status_code in expected, f"{row.id} as {who}: {r.status_code} {r.text}"
+        assert r.json()["error"]["code"], r.text
+        await db_session.rollback()  # a fresh snapshot for the next read
+        assert await fingerprint(db_session) == before, f"{row.id} as {who} was refused but wrote something"
+    r = await call(row.allowed)
+    assert r.status_code == row.status, f"{row.id} as {row.allowed}: {r.status_code} {r.text}"
+
+
+async def test_identity_space_member_list_is_the_same_404_as_a_missing_space(client, world, db_session) -> None:
+    """Non-members learn nothing from the member list of an identity space, not even that it exists."""
+    missing = str(uuid.uuid4())
+    for who in (NET_MEMBER, ADMIN, OPERATOR, OTHER_ADMIN, STRANGER):
+        headers = bearer(world[f"token:{who}"])
+        real = await client.get(f"/api/v1/spaces/{world['space_id']}/members", headers=headers)
+        fake = await client.get(f"/api/v1/spaces/{missing}/members", headers=headers)
+        assert real.status_code == fake.status_code == 404, (who, real.text)
+        assert real.json()["error"]["code"] == fake.json()["error"]["code"] == "space_not_found"
+        assert real.json()["error"]["message"].replace(world["space_id"], missing) == fake.json()["error"]["message"]
+        assert real.json()["error"]["details"] == fake.json()["error"]["details"]
+    # A member sees it: facilitator, fac2, member, member2 (not the banned account).
+    r = await client.get(f"/api/v1/spaces/{world['space_id']}/members", headers=bearer(world[f"token:{MEMBER}"]))
+    assert r.status_code == 200 and len(r.json()["items"]) == 4

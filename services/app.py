@@ -42,6 +42,7 @@ from services.policies.controllers import policies_router
 from services.readiness import ReadinessCheck
 from services.settings import Settings
 from services.spaces.controllers import spaces_router
+from services.web.controllers import web_pages
 
 API_PREFIX = "/api/v1"
 _HERE = Path(__file__).parent
@@ -125,6 +126,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
             SignInController,
             ProviderController,
             openid_configuration,
+            *web_pages,
             create_static_files_router(
                 path="/static", directories=[_HERE / "web" / "static"], opt={"public": True}, include_in_schema=False
             ),

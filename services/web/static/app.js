@@ -82,3 +82,85 @@ export async function act(button, container, work, successMessage) {
     button.disabled = false;
   }
 }
+
+// --- Plain-language wording for policy parameters, join modes and kinds ------------------------
+
+export const PARAMETER_LABELS = {
+  "meetings.virtual_per_year": "Virtual meetings a year",
+  "meetings.in_person_per_year": "In-person meetings a year",
+  "facilitators.min_count": "Facilitators needed",
+  "facilitators.training_required": "Facilitators must be trained",
+  "sessions.required_components": "Every session includes",
+  "membership.join_mode": "How people join",
+  "membership.max_members": "Most members",
+  "membership.guests_allowed": "May be shared with other networks",
+  "chat.retention_days": "Chat messages kept (days)",
+  "chat.posting": "Who can post in chat",
+  "nesting.max_depth": "Levels of sub-spaces allowed below",
+};
+
+export const JOIN_MODES = {
+  open: "Anyone in the network can join",
+  request: "People ask to join; a facilitator approves",
+  invite: "By invitation only",
+  parent_members: "Members of the parent space can join",
+};
+
+export const KINDS = {
+  identity: "Identity (members share an identity — membership is private)",
+  role: "Role (e.g. new principals, superintendents)",
+  topic: "Topic (e.g. a book study)",
+  cohort: "Cohort (e.g. a year-long course)",
+};
+
+export function label(parameter) {
+  return PARAMETER_LABELS[parameter] || parameter;
+}
+
+export function showValue(value) {
+  if (value === null || value === undefined) return "no limit";
+  if (value === true) return "yes";
+  if (value === false) return "no";
+  if (Array.isArray(value)) return value.length ? value.join(", ") : "nothing required";
+  return JOIN_MODES[value] ? `${value} (${JOIN_MODES[value].toLowerCase()})` : String(value);
+}
+
+function sourceName(source) {
+  if (!source) return "";
+  if (source.kind === "template") return `template “${source.name}” v${source.version}`;
+  if (source.kind === "space") return `parent space “${source.name}”`;
+  return source.name || source.kind;
+}
+
+/** "at least 3 (template “ALAS basic” v1)" for one effective constraint. */
+export function describeBound(constraint) {
+  const parts = [];
+  const src = constraint.sources || {};
+  const from = (key) => {
+    const s = Array.isArray(src[key]) ? src[key][0] : src[key];
+    return s ? ` — set by ${sourceName(s)}` : "";
+  };
+  if (constraint.locked) parts.push(`fixed at ${showValue(constraint.value)}${from("locked")}`);
+  if (constraint.min !== undefined && constraint.min !== null) parts.push(`at least ${constraint.min}${from("min")}`);
+  if (constraint.max !== undefined && constraint.max !== null) parts.push(`at most ${constraint.max}${from("max")}`);
+  if (constraint.allowed) parts.push(`one of ${constraint.allowed.join(", ")}${from("allowed")}`);
+  if (constraint.required) parts.push(`must include ${constraint.required.join(", ")}${from("required")}`);
+  return parts.join("; ");
+}
+
+/** The messages of a policy_violation error, one per line. */
+export function violationLines(error) {
+  const details = (error && error.details) || {};
+  const lines = (details.violations || []).map((v) => v.message).filter(Boolean);
+  const problems = (details.problems || []).map((p) => p.message).filter(Boolean);
+  return [...lines, ...problems];
+}
+
+export function showApiError(container, error) {
+  const lines = violationLines(error);
+  const box = say(container, "error", error.message || String(error));
+  if (lines.length > 1) {
+    box.append(el("ul", {}, lines.map((line) => el("li", {}, line))));
+  }
+  return box;
+}

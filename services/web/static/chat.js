@@ -65,6 +65,7 @@ export class ChatRoom {
         break;
       case "error":
         this.setStatus(frame.message || "Something went wrong.", true);
+        if (frame.ref) this.pending.delete(frame.ref); // a refused send is not retried
         break;
       default:
         break;
@@ -75,9 +76,11 @@ export class ChatRoom {
     if (frame.seq <= this.lastSeq && this.rendered.has(frame.seq)) return; // already shown
     this.lastSeq = Math.max(this.lastSeq, frame.seq);
     const who = this.names.get(frame.author) || "Member";
-    const when = new Date(frame.sent_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    const node = el("div", { class: "msg", "data-seq": frame.seq },
-      el("span", { class: "who" }, who), el("span", { class: "muted small" }, when), " ", frame.body);
+    const when = new Date(frame.sent_at).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+    const node = frame.deleted
+      ? el("div", { class: "msg deleted", "data-seq": frame.seq }, "This message was deleted.")
+      : el("div", { class: "msg", "data-seq": frame.seq },
+          el("span", { class: "who" }, who), el("span", { class: "muted small" }, when), " ", frame.body);
     this.rendered.set(frame.seq, node);
     const atBottom = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 40;
     this.log.append(node);
@@ -121,7 +124,11 @@ export class ChatRoom {
       return;
     }
     if (event.code === 4403) {
-      this.setStatus("You cannot read this space's chat.", true);
+      this.setStatus("Chat refused this page's address (origin). Open the service at its usual address.", true);
+      return;
+    }
+    if (event.code === 4429) {
+      this.setStatus("Too many messages too quickly — chat paused. Wait a moment, then reload the page.", true);
       return;
     }
     this.setStatus("Connection lost — reconnecting…");

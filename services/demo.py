@@ -8,8 +8,19 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.networks import Role
+from federation.permissions import Actor
 from services.accounts.repository import get_by_email
-from services.persistence.models import Account, Network, NetworkMember
+from services.auth.guards import load_actor
+from services.auth.principal import Principal
+from services.networks.schemas import MemberRoleSet
+from services.networks.service import set_member_role
+from services.persistence.models import Account, Network, NetworkMember, PolicyTemplate, Space
+from services.policies import service as policies
+from services.policies.schemas import TemplateCreate
+from services.spaces import membership
+from services.spaces import service as spaces
+from services.spaces.schemas import JoinBody, SpaceCreate
 
 DEMO_NETWORKS = [
     ("alas", "Association of Latino Administrators & Superintendents", "association"),
@@ -22,6 +33,47 @@ DEMO_ACCOUNTS = [
     ("admin@demo.affinity.test", "Dana Admin", True),
     ("maria@demo.affinity.test", "María Facilitator", False),
     ("james@demo.affinity.test", "James Member", False),
+]
+# More people of the ALAS and Kent communities, so every space has two facilitators of its own.
+DEMO_PEOPLE = [
+    ("lucia@demo.affinity.test", "Lucía Superintendent", ["alas"]),
+    ("carlos@demo.affinity.test", "Carlos Principal", ["alas"]),
+    ("ana@demo.affinity.test", "Ana New Principal", ["alas"]),
+    ("keisha@demo.affinity.test", "Keisha Teacher Leader", ["kent-sd"]),
+    ("tom@demo.affinity.test", "Tom Teacher Leader", ["kent-sd"]),
+]
+ALAS_BASIC = {
+    "meetings.virtual_per_year": {"min": 3},
+    "meetings.in_person_per_year": {"min": 1},
+    "facilitators.min_count": {"min": 2},
+    "sessions.required_components": {"required": ["quote", "story", "reflection"]},
+}
+ALAS_SETTINGS: dict[str, object] = {
+    "meetings.virtual_per_year": 3,
+    "meetings.in_person_per_year": 1,
+    "facilitators.min_count": 2,
+    "sessions.required_components": ["quote", "story", "reflection"],
+}
+# (network, name, kind, parent name, join mode, facilitators by e-mail prefix, members who join)
+DEMO_SPACES: list[tuple[str, str, str, str | None, str, tuple[str, ...], tuple[str, ...]]] = [
+    ("alas", "Latina Superintendents", "identity", None, "request", ("lucia", "maria"), ()),
+    (
+        "alas",
+        "Latina Superintendents — new to the role",
+        "identity",
+        "Latina Superintendents",
+        "parent_members",
+        ("lucia", "maria"),
+        (),
+    ),
+    ("alas", "Latino Principals", "identity", None, "open", ("carlos", "maria"), ("james", "ana")),
+    ("alas", "Latina Principals", "identity", "Latino Principals", "parent_members", ("maria", "ana"), ()),
+    ("alas", "Latino Principals — men", "identity", "Latino Principals", "parent_members", ("carlos", "james"), ()),
+    ("alas", "New Principals", "role", None, "open", ("carlos", "ana"), ("james",)),
+    ("alas", "Yearly Book Study", "topic", None, "open", ("lucia", "carlos"), ("ana", "james")),
+    ("kent-sd", "Racial Equity Initiative", "cohort", None, "invite", ("keisha", "tom"), ()),
+    ("kent-sd", "BIPOC Educators", "identity", "Racial Equity Initiative", "request", ("keisha", "maria"), ()),
+    ("kent-sd", "White-bodied Educators", "identity", "Racial Equity Initiative", "request", ("tom", "james"), ()),
 ]
 
 
@@ -57,4 +109,100 @@ async def load_demo(session: AsyncSession, progress: Callable[[str], None] = lam
             created += 1
     await session.flush()
     progress("demo networks ready")
-    return f"Demo data loaded ({created} new records; {len(DEMO_NETWORKS)} networks, {len(DEMO_ACCOUNTS)} accounts)."
+    created += await _load_spaces(session, accounts[DEMO_ACCOUNTS[0][0]])
+    progress("demo spaces ready")
+    return (
+        f"Demo data loaded ({created} new records; {len(DEMO_NETWORKS)} networks, "
+        f"{len(DEMO_ACCOUNTS) + len(DEMO_PEOPLE)} accounts, {len(DEMO_SPACES)} spaces)."
+    )
+
+
+async def _actor(session: AsyncSession, account: Account) -> Actor:
+    return await load_actor(session, Principal(account_id=account.id, is_operator=account.is_operator))
+
+
+async def _load_spaces(session: AsyncSession, admin: Account) -> int:
+    """ALAS's basic structure, its identity, role and topic spaces, and Kent's parallel groups,
+    made through the areas' own use cases so the demo obeys the policy it shows off."""
+    created = 0
+    people: dict[str, Account] = {}
+    for email, _name, _operator in DEMO_ACCOUNTS:
+        account = await get_by_email(session, email)
+        assert account is not None
+        people[email.split("@")[0]] = account
+    for email, name, networks in DEMO_PEOPLE:
+        account = await get_by_email(session, email)
+        if account is None:
+            account = Account(id=uuid.uuid4(), email=email, display_name=name, email_verified=True)
+            session.add(account)
+            await session.flush()
+            created += 1
+        people[email.split("@")[0]] = account
+        for slug in networks:
+            network_id = await session.scalar(select(Network.id).where(Network.slug == slug))
+            present = await session.scalar(
+                select(NetworkMember.role).where(
+                    NetworkMember.network_id == network_id, NetworkMember.account_id == account.id
+                )
+            )
+            if present is None:
+                await set_member_role(
+                    session, await _actor(session, admin), slug, account.id, MemberRoleSet(role=Role("member"))
+                )
+                created += 1
+    actor = await _actor(session, admin)
+    alas_id = await session.scalar(select(Network.id).where(Network.slug == "alas"))
+    template_id = await session.scalar(
+        select(PolicyTemplate.id).where(
+            PolicyTemplate.network_id == alas_id, PolicyTemplate.name == "ALAS basic structure"
+        )
+    )
+    if template_id is None:
+        template = await policies.create_template(
+            session,
+            actor,
+            "alas",
+            TemplateCreate(
+                name="ALAS basic structure",
+                constraints=ALAS_BASIC,
+                description="Every affinity space meets 3 times a year virtually and once in person, has two "
+                "facilitators from its own community, and every session has a shared quote, a leadership story "
+                "and reflection time.",
+            ),
+        )
+        await policies.attach_to_network(session, actor, "alas", template.id, choice=None, dry_run=False)
+        created += 2
+    for slug, name, kind, parent_name, join_mode, facilitators, joiners in DEMO_SPACES:
+        network_id = await session.scalar(select(Network.id).where(Network.slug == slug))
+        parent_id = None
+        if parent_name is not None:
+            parent_id = await session.scalar(
+                select(Space.id).where(Space.network_id == network_id, Space.name == parent_name)
+            )
+        existing = await session.scalar(
+            select(Space.id).where(
+                Space.network_id == network_id,
+                Space.name == name,
+                Space.parent_id.is_(None) if parent_id is None else Space.parent_id == parent_id,
+            )
+        )
+        if existing is not None:
+            continue
+        out = await spaces.create_space(
+            session,
+            actor,
+            slug,
+            SpaceCreate(
+                name=name,
+                kind=kind,  # type: ignore[arg-type]
+                parent_id=parent_id,
+                join_mode=join_mode,  # type: ignore[arg-type]
+                settings=dict(ALAS_SETTINGS) if slug == "alas" else {"facilitators.min_count": 2},
+                facilitators=[people[f].id for f in facilitators],
+            ),
+        )
+        created += 1
+        for who in joiners:
+            await membership.join(session, await _actor(session, people[who]), out.id, JoinBody())
+            created += 1
+    return created

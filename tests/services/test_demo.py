@@ -1,0 +1,52 @@
+"""The demo data set: an ALAS-like network built through the areas' use cases, idempotent."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.accounts.repository import get_by_email
+from services.demo import load_demo
+from services.persistence.models import Network, PolicyAttachment, PolicyTemplate, Space
+from tests.factories import bearer, make_token
+from tests.services.test_permission_matrix import fingerprint
+
+
+async def test_demo_is_idempotent_and_alas_like(client, db_session: AsyncSession) -> None:
+    await load_demo(db_session)
+    await db_session.commit()
+    first = await fingerprint(db_session)
+    summary = await load_demo(db_session)
+    await db_session.commit()
+    assert "(0 new records" in summary
+    assert await fingerprint(db_session) == first  # audit events included: nothing happened twice
+
+    alas = await db_session.scalar(select(Network).where(Network.slug == "alas"))
+    assert alas is not None
+    template = await db_session.scalar(select(PolicyTemplate).where(PolicyTemplate.network_id == alas.id))
+    assert template is not None and template.name == "ALAS basic structure"
+    attached = await db_session.scalar(select(PolicyAttachment).where(PolicyAttachment.template_id == template.id))
+    assert attached is not None and attached.space_id is None  # the whole network
+    rows = (await db_session.execute(select(Space, Network.slug).join(Network))).all()
+    by_name = {s.name: (s, slug) for s, slug in rows}
+    parent = {
+        name: next((n for n, (p, _) in by_name.items() if p.id == s.parent_id), None)
+        for name, (s, _) in by_name.items()
+    }
+    assert parent["Latina Principals"] == parent["Latino Principals — men"] == "Latino Principals"
+    assert parent["Latina Superintendents — new to the role"] == "Latina Superintendents"
+    assert parent["BIPOC Educators"] == parent["White-bodied Educators"] == "Racial Equity Initiative"
+    assert by_name["BIPOC Educators"][1] == "kent-sd"
+    assert by_name["New Principals"][0].kind == "role" and by_name["Yearly Book Study"][0].kind == "topic"
+    assert by_name["Latino Principals"][0].kind == "identity"
+
+    admin = await get_by_email(db_session, "admin@demo.affinity.test")
+    assert admin is not None
+    token = await make_token(db_session, admin)
+    await db_session.commit()
+    r = await client.get("/api/v1/networks/alas/compliance", headers=bearer(token))
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert len(report["spaces"]) == 7
+    assert all(s["status"] == "compliant" or s.get("reasons") or s.get("problems") for s in report["spaces"]), report
+    assert report["counts"].get("compliant") == 7, report["counts"]

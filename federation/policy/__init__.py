@@ -47,7 +47,13 @@ from federation.policy.validation import (
     normalise_settings,
     validate_settings,
 )
-from federation.policy.values import clamp_value, effective_settings, effective_value, governing_value
+from federation.policy.values import (
+    clamp_value,
+    effective_settings,
+    effective_value,
+    governing_settings,
+    governing_value,
+)
 
 __all__ = [
     "CATALOGUE",
@@ -91,6 +97,7 @@ __all__ = [
     "effective_policy",
     "effective_settings",
     "effective_value",
+    "governing_settings",
     "governing_value",
     "normalise_settings",
     "parse_constraints",

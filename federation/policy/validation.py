@@ -1,7 +1,12 @@
 """Validate a space's settings against its effective policy.
 
-Every parameter the policy constrains is checked on its *effective* value (explicit setting
-or default): a default can break a bound a template tightened, and that must be reported.
+Only what a space *chose* can break a bound. A parameter the space never set takes its
+default pulled inside the bounds (its governing value, see :mod:`federation.policy.values`):
+a network that locks a flag or requires session components sets those values for every
+space that has not decided otherwise, so creating a space never fails for a choice nobody
+made, and tightening a template never "breaks" a space that left the parameter alone.
+Warn- and audit-mode rules, which exist to show a rule's effect before it bites, still report
+an unset parameter whose governing value they would change (marked ``explicit=False``).
 Enforce-mode breaches are ``violations`` (refuse the write), warn-mode ones ``warnings``,
 audit-mode ones ``audit`` (record only). Unknown parameters and wrong value types are input
 ``problems``, reported separately because the HTTP layer answers them with a different code.
@@ -18,6 +23,7 @@ from federation.policy.effective import EffectivePolicy
 from federation.policy.parameters import CATALOGUE, ParameterRegistry, SettingValue, to_json_value
 from federation.policy.problems import Problem, ProblemCode
 from federation.policy.sources import Mode, Source
+from federation.policy.values import governing_value
 
 _ENFORCE, _WARN = Mode.ENFORCE, Mode.WARN  # cached: Enum attribute access is slow in Python 3.11
 
@@ -170,14 +176,20 @@ def validate_settings(
     found: tuple[list[Violation], list[Violation], list[Violation]] = ([], [], [])
     # Deduplicate only when several modes can report the same bound.
     seen: set[tuple[str, str, Source]] | None = set() if len(layers) > 1 else None
-    params = registry
     for mode, cs in layers:
         sink = found[0] if mode is _ENFORCE else found[1] if mode is _WARN else found[2]
         for name, constraint in cs.items():
             if name in bad or (parameters is not None and name not in parameters):
                 continue
             explicit = name in values
-            value = values[name] if explicit else params[name].default
+            if explicit:
+                value = values[name]
+            elif mode is _ENFORCE:
+                continue  # unset: the enforced bounds govern it; nothing the space chose to refuse
+            else:
+                # Warn/audit show what a rule *would* do once enforced, including to spaces that
+                # never chose a value: check the value that governs them today.
+                value = governing_value(policy, {}, name, registry)
             breaches = constraint.check(value)
             for breach in breaches:
                 if seen is not None:

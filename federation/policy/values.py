@@ -59,6 +59,13 @@ def governing_value(
     return clamp_value(c, value, registry[name])
 
 
+def governing_settings(
+    policy: EffectivePolicy, settings: Mapping[str, object], registry: ParameterRegistry = CATALOGUE
+) -> dict[str, SettingValue]:
+    """Every parameter's governing value: what actually applies to the space."""
+    return {p.name: governing_value(policy, settings, p.name, registry) for p in registry}
+
+
 def clamp_value(c: Constraint, value: SettingValue, param: Parameter) -> SettingValue:
     """``value`` (already normalised) pulled inside constraint ``c`` of ``param``; see
     :func:`governing_value`."""

@@ -24,7 +24,7 @@ from federation.policy import (
     ValidationResult,
     Violation,
     check_containment,
-    effective_settings,
+    governing_settings,
     parse_constraints,
     to_json_value,
     validate_settings,
@@ -426,7 +426,7 @@ async def read_policy(session: AsyncSession, actor: Actor, space_id: uuid.UUID) 
         space_id=space_id,
         constraints=body["constraints"],  # type: ignore[arg-type]
         conflicts=body["conflicts"],  # type: ignore[arg-type]
-        settings={k: to_json_value(v) for k, v in effective_settings(ctx.space.settings).items()},
+        settings={k: to_json_value(v) for k, v in governing_settings(policy, ctx.space.settings).items()},
         subspace_constraints=dict(ctx.space.subspace_constraints),
         noncompliance=[
             {

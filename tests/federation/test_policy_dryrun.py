@@ -48,12 +48,13 @@ def test_lists_exactly_the_spaces_the_new_version_breaks() -> None:
         ],
     )
     assert report.checked == 3
-    assert [e.name for e in report.spaces] == ["two", "default"]
-    assert [e.name for e in report.blocking] == ["two", "default"]
+    # "default" never chose a value: the new minimum governs it (it now plans 3), it is not broken.
+    assert [e.name for e in report.spaces] == ["two"]
+    assert [e.name for e in report.blocking] == ["two"]
     (v,) = report.spaces[0].violations
     assert (v.parameter, v.value, v.bound, v.limit, v.source) == ("meetings.virtual_per_year", 2, "min", 3, V2)
     body = report.to_dict()
-    assert body["out_of_bounds"] == 2 and body["template"] == V2.to_dict()
+    assert body["out_of_bounds"] == 1 and body["template"] == V2.to_dict()
 
 
 def test_the_old_version_is_replaced_not_added() -> None:
@@ -65,7 +66,7 @@ def test_the_old_version_is_replaced_not_added() -> None:
 
 def test_a_newly_attached_template_is_added() -> None:
     new = layer({"chat.posting": {"allowed": ["facilitators"]}}, OTHER)
-    report = dry_run(new, [subject("chatty", {"meetings.virtual_per_year": 2})])
+    report = dry_run(new, [subject("chatty", {"meetings.virtual_per_year": 2, "chat.posting": "members"})])
     (entry,) = report.spaces
     assert entry.violations[0].source == OTHER
 

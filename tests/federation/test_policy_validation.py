@@ -11,6 +11,7 @@ from federation.policy import (
     effective_policy,
     effective_settings,
     effective_value,
+    governing_settings,
     governing_value,
     validate_settings,
 )
@@ -88,21 +89,30 @@ def test_below_min_and_missing_required_and_wrong_lock() -> None:
     assert "lacks required reflection, story" in by_param["sessions.required_components"].message
 
 
-def test_defaults_are_validated_too() -> None:
+def test_unset_parameters_follow_the_bounds_instead_of_breaking_them() -> None:
+    # Nothing chosen, nothing to refuse: the network's structure governs what the space left open.
     result = validate_settings({}, ALAS)
-    by_param = {v.parameter: v for v in result.violations}
-    assert set(by_param) == {
-        "meetings.virtual_per_year",
-        "meetings.in_person_per_year",
-        "facilitators.min_count",
-        "facilitators.training_required",
-        "sessions.required_components",
-        "chat.retention_days",  # default: keep forever, above the maximum 365
-    }
-    assert all(not v.explicit for v in result.violations)
-    assert "(the default)" in by_param["meetings.virtual_per_year"].message
-    assert by_param["chat.retention_days"].value is None
-    assert "is unlimited, above the maximum 365" in by_param["chat.retention_days"].message
+    assert result.ok and result.violations == ()
+    governing = governing_settings(ALAS, {})
+    assert governing["facilitators.training_required"] is True  # locked
+    assert governing["chat.retention_days"] == 365  # "keep forever" pulled under the maximum
+    assert governing["meetings.virtual_per_year"] >= 3
+    required = ALAS.enforced.get("sessions.required_components")
+    assert required is not None and governing["sessions.required_components"] >= required.required
+    # An explicit choice outside the bounds is still refused, naming the value.
+    bad = validate_settings({"chat.retention_days": 400}, ALAS)
+    (v,) = bad.violations
+    assert v.explicit and v.parameter == "chat.retention_days" and v.value == 400
+
+
+def test_warn_mode_reports_what_it_would_do_to_unset_parameters() -> None:
+    pilot = template("Pilot", 1, Mode.WARN)
+    policy = effective_policy([layer({"chat.posting": {"allowed": ["facilitators"]}}, pilot)])
+    result = validate_settings({}, policy)
+    assert result.ok
+    (w,) = result.warnings
+    assert (w.parameter, w.value, w.explicit) == ("chat.posting", "members", False)
+    assert "(the default)" in w.message
 
 
 def test_unknown_parameters_and_wrong_types_are_input_problems() -> None:

@@ -422,6 +422,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--pure", action="store_true", help="benchmark the pure engine (the default)")
+    mode.add_argument(
+        "--http",
+        action="store_true",
+        help="benchmark through a real server (bench/policy_http.py, one network of --compliance-spaces spaces)",
+    )
     parser.add_argument("--spaces", type=int, default=100_000, help="spaces in the federation (default 100000)")
     parser.add_argument("--networks", type=int, default=50, help="networks (default 50)")
     parser.add_argument("--compliance-spaces", type=int, default=10_000, help="spaces in the reported network")
@@ -431,6 +436,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
+    if args.http:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import policy_http  # bench/policy_http.py
+
+        return policy_http.main(
+            [
+                f"--spaces={args.compliance_spaces}",
+                f"--calls={min(args.calls, 5_000)}",
+                f"--compliance-runs={args.compliance_runs}",
+                f"--seed={args.seed}",
+            ]
+        )
     figures = run_pure(args)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

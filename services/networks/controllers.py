@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.permissions import Actor
 from services.networks import repository, service
-from services.networks.schemas import MemberOut, MemberRoleSet, NetworkCreate, NetworkList, NetworkOut
+from services.networks.schemas import MemberOut, MemberRoleSet, NetworkCreate, NetworkList, NetworkOut, Roster
 
 SlugParam = Annotated[str, Parameter(description="The network's slug, e.g. 'kent-sd'", max_length=80)]
 
@@ -33,6 +33,10 @@ class NetworkController(Controller):
     @get("/{slug:str}", summary="Read a network")
     async def read(self, db_session: AsyncSession, actor: Actor, slug: SlugParam) -> NetworkOut:
         return service.to_out(await service.require_network(db_session, slug), actor)
+
+    @get("/{slug:str}/members", summary="The network's people and roles (network admins and facilitators)")
+    async def members(self, db_session: AsyncSession, actor: Actor, slug: SlugParam) -> Roster:
+        return await service.roster(db_session, actor, slug)
 
     @put("/{slug:str}/members/{account_id:uuid}", summary="Add a member or change a member's role (network admins)")
     async def set_member(

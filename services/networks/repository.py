@@ -56,3 +56,14 @@ async def count_admins(session: AsyncSession, network_id: uuid.UUID) -> int:
 async def account_exists(session: AsyncSession, account_id: uuid.UUID) -> bool:
     """Whether an active account has this id."""
     return (await session.scalar(select(Account.id).where(Account.id == account_id, Account.is_active))) is not None
+
+
+async def roster(session: AsyncSession, network_id: uuid.UUID) -> list[tuple[uuid.UUID, str, str, str, object]]:
+    """Every member of a network with name, e-mail, role and since when (one query)."""
+    rows = await session.execute(
+        select(Account.id, Account.display_name, Account.email, NetworkMember.role, NetworkMember.created_at)
+        .join(NetworkMember, NetworkMember.account_id == Account.id)
+        .where(NetworkMember.network_id == network_id, Account.is_active)
+        .order_by(func.lower(Account.display_name), Account.id)
+    )
+    return [tuple(r) for r in rows]  # type: ignore[misc]

@@ -55,3 +55,20 @@ class MemberOut(msgspec.Struct):
     account_id: uuid.UUID
     role: Role
     created: bool
+
+
+class RosterEntry(msgspec.Struct):
+    """A person in a network's roster, as its admins and facilitators see it."""
+
+    account_id: uuid.UUID
+    display_name: str
+    email: str
+    role: Role
+    since: dt.datetime
+
+
+class Roster(msgspec.Struct):
+    """Body of GET /networks/{slug}/members."""
+
+    network: str
+    items: list[RosterEntry]

@@ -12,7 +12,7 @@ from federation.permissions import Actor
 from services import audit
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable
 from services.networks import repository
-from services.networks.schemas import MemberOut, MemberRoleSet, NetworkCreate, NetworkOut
+from services.networks.schemas import MemberOut, MemberRoleSet, NetworkCreate, NetworkOut, Roster, RosterEntry
 from services.persistence.models import Network, NetworkMember
 
 
@@ -103,3 +103,18 @@ async def set_member_role(
         after={"role": data.role.value},
     )
     return MemberOut(network=network.slug, account_id=account_id, role=data.role, created=existing is None)
+
+
+async def roster(session: AsyncSession, actor: Actor, slug: str) -> Roster:
+    """The network's people with their roles (admins and facilitators of the network)."""
+    network = await require_network(session, slug)
+    if not permissions.can_view_network_members(actor, network.id):
+        raise Forbidden("Only this network's admins and facilitators can see its members.", code="forbidden")
+    rows = await repository.roster(session, network.id)
+    return Roster(
+        network=network.slug,
+        items=[
+            RosterEntry(account_id=i, display_name=n, email=e, role=Role(r), since=since)  # type: ignore[arg-type]
+            for i, n, e, r, since in rows
+        ],
+    )

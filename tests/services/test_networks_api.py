@@ -183,3 +183,17 @@ async def test_list_networks_marks_my_role(client, people, db_session) -> None:
     r = await client.get("/api/v1/networks", headers=bearer(people["member"]))
     items = {n["slug"]: n["my_role"] for n in r.json()["items"]}
     assert items == {"kent-sd": "member", "westwood-sd": None}
+
+
+async def test_roster_for_admins_and_facilitators_only(client, people, db_session) -> None:
+    r = await client.get("/api/v1/networks/kent-sd/members", headers=bearer(people["admin"]))
+    assert r.status_code == 200
+    roles = {e["account_id"]: e["role"] for e in r.json()["items"]}
+    assert roles == {people["admin_id"]: "admin", people["member_id"]: "member"}
+    for who in ("member", "outsider"):
+        r = await client.get("/api/v1/networks/kent-sd/members", headers=bearer(people[who]))
+        assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    r = await client.get("/api/v1/networks/kent-sd/members")
+    assert r.status_code == 401
+    r = await client.get("/api/v1/networks/nope/members", headers=bearer(people["admin"]))
+    assert r.status_code == 404

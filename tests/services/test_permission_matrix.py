@@ -107,6 +107,7 @@ MATRIX: tuple[Row, ...] = (
         {"slug": "new-net", "name": "New", "kind": "school"},
     ),
     Row("GET", N, STRANGER, 200, (ANON,)),
+    Row("GET", N + "/members", ADMIN, 200, ADMINS_ONLY),  # the roster: network admins and facilitators
     Row(
         "PUT",
         N + "/members/{account_id}",

@@ -44,7 +44,7 @@ export function el(tag, attrs = {}, ...children) {
     else if (key === "class") node.className = value;
     else node.setAttribute(key, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -65,7 +65,7 @@ export function say(container, kind, message) {
 
 /** Replace a container's content. */
 export function fill(container, ...children) {
-  container.replaceChildren(...children.flat().filter(Boolean));
+  container.replaceChildren(...children.flat(Infinity).filter(Boolean));
 }
 
 /** Run an action from a button or form, showing progress and the outcome. */

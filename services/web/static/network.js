@@ -27,7 +27,7 @@ function tree(items) {
   return build("root");
 }
 
-function createSpaceForm(spaces) {
+function createSpaceForm(spaces, roster, me) {
   const area = el("section", { class: "card", id: "create-space" });
   const params = new URLSearchParams(location.search);
   const name = el("input", { id: "sname", required: true, maxlength: 200 });
@@ -39,6 +39,15 @@ function createSpaceForm(spaces) {
   const visibility = el("select", { id: "svis" },
     el("option", { value: "listed" }, "Listed — shown in the network's directory"),
     el("option", { value: "unlisted" }, "Unlisted — only members and admins see it"));
+  const people = roster ? roster.items : [];
+  const picks = people.map((p) => {
+    const box = el("input", { type: "checkbox", value: p.account_id, checked: p.account_id === me.id });
+    return { box, node: el("label", { class: "inline" }, box, " ", p.display_name, " ", el("span", { class: "hint" }, p.role)) };
+  });
+  const facilitators = picks.length
+    ? el("fieldset", {}, el("legend", {}, "Facilitators ", el("span", { class: "hint" }, "(your network's rules may ask for two or more)")),
+      picks.map((p) => p.node))
+    : null;
   const button = el("button", { type: "submit" }, "Create space");
   const form = el("form", {
     onsubmit: async (event) => {
@@ -48,6 +57,8 @@ function createSpaceForm(spaces) {
         const body = { name: name.value.trim(), kind: kind.value, join_mode: join.value, visibility: visibility.value,
           description: description.value.trim() };
         if (parent.value) body.parent_id = parent.value;
+        const chosen = picks.filter((p) => p.box.checked).map((p) => p.box.value);
+        if (picks.length) body.facilitators = chosen;
         const created = await api("POST", `/networks/${slug}/spaces`, body);
         window.location.assign(`/spaces/${created.id}`);
       } catch (err) {
@@ -57,12 +68,13 @@ function createSpaceForm(spaces) {
       }
     },
   },
-  el("label", { for: "sname" }, "Name"), name,
+  el("label", { for: "sname" }, "Space name"), name,
   el("label", { for: "sdesc" }, "What it is for ", el("span", { class: "hint" }, "(optional)")), description,
   el("label", { for: "skind" }, "Kind"), kind,
   el("label", { for: "sparent" }, "Inside"), parent,
-  el("label", { for: "sjoin" }, "How people join"), join,
+  el("label", { for: "sjoin" }, "How people join this space"), join,
   el("label", { for: "svis" }, "Visibility"), visibility,
+  facilitators,
   el("p", {}, button));
   area.append(el("h2", {}, "Create a space"),
     el("p", { class: "muted small" }, "The network's templates apply automatically; if a choice is outside them, you will be told which rule and who set it."),
@@ -167,6 +179,26 @@ function templateItem(template, area) {
     el("ul", {}, rules), apply);
 }
 
+function peopleSection(roster, me) {
+  const area = el("section", { class: "card", id: "people" });
+  const roles = ["member", "facilitator", "admin"];
+  const rows = roster.items.map((p) => {
+    const select = el("select", { "aria-label": `Role of ${p.display_name}`, disabled: p.account_id === me.id },
+      roles.map((r) => el("option", { value: r, selected: r === p.role }, r)));
+    select.addEventListener("change", async () => {
+      const done = await act(select, area, () => api("PUT", `/networks/${slug}/members/${p.account_id}`, { role: select.value }),
+        `${p.display_name} is now ${select.value}.`);
+      if (!done) select.value = p.role;
+      else p.role = select.value;
+    });
+    return el("tr", {}, el("td", {}, p.display_name), el("td", { class: "small muted" }, p.email), el("td", {}, select));
+  });
+  area.append(el("h2", {}, `People (${roster.items.length})`),
+    el("p", { class: "small muted" }, "People join a network by signing in through its provider, or when an admin adds them. Admins manage templates and spaces; facilitators run spaces."),
+    el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Name"), el("th", {}, "E-mail"), el("th", {}, "Role"))), el("tbody", {}, rows)));
+  return area;
+}
+
 function complianceSection(report) {
   const badge = { compliant: "ok", warning: "warn", non_compliant: "bad" };
   return el("section", { class: "card", id: "compliance" },
@@ -200,12 +232,14 @@ async function main() {
     network.description ? el("p", {}, network.description) : null,
     el("h2", {}, "Spaces"),
     directory.items.length ? tree(directory.items) : el("p", { class: "muted" }, "No spaces yet."));
-  if (isAdmin || network.my_role === "facilitator") page.append(createSpaceForm(directory.items));
+  const canSeePeople = isAdmin || network.my_role === "facilitator";
+  const roster = canSeePeople ? await api("GET", `/networks/${slug}/members`) : null;
+  if (canSeePeople) page.append(createSpaceForm(directory.items, roster, me));
   if (isAdmin) {
     const [templates, catalogue, compliance] = await Promise.all([
       api("GET", `/networks/${slug}/templates`), api("GET", "/policy/parameters"), api("GET", `/networks/${slug}/compliance`),
     ]);
-    page.append(templatesSection(templates, catalogue), complianceSection(compliance));
+    page.append(templatesSection(templates, catalogue), complianceSection(compliance), peopleSection(roster, me));
   }
 }
 

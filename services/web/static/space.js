@@ -93,7 +93,9 @@ function settingsForm(policy, byName, area) {
     return [el("label", { for: id }, label(name), " ", el("span", { class: "hint" }, describeBound(bound))), input];
   });
   const button = el("button", { type: "submit" }, "Save settings");
+  // novalidate: the server's refusal names the rule and who set it, which the browser's cannot.
   const form = el("form", {
+    novalidate: true,
     onsubmit: async (event) => {
       event.preventDefault();
       const changed = {};

@@ -27,11 +27,12 @@ from realtime.connection import (
     Connection,
     Subscription,
 )
-from realtime.hub import Hub, Observer, message_frame
+from realtime.hub import Hub, Observer, Room, message_frame
 from realtime.interfaces import Authenticator, Identity, MessageStore, RoomAccess, StoredMessage
 from realtime.protocol import (
     Ack,
     Auth,
+    Deleted,
     Error,
     FrameProblem,
     Ping,
@@ -69,6 +70,9 @@ class GatewayConfig:
     abuse_limit: int = 30
     replay_page: int = 500
     revalidate_every: float = 30.0
+    presence_heartbeat: float = 10.0
+    presence_ttl: float = 30.0
+    """A node not heard from for this long (crashed) has its presence entries dropped."""
 
 
 class Gateway:
@@ -91,30 +95,38 @@ class Gateway:
         self.config = config or GatewayConfig()
         self.hub = Hub(store, broker, observer=observer)
         self._revalidator: asyncio.Task[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
         await self.broker.start(self.hub.handle)
-        self._revalidator = asyncio.get_running_loop().create_task(self._revalidate_loop(), name="ws-revalidate")
+        loop = asyncio.get_running_loop()
+        self._revalidator = loop.create_task(self._revalidate_loop(), name="ws-revalidate")
+        cfg = self.config
+        self._heartbeat = loop.create_task(
+            self.hub.keep_presence(cfg.presence_heartbeat, cfg.presence_ttl), name="ws-presence-heartbeat"
+        )
 
     async def stop(self) -> None:
-        if self._revalidator is not None:
-            self._revalidator.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._revalidator
+        for task in (self._revalidator, self._heartbeat):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for conn in list(self.hub.connections):
             conn.close(CLOSE_GOING_AWAY, "server shutting down")
         await asyncio.sleep(0)
+        self.hub.goodbye()
         await self.broker.close()
 
     def announce(self, message: StoredMessage) -> None:
         """Publish a committed message (HTTP sends call this after commit)."""
         self.hub.announce(message)
 
-    def announce_deleted(self, space: uuid.UUID, seq: int) -> None:
-        """Publish a committed deletion."""
-        self.hub.announce_deleted(space, seq)
+    def announce_deleted(self, space: uuid.UUID, seq: int, version: int) -> None:
+        """Publish a committed deletion (``version``: the room's version it made)."""
+        self.hub.announce_deleted(space, seq, version)
 
     # --- ASGI --------------------------------------------------------------------------------
 
@@ -271,24 +283,12 @@ class Gateway:
         room = self.hub.join(conn, space)
         try:
             if frame.after is None:
-                _, head = await self.store.history(space, 1 << 62, 0)
-                sub.last_seq = head
-                self.hub.replayed(room, head)
-                await conn.put(encode(Subscribed(space=space, head=head)))
+                changes = await self.store.changes(space, 1 << 62, None, 0)
+                sub.last_seq = changes.head
+                self.hub.replayed(room, changes.head, changes.version)
+                await conn.put(encode(Subscribed(space=space, head=changes.head, version=changes.version)))
             else:
-                messages, head = await self.store.history(space, frame.after, cfg.replay_page)
-                self.hub.replayed(room, head)
-                await conn.put(encode(Subscribed(space=space, head=head)))
-                # Page until the head read with the first page is covered (the head is read after
-                # the rows, so it may be ahead of them); live frames past it are buffered meanwhile.
-                while messages:
-                    for message in messages:
-                        if message.seq > sub.last_seq:
-                            sub.last_seq = message.seq
-                            await conn.put(encode(message_frame(message)))
-                    if conn.subs.get(space) is not sub or (len(messages) < cfg.replay_page and sub.last_seq >= head):
-                        break
-                    messages, _ = await self.store.history(space, sub.last_seq, cfg.replay_page)
+                await self._replay(conn, sub, room, frame.after, frame.since_version)
         except Exception:
             if conn.subs.get(space) is sub:
                 conn.subs.pop(space)
@@ -298,6 +298,41 @@ class Gateway:
         if conn.subs.get(space) is sub:
             conn.finish_replay(space)
             conn.offer(self.hub.presence_frame(room))
+
+    async def _replay(self, conn: Connection, sub: Subscription, room: Room, after: int, since: int | None) -> None:
+        """Send what a client at (``after``, ``since``) lacks: deletions of rows it has (by
+        version), then messages after ``after`` (by seq). Live frames are buffered meanwhile."""
+        cfg, space, store = self.config, room.space, self.store
+        changes = await store.changes(space, after, since, cfg.replay_page)
+        self.hub.replayed(room, changes.head, changes.version)
+        # The room may have started from a later read than ours (another socket's): cover it too.
+        head = max(changes.head, room.delivered or 0)
+        room_version = room.version
+        await conn.put(encode(Subscribed(space=space, head=changes.head, version=changes.version)))
+        deleted, more = changes.deleted, changes.more_deleted
+        while True:
+            for seq, version in deleted:
+                await conn.put(encode(Deleted(space=space, seq=seq, version=version)))
+            if not more or conn.subs.get(space) is not sub:
+                break
+            page = await store.changes(space, after, deleted[-1][1], 0)
+            deleted, more = page.deleted, page.more_deleted
+        # Page until the head is covered (the head is read with the first page; live frames past
+        # it are buffered meanwhile).
+        messages = changes.messages
+        while messages:
+            for message in messages:
+                if message.seq > sub.last_seq:
+                    sub.last_seq = message.seq
+                    await conn.put(encode(message_frame(message)))
+            if conn.subs.get(space) is not sub or (len(messages) < cfg.replay_page and sub.last_seq >= head):
+                break
+            messages, _ = await store.history(space, sub.last_seq, cfg.replay_page)
+        if room_version > changes.version and since is not None and conn.subs.get(space) is sub:
+            # Deletions between our read and the room's starting point reach no socket live.
+            late = await store.changes(space, sub.last_seq, changes.version, 0)
+            for seq, version in late.deleted:
+                await conn.put(encode(Deleted(space=space, seq=seq, version=version)))
 
     async def _revalidate_loop(self) -> None:
         """Drop subscriptions whose account lost access (left, removed, banned) — one query per round."""

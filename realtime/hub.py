@@ -1,20 +1,40 @@
 """Rooms on this node: who is subscribed, what was delivered, presence; the broker's handler.
 
-Each room keeps ``delivered``, the highest seq fanned out on this node. Messages committed here
-are delivered at once; wake-ups from other nodes (or a gap) make the room read the missing rows
-from the store, so delivery is always in seq order with nothing skipped. A message frame is
-encoded once per room and the same string is queued on every socket.
+Each room keeps ``delivered``, the highest seq fanned out on this node, and ``version``, the
+room's change counter (inserts and deletions) up to which every deletion of a delivered row has
+been fanned out. A message committed here (or a deletion event) that is exactly the next version
+is delivered at once; anything else (wake-ups from other nodes, a gap) makes the room read what it
+lacks from the store in one snapshot: deletions first, then messages in seq order. So every
+socket sees changes in an order where the highest ``version`` it has seen, together with its
+last ``seq``, is a safe resume point (docs/realtime.md, "Resuming"). A message frame is encoded
+once per room and the same string is queued on every socket.
+
+Presence has a lifetime: each node publishes a heartbeat; entries of a node not heard from for
+``presence_ttl`` seconds (a crashed process) expire, and a node shutting down says so.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from realtime.brokers import Broker, Event, PresenceSignal, Removed, Resync, TypingSignal, Wake
+from realtime.brokers import (
+    Broker,
+    Event,
+    Gone,
+    Heartbeat,
+    PresenceSignal,
+    Probe,
+    Removed,
+    Resync,
+    TypingSignal,
+    Wake,
+)
 from realtime.connection import Connection
 from realtime.interfaces import MessageStore, StoredMessage
 from realtime.protocol import Deleted, MessageFrame, Presence, TypingFrame, encode
@@ -44,6 +64,7 @@ def message_frame(message: StoredMessage) -> MessageFrame:
         sent_at=message.sent_at,
         key=message.key,
         deleted=message.deleted,
+        version=message.version or None,
     )
 
 
@@ -54,7 +75,9 @@ class Room:
     space: uuid.UUID
     members: set[Connection] = field(default_factory=set)
     delivered: int | None = None
+    version: int = 0
     pending: int = 0
+    pending_version: int = 0
     catching: asyncio.Task[None] | None = None
     local: dict[uuid.UUID, int] = field(default_factory=dict)
     """Account -> number of this node's sockets subscribed."""
@@ -74,6 +97,10 @@ class Hub:
         self.connections: set[Connection] = set()
         self.observer = observer or Observer()
         self.presence_delay = 0.2
+        self.seen: dict[str, float] = {}
+        """Other nodes -> when they were last heard from (heartbeat or presence)."""
+        self.expired: set[str] = set()
+        """Nodes whose presence expired; a heartbeat from one of them asks it to re-announce."""
 
     # --- membership of rooms ------------------------------------------------------------------
 
@@ -108,11 +135,12 @@ class Hub:
                 room.presence_timer.cancel()
             del self.rooms[space]
 
-    def replayed(self, room: Room, head: int) -> None:
-        """A subscriber read history up to ``head``: a new room starts delivering after it."""
+    def replayed(self, room: Room, head: int, version: int) -> None:
+        """A subscriber read the room at (``head``, ``version``): a new room starts from there."""
         if room.delivered is None:
             room.delivered = head
-            if room.pending > head:
+            room.version = version
+            if room.pending > head or room.pending_version > version:
                 self._catch_up(room)
 
     # --- messages ----------------------------------------------------------------------------
@@ -123,26 +151,43 @@ class Hub:
         room = self.rooms.get(message.space_id)
         if room is not None:
             self._offer(room, message)
-        self.broker.publish(Wake(message.space_id, message.seq))
+        self.broker.publish(Wake(message.space_id, message.seq, message.version))
 
-    def announce_deleted(self, space: uuid.UUID, seq: int) -> None:
-        """A message was deleted (after commit): every node tells its subscribers."""
-        self.broker.publish(Removed(space, seq))
+    def announce_deleted(self, space: uuid.UUID, seq: int, version: int) -> None:
+        """A message was deleted (after commit): every node, this one included, tells its subscribers."""
+        self.broker.publish(Removed(space, seq, version))
 
     def _offer(self, room: Room, message: StoredMessage) -> None:
-        if room.delivered is not None and message.seq == room.delivered + 1:
+        if (
+            room.delivered is not None
+            and message.seq == room.delivered + 1
+            and (message.version == room.version + 1 or not message.version)
+        ):
             self._deliver(room, message)
-        elif room.delivered is None or message.seq > room.delivered:
-            room.pending = max(room.pending, message.seq)
+        else:
+            self._behind(room, message.seq, message.version)
+
+    def _behind(self, room: Room, seq: int, version: int) -> None:
+        """The room has not seen (``seq``, ``version``) yet: read what it lacks from the store."""
+        if room.delivered is None or seq > room.delivered or version > room.version:
+            room.pending = max(room.pending, seq)
+            room.pending_version = max(room.pending_version, version)
             self._catch_up(room)
 
     def _deliver(self, room: Room, message: StoredMessage) -> None:
         room.delivered = message.seq
+        room.version = max(room.version, message.version)
         frame = encode(message_frame(message))
         space, seq = message.space_id, message.seq
         for conn in room.members:
             conn.deliver(space, seq, frame)
         self.observer.delivered(len(room.members))
+
+    def _deliver_deleted(self, room: Room, seq: int, version: int) -> None:
+        room.version = max(room.version, version)
+        frame = encode(Deleted(space=room.space, seq=seq, version=version or None))
+        for conn in room.members:
+            conn.deliver_unordered(room.space, frame)
 
     def _catch_up(self, room: Room) -> None:
         if room.catching is None and room.delivered is not None:
@@ -150,15 +195,30 @@ class Hub:
 
     async def _read_missing(self, room: Room) -> None:
         try:
-            while room.delivered is not None and room.pending > room.delivered and self.rooms.get(room.space) is room:
-                messages, head = await self.store.history(room.space, room.delivered, CATCH_UP_PAGE)
-                if not messages:
-                    room.delivered = max(room.delivered, head)
-                    room.pending = room.delivered
-                    break
-                for message in messages:
+            while (
+                room.delivered is not None
+                and (room.pending > room.delivered or room.pending_version > room.version)
+                and self.rooms.get(room.space) is room
+            ):
+                before = (room.delivered, room.version)
+                changes = await self.store.changes(room.space, room.delivered, room.version, CATCH_UP_PAGE)
+                # Deletions of rows the sockets already have come first, in version order; then
+                # new messages in seq order (already carrying any deletion made before the read).
+                for seq, version in changes.deleted:
+                    if version > room.version and seq <= room.delivered:
+                        self._deliver_deleted(room, seq, version)
+                if changes.more_deleted:
+                    continue
+                for message in changes.messages:
                     if message.seq > room.delivered:
                         self._deliver(room, message)
+                if len(changes.messages) < CATCH_UP_PAGE:
+                    room.delivered = max(room.delivered, changes.head)
+                    room.version = max(room.version, changes.version)
+                    if (room.delivered, room.version) == before:
+                        # Nothing new in the store: the pending marks were ahead of it (a resync).
+                        room.pending, room.pending_version = room.delivered, room.version
+                        break
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -172,15 +232,18 @@ class Hub:
         """The broker's handler: every node receives every event, its own included."""
         if isinstance(event, Wake):
             room = self.rooms.get(event.space)
-            if room is not None and (room.delivered is None or event.seq > room.delivered):
-                room.pending = max(room.pending, event.seq)
-                self._catch_up(room)
+            if room is not None:
+                self._behind(room, event.seq, event.version)
         elif isinstance(event, Removed):
             room = self.rooms.get(event.space)
-            if room is not None:
-                frame = encode(Deleted(space=event.space, seq=event.seq))
-                for conn in room.members:
-                    conn.deliver_unordered(event.space, frame)
+            if room is None:
+                return
+            if room.delivered is not None and event.seq <= room.delivered and event.version == room.version + 1:
+                self._deliver_deleted(room, event.seq, event.version)
+            elif not event.version:
+                self._deliver_deleted(room, event.seq, 0)  # from a node that predates versions
+            else:
+                self._behind(room, 0, event.version)
         elif isinstance(event, TypingSignal):
             room = self.rooms.get(event.space)
             if room is not None:
@@ -190,14 +253,74 @@ class Hub:
                         conn.deliver_unordered(event.space, frame)
         elif isinstance(event, PresenceSignal):
             self._presence(event)
+        elif isinstance(event, Heartbeat):
+            if event.node != self.node:
+                if event.node in self.expired:
+                    self.expired.discard(event.node)
+                    self.broker.publish(Probe(event.node))
+                self.seen[event.node] = time.monotonic()
+        elif isinstance(event, Probe):
+            if event.node == self.node:
+                self._announce_presence()
+        elif isinstance(event, Gone):
+            if event.node != self.node:
+                self._expire(event.node)
         elif isinstance(event, Resync):
             for room in self.rooms.values():
                 room.pending = 1 << 62
                 self._catch_up(room)
-                for account in room.local:
-                    self.broker.publish(PresenceSignal(room.space, account, self.node, True, sync=True))
+            self._announce_presence()
+
+    # --- presence ----------------------------------------------------------------------------
+
+    def _announce_presence(self) -> None:
+        for room in self.rooms.values():
+            for account in room.local:
+                self.broker.publish(PresenceSignal(room.space, account, self.node, True, sync=True))
+
+    async def keep_presence(self, heartbeat: float, ttl: float) -> None:
+        """Publish this node's heartbeat and expire nodes not heard from for ``ttl`` seconds."""
+        while True:
+            self.broker.publish(Heartbeat(self.node))
+            self.sweep(ttl)
+            await asyncio.sleep(heartbeat)
+
+    def sweep(self, ttl: float) -> None:
+        """Expire the presence of every node silent for longer than ``ttl`` seconds."""
+        cutoff = time.monotonic() - ttl
+        for node in [n for n, at in self.seen.items() if at < cutoff]:
+            self._expire(node)
+
+    def _expire(self, node: str) -> None:
+        self.seen.pop(node, None)
+        self.expired.add(node)
+        if len(self.expired) > 1000:
+            self.expired.pop()
+        for room in self.rooms.values():
+            changed = False
+            for account in [a for a, nodes in room.online.items() if node in nodes]:
+                nodes = room.online[account]
+                nodes.discard(node)
+                if not nodes:
+                    del room.online[account]
+                changed = True
+            if changed:
+                self._schedule_presence(room)
+
+    def goodbye(self) -> None:
+        """This node is stopping: others drop its presence at once instead of waiting for the TTL."""
+        self.broker.publish(Gone(self.node))
+
+    def _schedule_presence(self, room: Room) -> None:
+        if room.presence_timer is None:
+            with contextlib.suppress(RuntimeError):
+                loop = asyncio.get_running_loop()
+                room.presence_timer = loop.call_later(self.presence_delay, self._flush_presence, room)
 
     def _presence(self, event: PresenceSignal) -> None:
+        if event.node != self.node:
+            self.seen[event.node] = time.monotonic()
+            self.expired.discard(event.node)
         room = self.rooms.get(event.space)
         if room is None:
             return
@@ -212,9 +335,7 @@ class Hub:
             # A newcomer elsewhere: tell it who is online here.
             for account in room.local:
                 self.broker.publish(PresenceSignal(room.space, account, self.node, True, sync=True))
-        if room.presence_timer is None:
-            loop = asyncio.get_running_loop()
-            room.presence_timer = loop.call_later(self.presence_delay, self._flush_presence, room)
+        self._schedule_presence(room)
 
     def _flush_presence(self, room: Room) -> None:
         room.presence_timer = None

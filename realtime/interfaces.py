@@ -33,6 +33,23 @@ class StoredMessage:
     key: str
     sent_at: dt.datetime
     deleted: bool = False
+    version: int = 0
+    """The room's version at this row's last change (its insert, or its deletion)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """One consistent read of a room: what a client (or a node) at (after, since) is missing."""
+
+    messages: list[StoredMessage]
+    """Messages with ``seq > after``, ascending (a page)."""
+    deleted: list[tuple[int, int]]
+    """``(seq, version)`` of rows with ``seq <= after`` deleted after version ``since``, by version."""
+    head: int
+    version: int
+    """The room's head seq and change counter in the same snapshot."""
+    more_deleted: bool = False
+    """``deleted`` was cut at a page: read again with ``since`` = its last version."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +93,11 @@ class MessageStore(Protocol):
 
     async def history(self, space: uuid.UUID, after: int, limit: int) -> tuple[list[StoredMessage], int]:
         """Messages with ``seq > after`` ascending (at most ``limit``) and the room's head seq."""
+        ...
+
+    async def changes(self, space: uuid.UUID, after: int, since: int | None, limit: int) -> Changes:
+        """In one snapshot: messages after ``after`` (at most ``limit``), deletions of rows at or
+        before ``after`` with version > ``since`` (None: none), the head and the room version."""
         ...
 
 

@@ -30,6 +30,8 @@ class Auth(_Client, tag="auth"):
 class Subscribe(_Client, tag="subscribe"):
     space: uuid.UUID
     after: Seq | None = None
+    since_version: Seq | None = None
+    """With ``after``: also replay deletions of messages ``seq <= after`` made after this version."""
 
 
 class Unsubscribe(_Client, tag="unsubscribe"):
@@ -61,6 +63,8 @@ class _Server(msgspec.Struct, tag_field="type", omit_defaults=True):
 class Subscribed(_Server, tag="subscribed"):
     space: uuid.UUID
     head: int
+    version: int
+    """The room's change counter (inserts and deletions) in the same snapshot as ``head``."""
 
 
 class MessageFrame(_Server, tag="message"):
@@ -72,7 +76,9 @@ class MessageFrame(_Server, tag="message"):
     sent_at: dt.datetime
     key: str
     deleted: bool = False
-    """Only in replays: the message was deleted (tombstone, empty body)."""
+    """The message was deleted before this frame was sent (tombstone, empty body)."""
+    version: int | None = None
+    """The room's version at the message's last change (its insert, or its deletion)."""
 
 
 class Ack(_Server, tag="ack"):
@@ -84,6 +90,8 @@ class Ack(_Server, tag="ack"):
 class Deleted(_Server, tag="deleted"):
     space: uuid.UUID
     seq: int
+    version: int | None = None
+    """The room's version after this deletion."""
 
 
 class TypingFrame(_Server, tag="typing"):

@@ -19,17 +19,19 @@ class _Event(msgspec.Struct, tag_field="t", array_like=True):
 
 
 class Wake(_Event, tag="w"):
-    """Message ``seq`` was committed in ``space``."""
+    """Message ``seq`` was committed in ``space`` as room version ``version``."""
 
     space: uuid.UUID
     seq: int
+    version: int = 0
 
 
 class Removed(_Event, tag="d"):
-    """Message ``seq`` of ``space`` was deleted."""
+    """Message ``seq`` of ``space`` was deleted, making the room's version ``version``."""
 
     space: uuid.UUID
     seq: int
+    version: int = 0
 
 
 class TypingSignal(_Event, tag="t"):
@@ -47,11 +49,29 @@ class PresenceSignal(_Event, tag="p"):
     sync: bool = False
 
 
+class Heartbeat(_Event, tag="h"):
+    """``node`` is alive; its presence entries expire when these stop (a crashed process)."""
+
+    node: str
+
+
+class Probe(_Event, tag="q"):
+    """Someone had expired ``node``'s presence and hears it again: ``node``, re-announce yours."""
+
+    node: str
+
+
+class Gone(_Event, tag="g"):
+    """``node`` is shutting down: drop its presence entries now."""
+
+    node: str
+
+
 class Resync(_Event, tag="r"):
     """Delivered locally after a broker reconnects: events may have been missed, re-read history."""
 
 
-Event = Wake | Removed | TypingSignal | PresenceSignal | Resync
+Event = Wake | Removed | TypingSignal | PresenceSignal | Heartbeat | Probe | Gone | Resync
 Handler = Callable[[Event], None]
 
 _encoder = msgspec.json.Encoder()

@@ -72,6 +72,12 @@ class BatchingBroker:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._flusher
+        # Send what is still queued (e.g. this node's Gone) before disconnecting, briefly.
+        batch, self._pending = self._pending, []
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(1.0):
+                for payload in _chunks(batch):
+                    await self._send(payload)
 
 
 def _chunks(events: list[Event]) -> list[bytes]:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from realtime.interfaces import Identity, Rights, StoredMessage
+from realtime.interfaces import Changes, Identity, Rights, StoredMessage
 from services.auth.principal import Principal
 from services.auth.resolve import Authenticator
 from services.chat import repository
@@ -38,6 +38,10 @@ def _identity(principal: Principal | None) -> Identity | None:
     return Identity(account_id=principal.account_id, may_write=principal.may_write())
 
 
+DELETION_PAGE = 5000
+"""Deleted frames per read; a client away through more deletions resumes in several pages."""
+
+
 class SqlMessageStore:
     """Each call is its own short transaction, committed before it returns."""
 
@@ -60,6 +64,10 @@ class SqlMessageStore:
     async def history(self, space: uuid.UUID, after: int, limit: int) -> tuple[list[StoredMessage], int]:
         async with self._engine.connect() as conn:
             return await repository.history(conn, space, after, limit)
+
+    async def changes(self, space: uuid.UUID, after: int, since: int | None, limit: int) -> Changes:
+        async with self._engine.connect() as conn:
+            return await repository.changes(conn, space, after, since, limit, deletion_limit=DELETION_PAGE)
 
 
 class SqlRoomAccess:

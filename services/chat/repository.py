@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from realtime.interfaces import Rights, StoredMessage
+from realtime.interfaces import Changes, Rights, StoredMessage
 
 Executor = AsyncConnection | AsyncSession
 _UUIDS = ARRAY(UUID(as_uuid=True))
@@ -22,7 +22,7 @@ _UUIDS = ARRAY(UUID(as_uuid=True))
 _APPEND = text(
     """
 WITH existing AS (
-    SELECT seq, id, body, sent_at, deleted_at FROM messages
+    SELECT seq, id, body, sent_at, deleted_at, version FROM messages
     WHERE space_id = :space AND author_id = :author AND key = :key
 ), allowed AS (
     SELECT 1 FROM space_members m JOIN spaces s ON s.id = m.space_id
@@ -30,27 +30,44 @@ WITH existing AS (
       AND (m.role = 'facilitator' OR coalesce(s.settings->>'chat.posting', 'members') <> 'facilitators')
       AND NOT EXISTS (SELECT 1 FROM existing)
 ), room AS (
-    INSERT INTO chat_rooms (space_id, head_seq) SELECT :space, 1 FROM allowed
-    ON CONFLICT (space_id) DO UPDATE SET head_seq = chat_rooms.head_seq + 1
-    RETURNING head_seq
+    INSERT INTO chat_rooms (space_id, head_seq, version) SELECT :space, 1, 1 FROM allowed
+    ON CONFLICT (space_id) DO UPDATE SET head_seq = chat_rooms.head_seq + 1, version = chat_rooms.version + 1
+    RETURNING head_seq, version
 ), ins AS (
-    INSERT INTO messages (space_id, seq, id, author_id, body, key, sent_at)
-    SELECT :space, head_seq, :id, :author, :body, :key, now() FROM room
-    RETURNING seq, id, body, sent_at, deleted_at
+    INSERT INTO messages (space_id, seq, id, author_id, body, key, sent_at, version)
+    SELECT :space, head_seq, :id, :author, :body, :key, now(), version FROM room
+    RETURNING seq, id, body, sent_at, deleted_at, version
 )
-SELECT true AS created, seq, id, body, sent_at, deleted_at FROM ins
+SELECT true AS created, seq, id, body, sent_at, deleted_at, version FROM ins
 UNION ALL
-SELECT false AS created, seq, id, body, sent_at, deleted_at FROM existing
+SELECT false AS created, seq, id, body, sent_at, deleted_at, version FROM existing
 """
 )
 
 _HISTORY = text(
     """
-SELECT seq, id, author_id, body, key, sent_at, deleted_at FROM messages
+SELECT seq, id, author_id, body, key, sent_at, deleted_at, version FROM messages
 WHERE space_id = :space AND seq > :after ORDER BY seq LIMIT :limit
 """
 )
 _HEAD = text("SELECT coalesce((SELECT head_seq FROM chat_rooms WHERE space_id = :space), 0)")
+
+# One statement, hence one snapshot: the messages after ``after`` (by seq), the deletions of rows
+# at or before ``after`` made after version ``since`` (by version), and the room's head and
+# version. Kind 'h' is the room row (seq = head, version = room version).
+_CHANGES = text(
+    """
+(SELECT 'm' AS kind, seq, id, author_id, body, key, sent_at, deleted_at, version FROM messages
+ WHERE space_id = :space AND seq > :after ORDER BY seq LIMIT :limit)
+UNION ALL
+(SELECT 'd', seq, NULL, NULL, NULL, NULL, NULL, deleted_at, version FROM messages
+ WHERE space_id = :space AND deleted_at IS NOT NULL AND version > :since AND seq <= :after
+ ORDER BY version LIMIT :dlimit)
+UNION ALL
+SELECT 'h', coalesce(max(head_seq), 0), NULL, NULL, NULL, NULL, NULL, NULL, coalesce(max(version), 0)
+FROM chat_rooms WHERE space_id = :space
+"""
+)
 
 _RIGHTS = text(
     """
@@ -88,7 +105,7 @@ async def append(
     ).first()
     if row is None:
         return None
-    created, seq, message_id, stored_body, sent_at, deleted_at = row
+    created, seq, message_id, stored_body, sent_at, deleted_at, version = row
     message = StoredMessage(
         space_id=space,
         seq=seq,
@@ -98,12 +115,13 @@ async def append(
         key=key,
         sent_at=sent_at,
         deleted=deleted_at is not None,
+        version=version,
     )
     return message, bool(created)
 
 
 def _message(space: uuid.UUID, row: Any) -> StoredMessage:
-    seq, message_id, author_id, body, key, sent_at, deleted_at = row
+    seq, message_id, author_id, body, key, sent_at, deleted_at, version = row
     return StoredMessage(
         space_id=space,
         seq=seq,
@@ -113,6 +131,7 @@ def _message(space: uuid.UUID, row: Any) -> StoredMessage:
         key=key,
         sent_at=sent_at,
         deleted=deleted_at is not None,
+        version=version,
     )
 
 
@@ -126,6 +145,35 @@ async def history(db: Executor, space: uuid.UUID, after: int, limit: int) -> tup
     if messages:
         head = max(head, messages[-1].seq)
     return messages, head
+
+
+async def changes(
+    db: Executor, space: uuid.UUID, after: int, since: int | None, limit: int, *, deletion_limit: int
+) -> Changes:
+    """What a client at (``after``, ``since``) lacks, from one snapshot (see :data:`_CHANGES`).
+
+    ``since`` None asks for no deletions (a client that does not track versions)."""
+    params = {
+        "space": space,
+        "after": after,
+        "since": (1 << 62) if since is None else since,
+        "limit": limit,
+        "dlimit": deletion_limit + 1,
+    }
+    messages: list[StoredMessage] = []
+    deleted: list[tuple[int, int]] = []
+    head = version = 0
+    for kind, *row in await db.execute(_CHANGES, params):
+        if kind == "m":
+            messages.append(_message(space, row))
+        elif kind == "d":
+            deleted.append((row[0], row[7]))
+        else:
+            head, version = int(row[0]), int(row[7])
+    if messages:
+        head = max(head, messages[-1].seq)
+    more = len(deleted) > deletion_limit
+    return Changes(messages=messages, deleted=deleted[:deletion_limit], head=head, version=version, more_deleted=more)
 
 
 async def rights(db: Executor, account: uuid.UUID, spaces: Sequence[uuid.UUID]) -> dict[uuid.UUID, Rights]:
@@ -161,12 +209,22 @@ async def find(db: Executor, space: uuid.UUID, seq: int) -> tuple[uuid.UUID | No
     return None if row is None else (row[0], row[1] is not None)
 
 
-async def tombstone(db: Executor, space: uuid.UUID, seq: int, now: dt.datetime) -> None:
-    """Delete a message's content, keeping its seq (so history stays gapless)."""
-    await db.execute(
-        text("UPDATE messages SET body = '', deleted_at = :now WHERE space_id = :space AND seq = :seq"),
-        {"space": space, "seq": seq, "now": now},
-    )
+_TOMBSTONE = text(
+    """
+WITH room AS (
+    UPDATE chat_rooms SET version = version + 1 WHERE space_id = :space RETURNING version
+)
+UPDATE messages m SET body = '', deleted_at = :now, version = room.version FROM room
+WHERE m.space_id = :space AND m.seq = :seq
+RETURNING m.version
+"""
+)
+
+
+async def tombstone(db: Executor, space: uuid.UUID, seq: int, now: dt.datetime) -> int:
+    """Delete a message's content, keeping its seq (so history stays gapless); bump the room's
+    version and return it (the deletion's version)."""
+    return int((await db.execute(_TOMBSTONE, {"space": space, "seq": seq, "now": now})).scalar_one())
 
 
 async def purge_expired(db: Executor, now: dt.datetime) -> int:

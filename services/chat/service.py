@@ -86,7 +86,7 @@ async def delete_message(
         raise Forbidden("Only the author or a facilitator may delete this message.", code="forbidden")
     if deleted:
         return
-    await repository.tombstone(session, space, seq, dt.datetime.now(dt.UTC))
+    version = await repository.tombstone(session, space, seq, dt.datetime.now(dt.UTC))
     if author != principal.account_id:
         audit.record(
             session,
@@ -98,6 +98,6 @@ async def delete_message(
         )
 
     async def publish() -> None:
-        gateway.announce_deleted(space, seq)
+        gateway.announce_deleted(space, seq, version)
 
     on_commit(session, publish)

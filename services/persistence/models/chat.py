@@ -2,7 +2,9 @@
 
 ``chat_rooms.head_seq`` is the room's counter: a send increments it with an upsert in the same
 transaction that inserts the message, so concurrent sends serialise on that row and seqs have
-no gaps (a rolled-back send rolls back its increment too).
+no gaps (a rolled-back send rolls back its increment too). ``chat_rooms.version`` counts every
+change (inserts and deletions); each message records the version of its last change, so a
+resuming client can ask for the deletions it missed.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, func
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.persistence.base import Base
@@ -23,6 +25,8 @@ class ChatRoom(Base):
 
     space_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True)
     head_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+    """Change counter: bumped by every insert and every deletion (0005_chat_versions)."""
 
 
 class Message(Base):
@@ -39,8 +43,16 @@ class Message(Base):
     sent_at: Mapped[dt.datetime] = mapped_column(nullable=False, server_default=func.now())
     edited_at: Mapped[dt.datetime | None] = mapped_column()
     deleted_at: Mapped[dt.datetime | None] = mapped_column()
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+    """The room's version at this row's last change (insert or deletion)."""
 
     __table_args__ = (
         UniqueConstraint("space_id", "author_id", "key", name="uq_messages_space_author_key"),
         Index("ix_messages_sent_at", "sent_at"),
+        Index(
+            "ix_messages_deleted_version",
+            "space_id",
+            "version",
+            postgresql_where=text("deleted_at IS NOT NULL"),
+        ),
     )

@@ -1,6 +1,7 @@
 // A space's chat over the shared websocket (/ws), following docs/realtime.md:
-// subscribe with the last seq seen, render messages in seq order, resend unacknowledged
-// messages with the same key after a reconnect (the server stores each key once).
+// subscribe with the last seq and room version seen (so deletions made while away are replayed),
+// render messages in seq order, resend unacknowledged messages with the same key after a
+// reconnect (the server stores each key once).
 import { el } from "/static/app.js";
 
 export class ChatRoom {
@@ -12,6 +13,7 @@ export class ChatRoom {
     this.input = input;
     this.names = names || new Map();
     this.lastSeq = 0;
+    this.version = 0; // highest room version seen (subscribed, message, deleted frames)
     this.pending = new Map(); // key -> body, until acknowledged
     this.rendered = new Map(); // seq -> element
     this.backoff = 500;
@@ -31,7 +33,9 @@ export class ChatRoom {
     this.socket = socket;
     socket.addEventListener("open", () => {
       this.backoff = 500;
-      socket.send(JSON.stringify({ type: "subscribe", space: this.space, after: this.lastSeq }));
+      socket.send(JSON.stringify({
+        type: "subscribe", space: this.space, after: this.lastSeq, since_version: this.version,
+      }));
     });
     socket.addEventListener("message", (event) => this.onFrame(JSON.parse(event.data)));
     socket.addEventListener("close", (event) => this.onClose(event));
@@ -40,16 +44,22 @@ export class ChatRoom {
   onFrame(frame) {
     switch (frame.type) {
       case "subscribed":
+        if (frame.space === this.space) this.seeVersion(frame);
         this.setStatus("Connected");
         for (const [key, body] of this.pending) this.transmit(key, body); // resend after reconnect
         break;
       case "message":
-        if (frame.space === this.space) this.render(frame);
+        if (frame.space === this.space) {
+          this.render(frame);
+          this.seeVersion(frame);
+        }
         break;
       case "ack":
         this.pending.delete(frame.key);
         break;
       case "deleted": {
+        if (frame.space !== this.space) break;
+        this.seeVersion(frame);
         const node = this.rendered.get(frame.seq);
         if (node) {
           node.classList.add("deleted");
@@ -70,6 +80,10 @@ export class ChatRoom {
       default:
         break;
     }
+  }
+
+  seeVersion(frame) {
+    if (typeof frame.version === "number") this.version = Math.max(this.version, frame.version);
   }
 
   render(frame) {

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,6 +19,9 @@ CookieResolver = Callable[[AsyncSession, Mapping[str, str]], Awaitable[Principal
 """Given the request cookies, the principal of a valid session, or None."""
 
 AUTH_ERROR_KEY = "affinity_auth_error"
+REQUEST_SESSION_KEY = "affinity_db_session"
+"""Where the middleware leaves the request's database session for the db_session dependency."""
+REQUEST_SESSION_USED_KEY = "affinity_db_session_used"
 
 
 @dataclass(frozen=True)
@@ -29,28 +33,42 @@ class Authenticator:
     cookie: Sequence[CookieResolver] = ()
     cookie_names: frozenset[str] = field(default_factory=frozenset)
 
+    def presents_credentials(self, headers: Mapping[str, str], cookies: Mapping[str, str]) -> bool:
+        """Whether the request carries anything to check (a bearer header or a session cookie)."""
+        return "authorization" in headers or any(name in cookies for name in self.cookie_names)
+
     async def authenticate(
-        self, headers: Mapping[str, str], cookies: Mapping[str, str]
+        self, headers: Mapping[str, str], cookies: Mapping[str, str], session: AsyncSession | None = None
     ) -> tuple[Principal | None, str | None]:
-        """Return (principal, error code). A presented but invalid credential yields an error code."""
+        """Return (principal, error code). A presented but invalid credential yields an error code.
+
+        With ``session`` the lookups join that session's transaction (an HTTP request's one
+        session); without, they run in a short transaction of their own (websockets).
+        """
+        if session is not None:
+            return await self._resolve(session, headers, cookies)
+        async with self.sessionmaker() as own, own.begin():
+            return await self._resolve(own, headers, cookies)
+
+    async def _resolve(
+        self, session: AsyncSession, headers: Mapping[str, str], cookies: Mapping[str, str]
+    ) -> tuple[Principal | None, str | None]:
         authorization = headers.get("authorization")
         if authorization is not None:
             scheme, _, token = authorization.partition(" ")
             token = token.strip()
             if scheme.lower() != "bearer" or not token:
                 return None, "malformed_authorization"
-            async with self.sessionmaker() as session, session.begin():
-                for resolve in self.bearer:
-                    principal = await resolve(session, token)
-                    if principal is not None:
-                        return principal, None
+            for resolve in self.bearer:
+                principal = await resolve(session, token)
+                if principal is not None:
+                    return principal, None
             return None, "invalid_token"
         if self.cookie and any(name in cookies for name in self.cookie_names):
-            async with self.sessionmaker() as session, session.begin():
-                for resolve_cookie in self.cookie:
-                    principal = await resolve_cookie(session, cookies)
-                    if principal is not None:
-                        return principal, None
+            for resolve_cookie in self.cookie:
+                principal = await resolve_cookie(session, cookies)
+                if principal is not None:
+                    return principal, None
         return None, None
 
 
@@ -79,15 +97,41 @@ class AuthenticationMiddleware:
         self.key = authenticator_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in {"http", "websocket"}:
-            authenticator: Authenticator | None = getattr(scope["app"].state, self.key, None)
-            principal: Principal | None = None
-            error: str | None = None
-            if authenticator is not None:
-                headers = _headers(scope)
-                principal, error = await authenticator.authenticate(headers, _cookies(headers))
-            scope_any: Any = scope
-            scope_any["user"] = principal
-            scope_any["auth"] = principal
-            scope_any.setdefault("state", {})[AUTH_ERROR_KEY] = error
-        await self.app(scope, receive, send)
+        if scope["type"] not in {ScopeType.HTTP, ScopeType.WEBSOCKET}:
+            await self.app(scope, receive, send)
+            return
+        authenticator: Authenticator | None = getattr(scope["app"].state, self.key, None)
+        scope_any: Any = scope
+        state = scope_any.setdefault("state", {})
+        headers = _headers(scope)
+        cookies = _cookies(headers)
+        if authenticator is None or not authenticator.presents_credentials(headers, cookies):
+            self._bind(scope_any, state, None, None)
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == ScopeType.WEBSOCKET:
+            # A socket lives for hours: authenticate in a short transaction of its own.
+            principal, error = await authenticator.authenticate(headers, cookies)
+            self._bind(scope_any, state, principal, error)
+            await self.app(scope, receive, send)
+            return
+        # HTTP: authenticate on the session the request will use, so a request costs one
+        # connection and one transaction (the db_session dependency picks this session up).
+        async with authenticator.sessionmaker() as session:
+            principal, error = await authenticator.authenticate(headers, cookies, session)
+            self._bind(scope_any, state, principal, error)
+            state[REQUEST_SESSION_KEY] = session
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                state.pop(REQUEST_SESSION_KEY, None)
+                if not state.pop(REQUEST_SESSION_USED_KEY, False) and session.in_transaction():
+                    # The handler never used the database: keep the credential's bookkeeping
+                    # (token last-used time), which is the only thing written so far.
+                    await session.commit()
+
+    @staticmethod
+    def _bind(scope: Any, state: dict[str, Any], principal: Principal | None, error: str | None) -> None:
+        scope["user"] = principal
+        scope["auth"] = principal
+        state[AUTH_ERROR_KEY] = error

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar.datastructures import State
+from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.auth.resolve import REQUEST_SESSION_KEY, REQUEST_SESSION_USED_KEY
 
 log = logging.getLogger("affinity.db")
 
@@ -40,17 +43,31 @@ async def rollback(session: AsyncSession) -> None:
     await session.rollback()
 
 
-async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
+async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
     """One session and one transaction per request.
 
     Commits when the handler returns normally, rolls back when it raises (so a refused write
-    changes nothing). Handlers and services never commit themselves.
+    changes nothing). Handlers and services never commit themselves. When the authentication
+    middleware already opened the request's session (to check its credential), this is that
+    session, so authentication and the handler share one connection and one transaction.
     """
-    async with state.sessionmaker() as session:
-        try:
+    state = request.scope.get("state", {})
+    existing: AsyncSession | None = state.get(REQUEST_SESSION_KEY)
+    if existing is not None:
+        state[REQUEST_SESSION_USED_KEY] = True
+        async with _transaction(existing) as session:
             yield session
-        except BaseException:
-            await rollback(session)
-            raise
-        else:
-            await commit(session)
+        return
+    async with request.app.state.sessionmaker() as session, _transaction(session):
+        yield session
+
+
+@asynccontextmanager
+async def _transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    try:
+        yield session
+    except BaseException:
+        await rollback(session)
+        raise
+    else:
+        await commit(session)

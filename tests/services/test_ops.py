@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import msgspec
 from litestar.testing import AsyncTestClient
 
@@ -51,3 +53,19 @@ async def test_openapi_document_is_served(client) -> None:
     paths = r.json()["paths"]
     for path in ("/health", "/ready", "/metrics", "/api/v1/me", "/api/v1/networks", "/api/v1/networks/{slug}"):
         assert path in paths, path
+
+
+async def test_an_authenticated_request_uses_one_connection(app, client, db_session) -> None:
+    from sqlalchemy import event
+
+    account = await make_account(db_session)
+    token = await make_token(db_session, account)
+    network = await make_network(db_session)
+    await db_session.commit()
+    await client.get("/ready")  # let start-up jobs (e.g. the chat retention sweep) finish first
+    await asyncio.sleep(0.3)
+    checkouts: list[object] = []
+    event.listen(app.state.engine.sync_engine, "checkout", lambda *args: checkouts.append(args))
+    r = await client.get(f"/api/v1/networks/{network.slug}", headers=bearer(token))
+    assert r.status_code == 200
+    assert len(checkouts) == 1, "authentication and the handler must share the request's connection"

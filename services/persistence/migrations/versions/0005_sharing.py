@@ -1,0 +1,23 @@
+"""Sharing agreements between networks (owned by the sharing area).
+
+Revision ID: 0005_sharing
+Revises: 0004_chat
+Create Date: 2026-11-22
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0005_sharing"
+down_revision: str | None = "0004_chat"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,7 +1,7 @@
-"""Sharing agreements between networks (owned by the sharing area).
+"""Meetings of spaces: schedule and agendas (owned by the meetings area).
 
-Revision ID: 0005_sharing
-Revises: 0004_chat
+Revision ID: 0007_meetings
+Revises: 0006_sharing
 Create Date: 2026-11-22
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-revision: str = "0005_sharing"
-down_revision: str | None = "0004_chat"
+revision: str = "0007_meetings"
+down_revision: str | None = "0006_sharing"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

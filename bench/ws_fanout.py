@@ -243,6 +243,7 @@ async def main() -> None:
                 await asyncio.sleep(0.1)
         await asyncio.sleep(1.0)
         rss_before = rss_kib(server.pid)
+        print(f"server pid {server.pid} (profile it: py-spy top --pid {server.pid})", flush=True)
         ws_url = f"ws://127.0.0.1:{port}/ws"
         ready, out = ctx.Queue(), ctx.Queue()
         measure, stop = ctx.Event(), ctx.Event()

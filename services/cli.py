@@ -102,6 +102,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
             "Unset AFFINITY_BROKER (PostgreSQL is used) or set it to postgres or redis.",
         )
     settings = msgspec.structs.replace(settings, **overrides).with_secret()
+    if args.demo:
+        _refuse_demo_in_production(settings)
     with database_url(settings) as url:
         settings = msgspec.structs.replace(settings, database_url=url)
 
@@ -202,10 +204,19 @@ def cmd_db_status(_: argparse.Namespace, settings: Settings) -> None:
         asyncio.run(run(url))
 
 
+def _refuse_demo_in_production(settings: Settings) -> None:
+    if settings.environment == "production":
+        raise CliError(
+            "The demo data set (with its published password) is not loaded in production.",
+            "Unset AFFINITY_ENVIRONMENT=production on a development or staging instance to try it.",
+        )
+
+
 def cmd_demo_load(_: argparse.Namespace, settings: Settings) -> None:
     """Load the demo data set (idempotent)."""
     from services.demo import load_demo
 
+    _refuse_demo_in_production(settings)
     with database_url(settings) as url:
         summary = asyncio.run(_in_transaction(url, lambda s: load_demo(s, progress=_progress)))
     _say(summary)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.networks import Role
 from federation.permissions import Actor
+from services.accounts.passwords import hash_password
 from services.accounts.repository import get_by_email
 from services.auth.guards import load_actor
 from services.auth.principal import Principal
@@ -29,6 +30,9 @@ DEMO_NETWORKS = [
     ("kent-sd", "Kent School District", "district"),
     ("westwood-sd", "Westwood School District", "district"),
 ]
+DEMO_DOMAIN = "demo.affinity.test"
+DEMO_PASSWORD = "affinity-demo-password"  # noqa: S105 - documented demo credential, refused in production
+"""Every demo account's password (demo data only; `affinity demo load` refuses to run in production)."""
 DEMO_ACCOUNTS = [
     ("admin@demo.affinity.test", "Dana Admin", True),
     ("maria@demo.affinity.test", "María Facilitator", False),
@@ -111,10 +115,27 @@ async def load_demo(session: AsyncSession, progress: Callable[[str], None] = lam
     progress("demo networks ready")
     created += await _load_spaces(session, accounts[DEMO_ACCOUNTS[0][0]])
     progress("demo spaces ready")
+    await _demo_passwords(session)
     return (
         f"Demo data loaded ({created} new records; {len(DEMO_NETWORKS)} networks, "
-        f"{len(DEMO_ACCOUNTS) + len(DEMO_PEOPLE)} accounts, {len(DEMO_SPACES)} spaces)."
+        f"{len(DEMO_ACCOUNTS) + len(DEMO_PEOPLE)} accounts, {len(DEMO_SPACES)} spaces). "
+        f"Sign in as {DEMO_ACCOUNTS[0][0]} (admin), {DEMO_ACCOUNTS[1][0]} (facilitator) or "
+        f"{DEMO_ACCOUNTS[2][0]} (member) with the password '{DEMO_PASSWORD}'."
     )
+
+
+async def _demo_passwords(session: AsyncSession) -> None:
+    """Give demo accounts that have none the documented demo password, so the web UI can be tried.
+
+    Only accounts of the demo's own domain are touched, and only when they have no password,
+    so loading twice changes nothing and a real account is never affected.
+    """
+    rows = await session.scalars(
+        select(Account).where(Account.email.like(f"%@{DEMO_DOMAIN}"), Account.password_hash.is_(None))
+    )
+    for account in rows:
+        account.password_hash = hash_password(DEMO_PASSWORD)
+    await session.flush()
 
 
 async def _actor(session: AsyncSession, account: Account) -> Actor:

@@ -97,3 +97,9 @@ def test_demo_load_is_idempotent(cli_env: dict[str, str]) -> None:
     assert first.returncode == 0, first.stderr
     second = run(["demo", "load"], cli_env)
     assert second.returncode == 0 and "(0 new records" in second.stdout
+
+
+def test_demo_is_refused_in_production(cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "AFFINITY_ENVIRONMENT": "production", "AFFINITY_SECRET_KEY": "p" * 40}
+    result = run(["demo", "load"], env)
+    assert result.returncode == 1 and "not loaded in production" in result.stderr

@@ -50,3 +50,30 @@ async def test_demo_is_idempotent_and_alas_like(client, db_session: AsyncSession
     assert len(report["spaces"]) == 7
     assert all(s["status"] == "compliant" or s.get("reasons") or s.get("problems") for s in report["spaces"]), report
     assert report["counts"].get("compliant") == 7, report["counts"]
+
+
+async def test_demo_accounts_can_sign_in_with_the_documented_password(client, db_session: AsyncSession) -> None:
+    from services.accounts.passwords import verify_password
+    from services.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+    from tests.factories import make_account
+
+    real = await make_account(db_session, email="someone@kent.example")  # not a demo account: untouched
+    summary = await load_demo(db_session)
+    await db_session.commit()
+    assert DEMO_PASSWORD in summary and DEMO_ACCOUNTS[0][0] in summary
+    for email, _name, _operator in DEMO_ACCOUNTS:
+        account = await get_by_email(db_session, email)
+        assert account is not None and account.password_hash
+        assert verify_password(account.password_hash, DEMO_PASSWORD)
+    await db_session.refresh(real)
+    assert real.password_hash is None
+    # Through the real sign-in form, as a person would.
+    page = await client.get("/auth/login")
+    csrf = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    r = await client.post(
+        "/auth/login",
+        data={"email": DEMO_ACCOUNTS[0][0], "password": DEMO_PASSWORD, "csrf_token": csrf, "next": "/"},
+        headers={"Origin": "http://localhost:8000"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/"

@@ -76,9 +76,11 @@ function createSpaceForm(spaces, roster, me) {
   el("label", { for: "svis" }, "Visibility"), visibility,
   facilitators,
   el("p", {}, button));
-  area.append(el("h2", {}, "Create a space"),
+  const open = spaces.length === 0 || location.hash === "#create-space";
+  area.append(el("details", { open },
+    el("summary", {}, "Create a space"),
     el("p", { class: "muted small" }, "The network's templates apply automatically; if a choice is outside them, you will be told which rule and who set it."),
-    form);
+    form));
   return area;
 }
 

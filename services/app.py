@@ -33,6 +33,7 @@ from services.identity.controllers import (
 from services.identity.provider import resolve_access_token
 from services.identity.sessions import resolve_session_cookie
 from services.logs import configure_logging
+from services.meetings.controllers import meetings_router
 from services.metrics import Metrics, RequestContextMiddleware
 from services.networks.controllers import NetworkController
 from services.ops.controllers import health, metrics, ready
@@ -57,6 +58,7 @@ def _api_routes() -> list[ControllerRouterHandler]:
         policies_router,
         MessageController,
         IdentityApiController,
+        meetings_router,
     ]
 
 

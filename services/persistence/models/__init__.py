@@ -3,6 +3,7 @@
 from services.persistence.models.accounts import Account, ApiToken
 from services.persistence.models.audit import AuditEvent
 from services.persistence.models.chat import ChatRoom, Message
+from services.persistence.models.meetings import Meeting
 from services.persistence.models.networks import Network, NetworkMember
 from services.persistence.models.spaces import (
     PolicyAttachment,
@@ -19,6 +20,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "ChatRoom",
+    "Meeting",
     "Message",
     "Network",
     "NetworkMember",

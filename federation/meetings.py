@@ -1,0 +1,88 @@
+"""Meetings of a space: who may schedule and see them, and what an agenda must hold. Pure.
+
+A meeting's agenda is a list of component slugs. The governing value of
+``sessions.required_components`` (the space's own setting plus every member its templates and
+ancestors require) names the components every agenda must include; a missing one is reported
+with the template or ancestor that requires it (or the space itself, for its own setting).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from federation.policy import EffectivePolicy, SetConstraint, Source, governing_value
+from federation.space_permissions import SpaceActor, SpaceFacts, SpaceRole
+
+REQUIRED_PARAM = "sessions.required_components"
+MIN_DURATION, MAX_DURATION = 5, 1440
+MAX_COMPONENTS = 20
+COMPONENT_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+"""A component is a short slug: lower-case letters, digits, ``-`` or ``_``, at most 40 characters."""
+
+_R = SpaceRole
+
+
+def can_list_meetings(actor: SpaceActor, space: SpaceFacts) -> bool:
+    """See a space's meetings: its members, guests and facilitators, operators and the home
+    network's admins (who oversee schedules for compliance)."""
+    del space
+    return actor.has(_R.FACILITATOR, _R.MEMBER, _R.GUEST, _R.OPERATOR, _R.NETWORK_ADMIN)
+
+
+def can_see_join_url(actor: SpaceActor, space: SpaceFacts) -> bool:
+    """The link to join a virtual meeting: people in the room only (not admins from outside)."""
+    del space
+    return actor.has(_R.FACILITATOR, _R.MEMBER, _R.GUEST)
+
+
+def can_schedule_meeting(actor: SpaceActor, space: SpaceFacts) -> bool:
+    """Schedule, change or cancel a meeting: the space's facilitators, network admins, operators."""
+    del space
+    return actor.has(_R.FACILITATOR, _R.OPERATOR, _R.NETWORK_ADMIN)
+
+
+def bad_components(components: Iterable[str]) -> list[str]:
+    """Components that are not short slugs."""
+    return [c for c in components if not COMPONENT_PATTERN.fullmatch(c)]
+
+
+def normalise_components(components: Iterable[str]) -> list[str]:
+    """Trimmed, lower-cased, duplicates dropped, order kept."""
+    return list(dict.fromkeys(c.strip().lower() for c in components if c.strip()))
+
+
+@dataclass(frozen=True, slots=True)
+class MissingComponent:
+    """A required component an agenda lacks; ``source`` None: the space's own setting requires it."""
+
+    component: str
+    source: Source | None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "component": self.component,
+            "required_by": self.source.to_dict() if self.source else {"kind": "space_settings"},
+        }
+
+    def label(self) -> str:
+        """Who requires it, in words."""
+        return self.source.label() if self.source else "the space's own settings"
+
+
+def required_components(policy: EffectivePolicy, settings: Mapping[str, object]) -> frozenset[str]:
+    """The governing value of ``sessions.required_components`` (enforced bounds)."""
+    value = governing_value(policy, settings, REQUIRED_PARAM)
+    return value if isinstance(value, frozenset) else frozenset()
+
+
+def missing_components(
+    policy: EffectivePolicy, settings: Mapping[str, object], components: Iterable[str]
+) -> list[MissingComponent]:
+    """Required components absent from ``components``, each with who requires it (sorted)."""
+    have = frozenset(components)
+    constraint = policy.enforced.get(REQUIRED_PARAM)
+    sources = constraint.required_by if isinstance(constraint, SetConstraint) else {}
+    return [MissingComponent(c, sources.get(c)) for c in sorted(required_components(policy, settings) - have)]

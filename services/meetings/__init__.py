@@ -1,0 +1,1 @@
+"""Meetings of spaces: schedule, agendas, cancellation."""

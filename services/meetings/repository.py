@@ -1,0 +1,74 @@
+"""All SQL of the meetings area."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.compliance import Meeting as MeetingFact
+from federation.compliance import MeetingKind
+from services.persistence.models import Meeting, Space
+
+MAX_LISTED = 500
+
+
+async def get(
+    session: AsyncSession, space_id: uuid.UUID, meeting_id: uuid.UUID, *, lock: bool = False
+) -> Meeting | None:
+    """One meeting of a space (row-locked with ``lock``)."""
+    stmt = select(Meeting).where(Meeting.id == meeting_id, Meeting.space_id == space_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_for_space(
+    session: AsyncSession,
+    space_id: uuid.UUID,
+    *,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    include_cancelled: bool,
+) -> Sequence[Meeting]:
+    """Meetings starting in [since, until), by start time (at most ``MAX_LISTED``)."""
+    stmt = select(Meeting).where(Meeting.space_id == space_id)
+    if since is not None:
+        stmt = stmt.where(Meeting.starts_at >= since)
+    if until is not None:
+        stmt = stmt.where(Meeting.starts_at < until)
+    if not include_cancelled:
+        stmt = stmt.where(Meeting.cancelled_at.is_(None))
+    stmt = stmt.order_by(Meeting.starts_at, Meeting.id).limit(MAX_LISTED)
+    return (await session.execute(stmt)).scalars().all()
+
+
+def _utc_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+async def network_meetings(
+    session: AsyncSession, network_id: uuid.UUID, start: dt.date, end: dt.date
+) -> dict[uuid.UUID, list[MeetingFact]]:
+    """Every meeting (not cancelled) of the network's spaces starting in [start, end) (UTC days),
+    as the compliance engine's plain facts, per space: one query for the whole network."""
+    rows = await session.execute(
+        select(Meeting.space_id, Meeting.id, Meeting.kind, Meeting.starts_at, Meeting.components)
+        .join(Space, Space.id == Meeting.space_id)
+        .where(
+            Space.network_id == network_id,
+            Meeting.cancelled_at.is_(None),
+            Meeting.starts_at >= _utc_midnight(start),
+            Meeting.starts_at < _utc_midnight(end),
+        )
+    )
+    out: dict[uuid.UUID, list[MeetingFact]] = {}
+    kinds = {k.value: k for k in MeetingKind}
+    for space_id, meeting_id, kind, starts_at, components in rows:
+        out.setdefault(space_id, []).append(
+            MeetingFact(kinds[kind], starts_at.astimezone(dt.UTC).date(), frozenset(components), meeting_id)
+        )
+    return out

@@ -24,6 +24,7 @@ from services.auth.tokens import resolve_personal_token
 from services.chat.controllers import MessageController, websocket_gateway
 from services.chat.runtime import start_chat
 from services.errors import exception_handlers
+from services.identity.cleanup import start_cleanup
 from services.identity.controllers import (
     IdentityApiController,
     ProviderController,
@@ -102,9 +103,11 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
 
         state.readiness_checks = [ReadinessCheck("database", database_probe)]
         state.chat = await start_chat(state, settings)
+        state.identity_cleanup = start_cleanup(state, settings)
         try:
             yield
         finally:
+            await state.identity_cleanup.stop()
             await state.chat.stop()
             if owns_engine:
                 await state.engine.dispose()

@@ -47,6 +47,7 @@ async def create_session(
         account_id=account_id,
         method=method[:40],
         last_seen_at=now,
+        authenticated_at=now,
         expires_at=now + dt.timedelta(hours=settings.session_lifetime_hours),
     )
     session.add(row)

@@ -74,6 +74,9 @@ class WebSession(Base):
     """How the member signed in: 'local' or 'upstream:<network slug>'."""
     created_at: Mapped[dt.datetime] = created_at()
     last_seen_at: Mapped[dt.datetime] = mapped_column(nullable=False, server_default=func.now())
+    authenticated_at: Mapped[dt.datetime] = mapped_column(nullable=False, server_default=func.now())
+    """When the member last proved who they are in this session (the id_token's ``auth_time``);
+    moves forward when they sign in again (``prompt=login``, ``max_age``)."""
     expires_at: Mapped[dt.datetime] = mapped_column(nullable=False)
     revoked_at: Mapped[dt.datetime | None] = mapped_column()
 
@@ -198,3 +201,10 @@ class LoginThrottle(Base):
 
 
 Index("ix_pending_logins_expires_at", PendingLogin.expires_at)
+# For the clean-up job (services/identity/cleanup.py): find expired and revoked rows by index.
+Index("ix_web_sessions_expires_at", WebSession.expires_at)
+Index("ix_web_sessions_revoked_at", WebSession.revoked_at, postgresql_where=WebSession.revoked_at.is_not(None))
+Index("ix_oidc_authorization_codes_expires_at", AuthorizationCode.expires_at)
+Index("ix_oidc_tokens_expires_at", OidcToken.expires_at)
+Index("ix_oidc_tokens_revoked_at", OidcToken.revoked_at, postgresql_where=OidcToken.revoked_at.is_not(None))
+Index("ix_login_throttle_window_start", LoginThrottle.window_start)

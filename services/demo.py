@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.compliance import DEFAULT_START_MONTH, program_year
 from federation.networks import Role
 from federation.permissions import Actor
 from services.accounts.passwords import hash_password
 from services.accounts.repository import get_by_email
 from services.auth.guards import load_actor
 from services.auth.principal import Principal
+from services.meetings import service as meetings
+from services.meetings.schemas import MeetingCreate
 from services.networks.schemas import MemberRoleSet
 from services.networks.service import set_member_role
-from services.persistence.models import Account, Network, NetworkMember, PolicyTemplate, Space
+from services.persistence.models import Account, Meeting, Network, NetworkMember, PolicyTemplate, Space
 from services.policies import service as policies
 from services.policies.schemas import TemplateCreate
 from services.spaces import membership
@@ -79,6 +83,18 @@ DEMO_SPACES: list[tuple[str, str, str, str | None, str, tuple[str, ...], tuple[s
     ("kent-sd", "BIPOC Educators", "identity", "Racial Equity Initiative", "request", ("keisha", "maria"), ()),
     ("kent-sd", "White-bodied Educators", "identity", "Racial Equity Initiative", "request", ("tom", "james"), ()),
 ]
+# The ALAS schedule for the current program year: (kind, title, months after the year starts,
+# day). Every ALAS space gets it, except that "Yearly Book Study" has not planned its in-person
+# gathering yet, so the compliance report shows it short of one.
+DEMO_MEETINGS: list[tuple[str, str, int, int]] = [
+    ("virtual", "Fall circle", 1, 16),
+    ("in_person", "In-person gathering", 3, 6),
+    ("virtual", "Winter circle", 5, 14),
+    ("virtual", "Spring circle", 8, 15),
+]
+DEMO_NO_IN_PERSON = "Yearly Book Study"
+DEMO_COMPONENTS = ["quote", "story", "reflection"]
+_PACIFIC = dt.timezone(dt.timedelta(hours=-8), "PST")
 
 
 async def load_demo(session: AsyncSession, progress: Callable[[str], None] = lambda _: None) -> str:
@@ -115,6 +131,8 @@ async def load_demo(session: AsyncSession, progress: Callable[[str], None] = lam
     progress("demo networks ready")
     created += await _load_spaces(session, accounts[DEMO_ACCOUNTS[0][0]])
     progress("demo spaces ready")
+    created += await _load_meetings(session, accounts[DEMO_ACCOUNTS[0][0]])
+    progress("demo meetings ready")
     await _demo_passwords(session)
     return (
         f"Demo data loaded ({created} new records; {len(DEMO_NETWORKS)} networks, "
@@ -225,5 +243,45 @@ async def _load_spaces(session: AsyncSession, admin: Account) -> int:
         created += 1
         for who in joiners:
             await membership.join(session, await _actor(session, people[who]), out.id, JoinBody())
+            created += 1
+    return created
+
+
+async def _load_meetings(session: AsyncSession, admin: Account, today: dt.date | None = None) -> int:
+    """The ALAS spaces' schedule for the program year containing ``today`` (through the meetings
+    use case, so agendas obey the required components). A meeting is identified by its space and
+    title, which carries the year's label: loading twice adds nothing, a new year adds its own."""
+    year = program_year(today or dt.datetime.now(dt.UTC).date(), DEFAULT_START_MONTH)
+    actor = await _actor(session, admin)
+    alas_id = await session.scalar(select(Network.id).where(Network.slug == "alas"))
+    rows = (await session.execute(select(Space.id, Space.name).where(Space.network_id == alas_id))).all()
+    titles = await session.execute(
+        select(Meeting.space_id, Meeting.title).where(Meeting.space_id.in_([r.id for r in rows]))
+    )
+    existing = {(space_id, title) for space_id, title in titles}
+    created = 0
+    for space_id, space_name in rows:
+        for kind, title, months, day in DEMO_MEETINGS:
+            if kind == "in_person" and space_name == DEMO_NO_IN_PERSON:
+                continue
+            full_title = f"{title} {year.label}"
+            if (space_id, full_title) in existing:
+                continue
+            month0 = year.start.month - 1 + months
+            starts = dt.datetime(year.start.year + month0 // 12, month0 % 12 + 1, day, 17, 30, tzinfo=_PACIFIC)
+            await meetings.schedule(
+                session,
+                actor,
+                space_id,
+                MeetingCreate(
+                    kind=kind,  # type: ignore[arg-type]
+                    title=full_title,
+                    starts_at=starts,
+                    duration_minutes=90 if kind == "virtual" else 240,
+                    components=DEMO_COMPONENTS,
+                    location="ALAS regional office" if kind == "in_person" else None,
+                    join_url="https://meet.example.org/alas-circle" if kind == "virtual" else None,
+                ),
+            )
             created += 1
     return created

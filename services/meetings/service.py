@@ -59,8 +59,17 @@ def to_out(m: Meeting, *, show_join_url: bool) -> MeetingOut:
     )
 
 
+def _json(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
 def _snapshot(m: Meeting) -> dict[str, Any]:
-    return {f: getattr(m, f) for f in _FIELDS} | {"cancelled_at": m.cancelled_at}
+    """The audit form of a meeting (JSON-ready)."""
+    return {f: _json(getattr(m, f)) for f in (*_FIELDS, "cancelled_at")}
 
 
 async def _load(session: AsyncSession, actor: Actor, space_id: uuid.UUID, *, manage: bool) -> SpaceContext:
@@ -294,6 +303,6 @@ async def cancel(
             target_id=meeting.id,
             network_id=ctx.space.network_id,
             before={"cancelled_at": None},
-            after={"space_id": str(space_id), "cancelled_at": meeting.cancelled_at, "title": meeting.title},
+            after={"space_id": str(space_id), "cancelled_at": _json(meeting.cancelled_at), "title": meeting.title},
         )
     return to_out(meeting, show_join_url=can_see_join_url(ctx.who, ctx.facts))

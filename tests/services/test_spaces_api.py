@@ -175,7 +175,8 @@ async def test_dry_run_lists_exactly_the_spaces_a_tightening_breaks(client, alas
     assert r.status_code == 200, r.text
     rows = {s["space_id"]: s for s in r.json()["spaces"]}
     assert rows[a["id"]]["status"] == "non_compliant" and rows[a["id"]]["deadline"] == "2099-06-30"
-    assert rows[b["id"]]["status"] == "compliant"
+    # B is inside the tightened bounds: its only findings are its (still empty) meeting schedule.
+    assert {f["code"] for f in rows[b["id"]]["findings"]} == {"too_few_virtual_meetings", "too_few_in_person_meetings"}
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ audit events included).
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ from litestar.routes import HTTPRoute
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.persistence.models import SpaceJoinRequest
+from services.persistence.models import Meeting, SpaceJoinRequest
 from tests.factories import (
     add_facilitators,
     add_member,
@@ -54,6 +55,7 @@ WRITTEN_TABLES = (
     "policy_attachments",
     "space_noncompliance",
     "audit_events",
+    "meetings",
 )
 
 # Who asks. Roles are relative to the space S of network "home".
@@ -93,6 +95,7 @@ N = "/api/v1/networks/{slug}"
 NOT_IN_S = (NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)
 MANAGERS_ONLY = (MEMBER, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)  # refused where admins/facilitators act
 ADMINS_ONLY = (FACILITATOR, MEMBER, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)
+MEETING = {"kind": "virtual", "title": "Circle", "starts_at": "2030-01-15T17:00:00Z", "components": ["quote"]}
 
 MATRIX: tuple[Row, ...] = (
     Row("GET", "/api/v1/me", STRANGER, 200, (ANON,)),
@@ -188,6 +191,13 @@ MATRIX: tuple[Row, ...] = (
     Row("PUT", S + "/templates/{template_id}", ADMIN, 201, ADMINS_ONLY),
     Row("DELETE", S + "/templates/{template_id}", ADMIN, 204, ADMINS_ONLY, use={"template_id": "space_template_id"}),
     Row("GET", N + "/compliance", ADMIN, 200, ADMINS_ONLY),
+    # meetings of a space (services/meetings)
+    Row("POST", S + "/meetings", FACILITATOR, 201, MANAGERS_ONLY, MEETING),
+    Row("POST", S + "/meetings", ADMIN, 201, MANAGERS_ONLY, MEETING),
+    Row("GET", S + "/meetings", MEMBER, 200, (NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)),
+    Row("GET", S + "/meetings", ADMIN, 200, (NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)),
+    Row("PATCH", S + "/meetings/{meeting_id}", FACILITATOR, 200, MANAGERS_ONLY, {"title": "Moved"}),
+    Row("DELETE", S + "/meetings/{meeting_id}", ADMIN, 200, MANAGERS_ONLY),
     Row("GET", "/api/v1/policy/parameters", STRANGER, 200, (ANON,)),
 )
 
@@ -272,9 +282,20 @@ async def world(db_session: AsyncSession) -> dict[str, str]:
     space_template = await make_template(
         db_session, home, {"chat.posting": {"allowed": ["members", "facilitators"]}}, name="Posting", attach_to=space
     )
+    meeting = Meeting(
+        id=uuid.uuid4(),
+        space_id=space.id,
+        kind="in_person",
+        title="Gathering",
+        starts_at=dt.datetime(2030, 3, 1, 18, tzinfo=dt.UTC),
+        duration_minutes=120,
+        components=["story"],
+    )
+    db_session.add(meeting)
     await db_session.flush()
     out = {
         "slug": home.slug,
+        "meeting_id": str(meeting.id),
         "space_id": str(space.id),
         "hidden_id": str(hidden.id),
         "request_id": str(request.id),

@@ -185,22 +185,22 @@ async function main() {
   const isMember = space.my_status === "active";
   const actions = el("div", { class: "card" });
   actions.append(membershipActions(space, actions));
-  fill(page, header(space, network), actions, policySection(policy, catalogue, isFacilitator || isAdmin),
-    subspacesSection(space, hierarchy, isFacilitator || isAdmin));
+  const canEdit = isFacilitator || isAdmin;
+  const policy_ = policySection(policy, catalogue, canEdit);
+  if (!canEdit) {
+    // Members mostly come for the conversation: keep the rules one tap away, not in the way.
+    const heading = policy_.querySelector("h2");
+    const fold = el("details", {}, el("summary", {}, heading.textContent));
+    heading.remove();
+    fold.append(...policy_.childNodes);
+    policy_.replaceChildren(fold);
+  }
+  fill(page, header(space, network), actions);
   const names = new Map();
+  let members = null;
   if (isMember) {
-    const members = await api("GET", `/spaces/${spaceId}/members`);
+    members = await api("GET", `/spaces/${spaceId}/members`);
     for (const m of members.items) names.set(m.account_id, m.display_name);
-    page.append(membersSection(members));
-  }
-  if (isFacilitator || isAdmin) {
-    try {
-      const requests = await api("GET", `/spaces/${spaceId}/requests`);
-      const section = requestsSection(requests, actions);
-      if (section) page.append(section);
-    } catch { /* not allowed to see requests: nothing to show */ }
-  }
-  if (isMember) {
     const canPost = policy.settings["chat.posting"] !== "facilitators" || isFacilitator;
     const { section, room } = chatSection(space, names, canPost);
     page.append(section);
@@ -208,6 +208,15 @@ async function main() {
     room.lastSeq = Math.max(0, history.head - 50); // show the last 50, then everything new
     room.connect();
   }
+  if (canEdit) {
+    try {
+      const requests = await api("GET", `/spaces/${spaceId}/requests`);
+      const section = requestsSection(requests, actions);
+      if (section) page.append(section);
+    } catch { /* not allowed to see requests: nothing to show */ }
+  }
+  page.append(policy_, subspacesSection(space, hierarchy, canEdit));
+  if (members) page.append(membersSection(members));
 }
 
 main();

@@ -130,27 +130,28 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
             os.environ["AFFINITY_SECRET_KEY"] = settings.secret_key
             os.environ["AFFINITY_DATA_DIR"] = str(settings.data_dir)
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_fresh_metrics_dir(settings))
-            uvicorn.run(
-                "services.asgi:app_factory",
-                factory=True,
-                host=settings.host,
-                port=settings.port,
-                workers=args.workers,
-                log_config=None,
-                proxy_headers=True,
-                timeout_graceful_shutdown=10,
-            )
+            uvicorn.run("services.asgi:app_factory", factory=True, workers=args.workers, **_server_options(settings))
         else:
             from services.app import create_app
 
-            uvicorn.run(
-                create_app(settings),
-                host=settings.host,
-                port=settings.port,
-                log_config=None,
-                proxy_headers=True,
-                timeout_graceful_shutdown=10,
-            )
+            uvicorn.run(create_app(settings), **_server_options(settings))
+
+
+def _server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn options for every way of serving (measured in bench/ws_fanout.py, docs/performance.md)."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "proxy_headers": True,
+        "timeout_graceful_shutdown": 10,
+        "backlog": 4096,
+        # The sans-I/O websockets implementation, without per-message compression: compression
+        # costs ~50 KiB per idle socket and CPU on every frame, and chat frames are small.
+        "ws": "websockets-sansio",
+        "ws_per_message_deflate": False,
+        "ws_max_size": 65536,
+    }
 
 
 def _fresh_metrics_dir(settings: Settings) -> Path:

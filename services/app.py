@@ -27,6 +27,7 @@ from services.errors import exception_handlers
 from services.identity.cleanup import start_cleanup
 from services.identity.controllers import (
     IdentityApiController,
+    MyIdentitiesController,
     ProviderController,
     SignInController,
     openid_configuration,
@@ -59,6 +60,7 @@ def _api_routes() -> list[ControllerRouterHandler]:
         policies_router,
         MessageController,
         IdentityApiController,
+        MyIdentitiesController,
         meetings_router,
     ]
 

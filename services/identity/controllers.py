@@ -7,10 +7,11 @@ what to do, logged for the operator (reason only: no tokens, no stack trace), wi
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from litestar import Controller, MediaType, Request, Response, get, post, put
+from litestar import Controller, MediaType, Request, Response, delete, get, post, put
 from litestar.datastructures import Cookie
 from litestar.params import Parameter
 from litestar.response import Redirect
@@ -18,11 +19,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.permissions import Actor
-from services.identity import broker, local, pages, provider, sessions
+from services.auth.principal import Principal
+from services.identity import broker, local, pages, provider, service, sessions
 from services.identity.errors import SignInRefused
 from services.identity.keys import published_keys
-from services.identity.schemas import ClientCreate, ClientCreated, IdentityProviderOut, IdentityProviderSet
-from services.identity.service import register_client, set_identity_provider
+from services.identity.schemas import (
+    ClientCreate,
+    ClientCreated,
+    ClientList,
+    ClientSecretRotated,
+    IdentityProviderInfo,
+    IdentityProviderOut,
+    IdentityProviderSet,
+    LinkedIdentityList,
+)
 from services.persistence.models import Account, Network
 from services.persistence.models.identity import LinkedIdentity, OidcClient, UpstreamProvider, WebSession
 from services.settings import Settings
@@ -30,6 +40,7 @@ from services.settings import Settings
 log = logging.getLogger("affinity.identity")
 
 SlugParam = Annotated[str, Parameter(description="The network's slug, e.g. 'kent-sd'", max_length=80)]
+ClientIdParam = Annotated[str, Parameter(description="The application's client_id ('afc_...')", max_length=80)]
 AnyRequest = Request[Any, Any, Any]
 _PUBLIC = {"public": True}
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -477,7 +488,7 @@ async def openid_configuration(request: AnyRequest) -> Response[dict[str, Any]]:
 
 
 class IdentityApiController(Controller):
-    """API: connect a network's provider, register a network's tools as OIDC clients."""
+    """API: a network's upstream provider and the network's tools registered as OIDC clients."""
 
     path = "/networks"
     tags = ["identity"]
@@ -486,10 +497,66 @@ class IdentityApiController(Controller):
     async def set_provider(
         self, request: AnyRequest, db_session: AsyncSession, actor: Actor, slug: SlugParam, data: IdentityProviderSet
     ) -> IdentityProviderOut:
-        return await set_identity_provider(db_session, _settings(request), actor, slug, data)
+        return await service.set_identity_provider(db_session, _settings(request), actor, slug, data)
+
+    @get("/{slug:str}/identity-provider", summary="The network's connected provider, never its secret (admins)")
+    async def get_provider(
+        self, request: AnyRequest, db_session: AsyncSession, actor: Actor, slug: SlugParam
+    ) -> IdentityProviderInfo:
+        return await service.get_identity_provider(db_session, _settings(request), actor, slug)
+
+    @delete(
+        "/{slug:str}/identity-provider",
+        summary="Disconnect the network's provider; linked identities stay linked (network admins)",
+    )
+    async def delete_provider(self, db_session: AsyncSession, actor: Actor, slug: SlugParam) -> None:
+        await service.disconnect_identity_provider(db_session, actor, slug)
 
     @post("/{slug:str}/clients", summary="Register an OIDC client of this service (network admins)", status_code=201)
     async def create_client(
         self, request: AnyRequest, db_session: AsyncSession, actor: Actor, slug: SlugParam, data: ClientCreate
     ) -> Response[ClientCreated]:
-        return Response(await register_client(db_session, _settings(request), actor, slug, data), headers=_NO_STORE)
+        created = await service.register_client(db_session, _settings(request), actor, slug, data)
+        return Response(created, headers=_NO_STORE)
+
+    @get("/{slug:str}/clients", summary="The network's registered OIDC clients, without secrets (network admins)")
+    async def list_clients(self, db_session: AsyncSession, actor: Actor, slug: SlugParam) -> ClientList:
+        return await service.list_clients(db_session, actor, slug)
+
+    @delete(
+        "/{slug:str}/clients/{client_id:str}",
+        summary="Revoke a client: its tokens stop working at once (network admins)",
+    )
+    async def revoke_client(
+        self, db_session: AsyncSession, actor: Actor, slug: SlugParam, client_id: ClientIdParam
+    ) -> None:
+        await service.revoke_client(db_session, actor, slug, client_id)
+
+    @post(
+        "/{slug:str}/clients/{client_id:str}/secret",
+        summary="Give a client a new secret (shown once; the old one stops working) (network admins)",
+        status_code=200,
+    )
+    async def rotate_secret(
+        self, db_session: AsyncSession, actor: Actor, slug: SlugParam, client_id: ClientIdParam
+    ) -> Response[ClientSecretRotated]:
+        rotated = await service.rotate_client_secret(db_session, actor, slug, client_id)
+        return Response(rotated, headers=_NO_STORE)
+
+
+class MyIdentitiesController(Controller):
+    """API: the upstream identities linked to the caller's own account."""
+
+    path = "/me/identities"
+    tags = ["identity"]
+
+    @get("/", summary="Your linked sign-in identities")
+    async def list_identities(self, db_session: AsyncSession, principal: Principal) -> LinkedIdentityList:
+        return await service.list_my_identities(db_session, principal.account_id)
+
+    @delete(
+        "/{identity_id:uuid}",
+        summary="Unlink one of your identities (refused if it is your last way to sign in)",
+    )
+    async def unlink_identity(self, db_session: AsyncSession, principal: Principal, identity_id: uuid.UUID) -> None:
+        await service.unlink_my_identity(db_session, principal.account_id, identity_id)

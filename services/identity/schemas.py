@@ -55,3 +55,62 @@ class ClientCreated(msgspec.Struct):
     post_logout_redirect_uris: list[str]
     issuer: str
     discovery_url: str
+
+
+class IdentityProviderInfo(msgspec.Struct):
+    """GET /networks/{slug}/identity-provider: what is connected (never the client secret)."""
+
+    network: str
+    issuer: str
+    client_id: str
+    email_domains: list[str]
+    redirect_uri: str
+    id_token_algs: list[str]
+    connected_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ClientOut(msgspec.Struct):
+    """A registered OIDC client as listed (no secret: it was shown once, and only its hash is kept)."""
+
+    id: uuid.UUID
+    name: str
+    client_id: str
+    redirect_uris: list[str]
+    post_logout_redirect_uris: list[str]
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+class ClientList(msgspec.Struct):
+    """GET /networks/{slug}/clients."""
+
+    items: list[ClientOut]
+
+
+class ClientSecretRotated(msgspec.Struct):
+    """A new client secret, shown this once; the previous secret no longer works."""
+
+    client_id: str
+    client_secret: str
+    rotated_at: dt.datetime
+
+
+class LinkedIdentityOut(msgspec.Struct):
+    """An upstream identity linked to the caller's account."""
+
+    id: uuid.UUID
+    issuer: str
+    network: str | None
+    """Slug of the network whose provider it came through (None if that network is gone)."""
+    email: str | None
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+
+
+class LinkedIdentityList(msgspec.Struct):
+    """GET /me/identities."""
+
+    items: list[LinkedIdentityOut]
+    has_password: bool
+    """Whether the account can also sign in with a password."""

@@ -1,4 +1,4 @@
-"""Use cases of the identity API: connect a network's provider, register an OIDC client."""
+"""Use cases of the identity API: a network's provider, its OIDC clients, a member's linked identities."""
 
 from __future__ import annotations
 
@@ -6,18 +6,30 @@ import datetime as dt
 import uuid
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import permissions
 from federation.permissions import Actor
 from services import audit
-from services.errors import Forbidden, Unprocessable
+from services.errors import Conflict, Forbidden, NotFound, Unprocessable
 from services.identity import crypto, provider, upstream
 from services.identity.broker import callback_url
-from services.identity.schemas import ClientCreate, ClientCreated, IdentityProviderOut, IdentityProviderSet
+from services.identity.schemas import (
+    ClientCreate,
+    ClientCreated,
+    ClientList,
+    ClientOut,
+    ClientSecretRotated,
+    IdentityProviderInfo,
+    IdentityProviderOut,
+    IdentityProviderSet,
+    LinkedIdentityList,
+    LinkedIdentityOut,
+)
 from services.networks.service import require_network
-from services.persistence.models.identity import OidcClient, UpstreamProvider
+from services.persistence.models import Account, Network
+from services.persistence.models.identity import LinkedIdentity, OidcClient, OidcToken, PendingLogin, UpstreamProvider
 from services.settings import Settings
 
 _DOMAIN_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-.")
@@ -159,4 +171,203 @@ async def register_client(
         post_logout_redirect_uris=row.post_logout_redirect_uris,
         issuer=provider.issuer(settings),
         discovery_url=provider.issuer(settings) + "/.well-known/openid-configuration",
+    )
+
+
+async def _managed_network(session: AsyncSession, actor: Actor, slug: str, what: str) -> Network:
+    network = await require_network(session, slug)
+    if not permissions.can_manage_network(actor, network.id):
+        raise Forbidden(f"Only this network's admins can {what}.", code="forbidden")
+    return network
+
+
+async def _provider_row(session: AsyncSession, network: Network) -> UpstreamProvider:
+    row = await session.scalar(select(UpstreamProvider).where(UpstreamProvider.network_id == network.id))
+    if row is None:
+        raise NotFound(
+            f"The network '{network.slug}' has no sign-in provider connected. Connect one with "
+            f"PUT /api/v1/networks/{network.slug}/identity-provider.",
+            code="identity_provider_not_found",
+        )
+    return row
+
+
+async def get_identity_provider(
+    session: AsyncSession, settings: Settings, actor: Actor, slug: str
+) -> IdentityProviderInfo:
+    """The network's connected provider, without its secret."""
+    network = await _managed_network(session, actor, slug, "see its sign-in provider")
+    row = await _provider_row(session, network)
+    return IdentityProviderInfo(
+        network=network.slug,
+        issuer=row.issuer,
+        client_id=row.client_id,
+        email_domains=list(row.email_domains),
+        redirect_uri=callback_url(settings, network.slug),
+        id_token_algs=list(row.id_token_algs),
+        connected_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+async def disconnect_identity_provider(session: AsyncSession, actor: Actor, slug: str) -> None:
+    """Disconnect the network's provider: sign-in through it stops at once (sign-ins in flight
+    included); identities already linked stay linked, so members keep their accounts."""
+    network = await _managed_network(session, actor, slug, "disconnect its sign-in provider")
+    row = await _provider_row(session, network)
+    before = {"issuer": row.issuer, "client_id": row.client_id, "email_domains": list(row.email_domains)}
+    await session.execute(delete(PendingLogin).where(PendingLogin.network_id == network.id))
+    await session.delete(row)
+    await session.flush()
+    audit.record(
+        session,
+        actor_id=actor.account_id,
+        action="network.identity_provider.delete",
+        target_type="network",
+        target_id=network.id,
+        network_id=network.id,
+        before=before,
+    )
+
+
+def _client_out(row: OidcClient) -> ClientOut:
+    return ClientOut(
+        id=row.id,
+        name=row.name,
+        client_id=row.client_id,
+        redirect_uris=list(row.redirect_uris),
+        post_logout_redirect_uris=list(row.post_logout_redirect_uris),
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+async def list_clients(session: AsyncSession, actor: Actor, slug: str) -> ClientList:
+    """The network's registered clients, revoked ones included (newest first)."""
+    network = await _managed_network(session, actor, slug, "see its registered applications")
+    rows = await session.scalars(
+        select(OidcClient).where(OidcClient.network_id == network.id).order_by(OidcClient.created_at.desc())
+    )
+    return ClientList(items=[_client_out(r) for r in rows])
+
+
+async def _client_row(session: AsyncSession, network: Network, client_id: str) -> OidcClient:
+    row = await session.scalar(
+        select(OidcClient).where(OidcClient.network_id == network.id, OidcClient.client_id == client_id)
+    )
+    if row is None:
+        raise NotFound(
+            f"The network '{network.slug}' has no application with client_id '{client_id}'. "
+            f"GET /api/v1/networks/{network.slug}/clients lists them.",
+            code="client_not_found",
+        )
+    return row
+
+
+async def revoke_client(session: AsyncSession, actor: Actor, slug: str, client_id: str) -> None:
+    """Revoke a client: it can no longer sign anyone in, and every token it holds stops working now."""
+    network = await _managed_network(session, actor, slug, "revoke its applications")
+    row = await _client_row(session, network, client_id)
+    if row.revoked_at is not None:
+        return  # already revoked: nothing to do
+    now = dt.datetime.now(dt.UTC)
+    row.revoked_at = now
+    await session.execute(
+        update(OidcToken).where(OidcToken.client_pk == row.id, OidcToken.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    await session.flush()
+    audit.record(
+        session,
+        actor_id=actor.account_id,
+        action="network.client.revoke",
+        target_type="oidc_client",
+        target_id=row.id,
+        network_id=network.id,
+        before={"client_id": row.client_id, "name": row.name},
+    )
+
+
+async def rotate_client_secret(session: AsyncSession, actor: Actor, slug: str, client_id: str) -> ClientSecretRotated:
+    """Give the client a new secret (shown once); the old one stops working at once."""
+    network = await _managed_network(session, actor, slug, "change its applications' secrets")
+    row = await _client_row(session, network, client_id)
+    if row.revoked_at is not None:
+        raise Conflict(
+            f"The application '{row.name}' was revoked; register it again instead of giving it a new secret.",
+            code="client_revoked",
+        )
+    secret = crypto.new_secret(provider.SECRET_PREFIX)
+    now = dt.datetime.now(dt.UTC)
+    row.secret_hash = crypto.digest(secret)
+    await session.flush()
+    audit.record(
+        session,
+        actor_id=actor.account_id,
+        action="network.client.rotate_secret",
+        target_type="oidc_client",
+        target_id=row.id,
+        network_id=network.id,
+        after={"client_id": row.client_id, "rotated_at": now.isoformat()},
+    )
+    return ClientSecretRotated(client_id=row.client_id, client_secret=secret, rotated_at=now)
+
+
+async def list_my_identities(session: AsyncSession, account_id: uuid.UUID) -> LinkedIdentityList:
+    """The caller's linked upstream identities (one query) and whether a password is set."""
+    rows = await session.execute(
+        select(LinkedIdentity, Network.slug)
+        .outerjoin(Network, Network.id == LinkedIdentity.network_id)
+        .where(LinkedIdentity.account_id == account_id)
+        .order_by(LinkedIdentity.created_at)
+    )
+    has_password = await session.scalar(select(Account.password_hash.is_not(None)).where(Account.id == account_id))
+    return LinkedIdentityList(
+        items=[
+            LinkedIdentityOut(
+                id=i.id,
+                issuer=i.issuer,
+                network=slug,
+                email=i.email,
+                created_at=i.created_at,
+                last_used_at=i.last_used_at,
+            )
+            for i, slug in rows
+        ],
+        has_password=bool(has_password),
+    )
+
+
+async def unlink_my_identity(session: AsyncSession, account_id: uuid.UUID, identity_id: uuid.UUID) -> None:
+    """Unlink one of the caller's identities, unless it is their last way to sign in."""
+    # Lock the account so two unlinks at once cannot both see "another way is left".
+    account = await session.scalar(select(Account).where(Account.id == account_id).with_for_update())
+    row = await session.scalar(
+        select(LinkedIdentity).where(LinkedIdentity.id == identity_id, LinkedIdentity.account_id == account_id)
+    )
+    if account is None or row is None:
+        raise NotFound(
+            "You have no linked sign-in identity with this id. GET /api/v1/me/identities lists yours.",
+            code="identity_not_found",
+        )
+    others = await session.scalar(
+        select(func.count())
+        .select_from(LinkedIdentity)
+        .where(LinkedIdentity.account_id == account_id, LinkedIdentity.id != identity_id)
+    )
+    if not others and not account.password_hash:
+        raise Conflict(
+            "This is your only way to sign in: you have no password and no other connected provider. "
+            "Connect another provider (or have a password set) first, then unlink this one.",
+            code="last_sign_in_method",
+        )
+    await session.delete(row)
+    await session.flush()
+    audit.record(
+        session,
+        actor_id=account_id,
+        action="account.identity.unlink",
+        target_type="linked_identity",
+        target_id=row.id,
+        network_id=row.network_id,
+        before={"issuer": row.issuer, "subject": row.subject},
     )

@@ -1,5 +1,5 @@
-"""The permission matrix: every endpoint of the networks, spaces and policies areas (and
-GET /me) with a role that is allowed and the roles that are refused.
+"""The permission matrix: every endpoint of the networks, spaces, policies and identity areas
+(and GET /me) with a role that is allowed and the roles that are refused.
 
 The table is checked against the app's own routes, so a new endpoint without a row fails
 ``test_every_endpoint_has_a_row``. A refusal must be 401/403/404 with the error envelope AND
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,9 @@ from litestar.routes import HTTPRoute
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.identity import crypto
 from services.persistence.models import Meeting, SpaceJoinRequest
+from services.persistence.models.identity import LinkedIdentity, OidcClient, UpstreamProvider
 from tests.factories import (
     add_facilitators,
     add_member,
@@ -32,13 +35,12 @@ from tests.factories import (
     make_template,
     make_token,
 )
+from tests.services.identity_idp import scripted_idp
 
 API = "/api/v1"
 COVERED_PREFIXES = ("/api/v1/me", "/api/v1/networks", "/api/v1/spaces", "/api/v1/policy")
 EXCLUDED_PREFIXES = (
     "/api/v1/spaces/{space_id}/messages",  # chat area (services/chat), tested there
-    "/api/v1/networks/{slug}/clients",  # identity area (services/identity)
-    "/api/v1/networks/{slug}/identity-provider",  # identity area
 )
 """Endpoints under the covered prefixes that other areas own and test."""
 
@@ -56,6 +58,11 @@ WRITTEN_TABLES = (
     "space_noncompliance",
     "audit_events",
     "meetings",
+    "upstream_providers",
+    "oidc_clients",
+    "oidc_tokens",
+    "linked_identities",
+    "pending_logins",
 )
 
 # Who asks. Roles are relative to the space S of network "home".
@@ -199,6 +206,31 @@ MATRIX: tuple[Row, ...] = (
     Row("PATCH", S + "/meetings/{meeting_id}", FACILITATOR, 200, MANAGERS_ONLY, {"title": "Moved"}),
     Row("DELETE", S + "/meetings/{meeting_id}", ADMIN, 200, MANAGERS_ONLY),
     Row("GET", "/api/v1/policy/parameters", STRANGER, 200, (ANON,)),
+    # identity: the network's provider and clients, the caller's linked identities (services/identity)
+    Row(
+        "PUT",
+        N + "/identity-provider",
+        ADMIN,
+        200,
+        ADMINS_ONLY,
+        {"issuer": "{issuer}", "client_id": "aff", "client_secret": "s3cret", "email_domains": ["home.example"]},
+    ),
+    Row("GET", N + "/identity-provider", ADMIN, 200, ADMINS_ONLY),
+    Row("DELETE", N + "/identity-provider", ADMIN, 204, ADMINS_ONLY),
+    Row(
+        "POST", N + "/clients", ADMIN, 201, ADMINS_ONLY, {"name": "Tool", "redirect_uris": ["https://tool.example/cb"]}
+    ),
+    Row("GET", N + "/clients", ADMIN, 200, ADMINS_ONLY),
+    Row("DELETE", N + "/clients/{client_id}", ADMIN, 204, ADMINS_ONLY),
+    Row("POST", N + "/clients/{client_id}/secret", ADMIN, 200, ADMINS_ONLY),
+    Row("GET", "/api/v1/me/identities", MEMBER, 200, (ANON,)),
+    Row(
+        "DELETE",
+        "/api/v1/me/identities/{identity_id}",
+        MEMBER,
+        204,
+        (OPERATOR, ADMIN, OTHER_ADMIN, FACILITATOR, NET_MEMBER, STRANGER, ANON),  # not theirs: 404
+    ),
 )
 
 
@@ -238,8 +270,15 @@ async def fingerprint(session: AsyncSession) -> dict[str, str]:
     return out
 
 
+@pytest.fixture(scope="module")
+def upstream_issuer() -> Iterator[str]:
+    """A real OIDC provider on loopback, so connecting one (discovery, JWKS) can succeed."""
+    with scripted_idp() as idp:
+        yield idp.issuer
+
+
 @pytest.fixture
-async def world(db_session: AsyncSession) -> dict[str, str]:
+async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str]:
     """Network "home" with an identity space S (listed, join by request, two facilitators, two
     members, a pending request, a banned account), a sub-space, an unlisted invite-only space
     with one member; network "other" with its own admin; templates unattached, attached to the
@@ -292,8 +331,40 @@ async def world(db_session: AsyncSession) -> dict[str, str]:
         components=["story"],
     )
     db_session.add(meeting)
+    issuer = upstream_issuer
+    db_session.add(
+        UpstreamProvider(
+            id=uuid.uuid4(),
+            network_id=home.id,
+            issuer=issuer,
+            client_id="aff",
+            client_secret_enc=b"sealed",
+            email_domains=["home.example"],
+            authorization_endpoint=issuer + "/authorize",
+            token_endpoint=issuer + "/token",
+            jwks_uri=issuer + "/jwks",
+            id_token_algs=["RS256"],
+        )
+    )
+    oidc_client = OidcClient(
+        id=uuid.uuid4(),
+        network_id=home.id,
+        name="Home LMS",
+        client_id="afc_home_lms",
+        secret_hash=crypto.digest("afs_secret"),
+        redirect_uris=["https://lms.home.example/cb"],
+    )
+    db_session.add(oidc_client)
+    identities = [
+        LinkedIdentity(id=uuid.uuid4(), account_id=who[MEMBER].id, issuer=issuer, subject=f"member-{n}")
+        for n in range(2)  # two, so unlinking one leaves a way to sign in
+    ]
+    db_session.add_all(identities)
     await db_session.flush()
     out = {
+        "issuer": issuer,
+        "client_id": oidc_client.client_id,
+        "identity_id": str(identities[0].id),
         "slug": home.slug,
         "meeting_id": str(meeting.id),
         "space_id": str(space.id),

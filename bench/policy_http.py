@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import os
 import random
@@ -30,6 +31,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from federation.compliance import program_year  # noqa: E402
 from services.auth.tokens import issue_token  # noqa: E402
 from services.persistence import migrate  # noqa: E402
 from services.persistence.engine import create_engine, create_sessionmaker, libpq_url  # noqa: E402
@@ -157,6 +159,22 @@ async def _seed(url: str, n_spaces: int, seed: int) -> tuple[str, list[str], str
         await conn.executemany(
             "INSERT INTO policy_attachments (id, template_id, network_id, space_id) VALUES ($1, $2, $3, $4)",
             [(uuid.uuid4(), tid2, network_id, r[0]) for r in rows[:: max(1, n_spaces // 200)]],
+        )
+        # Each space's schedule: four virtual meetings and one in person in the current program
+        # year (agenda with the required components), plus one from the year before, which the
+        # report must leave out. 60,000 meetings for 10,000 spaces.
+        year = program_year(dt.datetime.now(dt.UTC).date())
+        start = dt.datetime(year.start.year, year.start.month, 1, 17, tzinfo=dt.UTC)
+        plan = [("virtual", 30), ("virtual", 120), ("virtual", 240), ("virtual", 300), ("in_person", 90)]
+        plan.append(("virtual", -30))
+        await conn.executemany(
+            "INSERT INTO meetings (id, space_id, kind, title, starts_at, duration_minutes, components)"
+            " VALUES ($1, $2, $3, 'Circle', $4, 90, $5)",
+            [
+                (uuid.uuid4(), r[0], kind, start + dt.timedelta(days=days), ["quote", "story", "reflection"])
+                for r in rows
+                for kind, days in plan
+            ],
         )
         await conn.execute("ANALYZE")
     finally:

@@ -1,0 +1,76 @@
+"""Meetings on the space page in a real browser: a facilitator schedules one (refused while the
+agenda lacks a required component, with the template named), a member sees it with its agenda."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import expect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.accounts.passwords import hash_password
+from tests.e2e.test_web_ui_browser import PASSWORD, sign_in
+from tests.factories import (
+    add_facilitators,
+    add_member,
+    add_space_member,
+    make_account,
+    make_network,
+    make_space,
+    make_template,
+)
+
+pytestmark = pytest.mark.slow
+
+
+async def test_facilitator_schedules_member_sees_it(served: str, db_session: AsyncSession, browser) -> None:
+    network = await make_network(db_session, slug="alas", name="ALAS")
+    await make_template(
+        db_session,
+        network,
+        {"sessions.required_components": {"required": ["quote", "story", "reflection"]}},
+        name="ALAS basic structure",
+        attach_to=network,
+    )
+    fac = await make_account(
+        db_session, email="maria@alas.example", name="María", password_hash=hash_password(PASSWORD)
+    )
+    member = await make_account(db_session, email="ana@alas.example", name="Ana", password_hash=hash_password(PASSWORD))
+    for who in (fac, member):
+        await add_member(db_session, network, who, "member")
+    space = await make_space(db_session, network, name="Latina Principals")
+    await add_facilitators(db_session, space, fac)
+    await add_space_member(db_session, space, member)
+    await db_session.commit()
+    errors: list[str] = []
+
+    page = await (await browser.new_context()).new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await sign_in(page, served, "maria@alas.example", f"/spaces/{space.id}")
+    meetings = page.locator("#meetings")
+    await expect(meetings.get_by_text("No upcoming meetings.")).to_be_visible()
+    await meetings.get_by_text("Schedule a meeting").click()
+    await expect(page.locator("#agenda-quote")).to_be_checked()  # required ones come pre-ticked
+    await page.get_by_label("Title").fill("Fall circle")
+    await page.get_by_label("Date and time").fill("2031-09-16T17:30")
+    await page.get_by_label("Join link (members only)").fill("https://meet.example.org/circle")
+    await page.locator("#agenda-reflection").uncheck()
+    await page.get_by_label("Other components").fill("check-in")
+    await meetings.get_by_role("button", name="Schedule").click()
+    alert = meetings.get_by_role("alert")
+    await expect(alert).to_contain_text("reflection")
+    await expect(alert).to_contain_text("ALAS basic structure")
+    await page.locator("#agenda-reflection").check()
+    await meetings.get_by_role("button", name="Schedule").click()
+    await expect(meetings.get_by_text("Meeting scheduled.")).to_be_visible()
+
+    other = await (await browser.new_context()).new_page()
+    other.on("pageerror", lambda e: errors.append(str(e)))
+    await sign_in(other, served, "ana@alas.example", f"/spaces/{space.id}")
+    listed = other.locator("#meetings")
+    await expect(listed.get_by_text("Fall circle")).to_be_visible()
+    await expect(listed.get_by_text("Agenda: quote, story, reflection, check-in")).to_be_visible()
+    await expect(listed.get_by_role("link", name="Join link")).to_have_attribute(
+        "href", "https://meet.example.org/circle"
+    )
+    await expect(listed.get_by_text("Schedule a meeting")).to_have_count(0)  # members do not schedule
+    assert not errors, errors

@@ -6,6 +6,7 @@ what to do, logged for the operator (reason only: no tokens, no stack trace), wi
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from collections.abc import Mapping
@@ -96,6 +97,7 @@ async def _login_page(
     *,
     next_url: str,
     problem: str | None = None,
+    notice: str | None = None,
     email: str = "",
     status: int = 200,
 ) -> Response[str]:
@@ -110,6 +112,7 @@ async def _login_page(
         csrf=sessions.csrf_token(settings, binding),
         next=next_url,
         problem=problem,
+        notice=notice,
         email=email,
     )
 
@@ -122,8 +125,11 @@ class SignInController(Controller):
     include_in_schema = True
 
     @get("/login", opt=_PUBLIC, summary="Sign-in choices (HTML)", media_type=MediaType.HTML)
-    async def login_page(self, request: AnyRequest, db_session: AsyncSession, next: str | None = None) -> Response[str]:
-        return await _login_page(request, db_session, next_url=broker.safe_next(next))
+    async def login_page(
+        self, request: AnyRequest, db_session: AsyncSession, next: str | None = None, again: str | None = None
+    ) -> Response[str]:
+        notice = "The application asks you to sign in again before it continues." if again else None
+        return await _login_page(request, db_session, next_url=broker.safe_next(next), notice=notice)
 
     @post("/login", opt=_PUBLIC, summary="Local sign-in form post", status_code=303, media_type=MediaType.HTML)
     async def local_login(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
@@ -161,6 +167,11 @@ class SignInController(Controller):
             return await _login_page(
                 request, db_session, next_url=next_url, email=email, status=exc.status, problem=exc.message
             )
+        current = await _current(db_session, request)
+        if current is not None and current[1].id == account.id:  # signing in again (prompt=login, max_age)
+            token = await sessions.reauthenticate(db_session, current[0])
+            log.info("signed in again account=%s method=local", account.id)
+            return _redirect(next_url, cookies=[sessions.session_cookie(settings, token)])
         new = await sessions.create_session(db_session, settings, account.id, "local")
         log.info("signed in account=%s method=local", account.id)
         return _redirect(next_url, cookies=[sessions.session_cookie(settings, new.token)])
@@ -210,8 +221,10 @@ class SignInController(Controller):
         except SignInRefused as exc:
             return _refused(request, exc)
         current = await _current(db_session, request)
-        if current is not None and current[1].id == account.id:
-            return _redirect(next_url)
+        if current is not None and current[1].id == account.id:  # signing in again (prompt=login, max_age)
+            token = await sessions.reauthenticate(db_session, current[0])
+            log.info("signed in again account=%s method=upstream network=%s", account.id, slug)
+            return _redirect(next_url, cookies=[sessions.session_cookie(settings, token)])
         if current is not None:
             await sessions.end_session(db_session, current[0].id)
         new = await sessions.create_session(db_session, settings, account.id, f"upstream:{slug}")
@@ -315,6 +328,16 @@ class ProviderController(Controller):
 
             return _redirect("/auth/login?" + urlencode({"next": "/oidc/authorize?" + urlencode(req.params())}))
         web, account = current
+        now = dt.datetime.now(dt.UTC)
+        if consent is None and provider.needs_sign_in_again(settings, req, web, now):
+            if "none" in req.prompts:
+                return _redirect(
+                    provider.redirect_with(settings, req.redirect_uri, {"error": "login_required", **state})
+                )
+            from urllib.parse import urlencode
+
+            again = "/oidc/authorize?" + urlencode(provider.sign_in_again_params(settings, req, now))
+            return _redirect("/auth/login?" + urlencode({"next": again, "again": "1"}))
         if consent is not None:
             if not sessions.origin_ok(settings, request.headers) or not sessions.csrf_ok(
                 settings, request.cookies.get(sessions.SESSION_COOKIE), params.get("csrf_token")
@@ -336,7 +359,7 @@ class ProviderController(Controller):
                     )
                 )
             await provider.record_consent(db_session, account.id, req.client, req.scope)
-        elif not await provider.has_consent(db_session, account.id, req.client, req.scope):
+        elif "consent" in req.prompts or not await provider.has_consent(db_session, account.id, req.client, req.scope):
             if req.prompt == "none":
                 return _redirect(
                     provider.redirect_with(settings, req.redirect_uri, {"error": "consent_required", **state})

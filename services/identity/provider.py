@@ -38,6 +38,11 @@ SUPPORTED_SCOPES = ("openid", "profile", "email", "read", "write")
 API_SCOPES = frozenset({"read", "write"})
 _VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 _CHALLENGE = re.compile(r"^[A-Za-z0-9\-_]{43}$")
+PROMPTS = frozenset({"none", "login", "consent", "select_account"})
+REAUTH_PARAM = "reauth"
+"""Added to the authorize URL the sign-in page returns to after ``prompt=login`` / ``max_age``:
+``<unix time>.<mac>``, so the repeated request knows a sign-in after that time was demanded."""
+REAUTH_TTL = dt.timedelta(minutes=10)
 
 
 def issuer(settings: Settings) -> str:
@@ -79,6 +84,7 @@ def discovery_document(settings: Settings) -> dict[str, Any]:
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "authorization_response_iss_parameter_supported": True,
+        "prompt_values_supported": sorted(PROMPTS),
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
     }
@@ -118,6 +124,13 @@ class AuthorizeRequest:
     nonce: str | None
     code_challenge: str
     prompt: str | None
+    max_age: int | None = None
+    reauth: str | None = None
+
+    @property
+    def prompts(self) -> frozenset[str]:
+        """The ``prompt`` values asked for (space-separated in the request)."""
+        return frozenset((self.prompt or "").split())
 
     def params(self) -> dict[str, str]:
         """The request's parameters again (for the consent form)."""
@@ -184,6 +197,8 @@ async def check_authorize(session: AsyncSession, params: dict[str, str]) -> Auth
         nonce=params.get("nonce"),
         code_challenge=params["code_challenge"],
         prompt=params.get("prompt"),
+        max_age=int(params["max_age"]) if params.get("max_age") else None,
+        reauth=params.get(REAUTH_PARAM),
     )
 
 
@@ -209,7 +224,55 @@ def _authorize_problem(params: dict[str, str]) -> OAuthError | None:
         return OAuthError("invalid_request", "code_challenge is not a base64url SHA-256 value")
     if len(params.get("nonce", "")) > 500 or len(params.get("state", "")) > 1000:
         return OAuthError("invalid_request", "nonce or state is too long")
+    prompts = set(params.get("prompt", "").split())
+    if not prompts <= PROMPTS:
+        return OAuthError("invalid_request", f"unsupported prompt value(s): {' '.join(sorted(prompts - PROMPTS))}")
+    if "none" in prompts and len(prompts) > 1:
+        return OAuthError("invalid_request", "prompt=none cannot be combined with other prompt values")
+    max_age = params.get("max_age")
+    if max_age is not None and max_age != "" and (not max_age.isdigit() or len(max_age) > 10):
+        return OAuthError("invalid_request", "max_age must be a whole number of seconds (0 or more)")
     return None
+
+
+def reauth_marker(settings: Settings, client_id: str, now: dt.datetime) -> str:
+    """The ``reauth`` value for a sign-in demanded at ``now`` (MAC'd, so it cannot be back-dated)."""
+    ts = str(int(now.timestamp()))
+    return ts + "." + crypto.mac(settings.secret_key, "oidc-reauth", f"{client_id}:{ts}")
+
+
+def _marker_time(settings: Settings, marker: str | None, client_id: str, now: dt.datetime) -> int | None:
+    if not marker or len(marker) > 100:
+        return None
+    ts, _, tag = marker.partition(".")
+    if not ts.isdigit() or not crypto.same(tag, crypto.mac(settings.secret_key, "oidc-reauth", f"{client_id}:{ts}")):
+        return None
+    if not now - REAUTH_TTL <= dt.datetime.fromtimestamp(int(ts), dt.UTC) <= now:
+        return None
+    return int(ts)
+
+
+def needs_sign_in_again(settings: Settings, req: AuthorizeRequest, web: WebSession, now: dt.datetime) -> bool:
+    """``prompt=login``, or a session authenticated longer ago than ``max_age``, asks for a fresh sign-in.
+
+    Satisfied once the session's ``authenticated_at`` is at or after the time the sign-in was
+    demanded (the request's ``reauth`` marker), so ``max_age=0`` does not loop.
+    """
+    too_old = req.max_age is not None and now - web.authenticated_at > dt.timedelta(seconds=req.max_age)
+    if "login" not in req.prompts and not too_old:
+        return False
+    demanded_at = _marker_time(settings, req.reauth, req.client.client_id, now)
+    return demanded_at is None or int(web.authenticated_at.timestamp()) < demanded_at
+
+
+def sign_in_again_params(settings: Settings, req: AuthorizeRequest, now: dt.datetime) -> dict[str, str]:
+    """The authorize parameters to come back with after the fresh sign-in."""
+    out = {**req.params(), REAUTH_PARAM: reauth_marker(settings, req.client.client_id, now)}
+    if req.prompt:
+        out["prompt"] = req.prompt
+    if req.max_age is not None:
+        out["max_age"] = str(req.max_age)
+    return out
 
 
 async def has_consent(session: AsyncSession, account_id: uuid.UUID, client: OidcClient, scope: str) -> bool:
@@ -247,7 +310,7 @@ async def issue_code(
             scope=req.scope,
             nonce=req.nonce,
             code_challenge=req.code_challenge,
-            auth_time=web.created_at,
+            auth_time=web.authenticated_at,
             expires_at=now + CODE_TTL,
         )
     )

@@ -55,6 +55,19 @@ async def create_session(
     return NewSession(row, token)
 
 
+async def reauthenticate(session: AsyncSession, web: WebSession, *, now: dt.datetime | None = None) -> str:
+    """The member proved who they are again in this session: move ``authenticated_at`` forward and
+    give the session a new cookie value (the old one stops working). Tokens issued under it stay."""
+    now = now or dt.datetime.now(dt.UTC)
+    token = new_secret(nbytes=32)
+    await session.execute(
+        update(WebSession)
+        .where(WebSession.id == web.id)
+        .values(token_hash=digest(token), authenticated_at=now, last_seen_at=now)
+    )
+    return token
+
+
 def session_cookie(settings: Settings, token: str) -> Cookie:
     """The Set-Cookie for a new session."""
     return Cookie(

@@ -465,3 +465,154 @@ async def test_access_token_without_read_scope_cannot_use_the_api(client, world,
     assert r.status_code == 403 and r.json()["error"]["code"] == "insufficient_scope"
     info = await client.get("/oidc/userinfo", headers=bearer(token["access_token"]))
     assert info.status_code == 200 and info.json()["sub"] == str(world["member"].id)
+
+
+# --- prompt=login and max_age: signing in again -------------------------------------------------
+
+PASSWORD = "correct horse battery staple"
+
+
+async def _member_with_password(db_session: AsyncSession, world: dict[str, Any], *, authenticated_ago: dt.timedelta):
+    """The member has a password and a browser session authenticated ``authenticated_ago``."""
+    from sqlalchemy import update
+
+    from services.accounts.passwords import hash_password
+
+    member_id = world["member"].id
+    await db_session.execute(
+        update(Account).where(Account.id == member_id).values(password_hash=hash_password(PASSWORD))
+    )
+    await db_session.commit()
+    return member_id, authenticated_ago
+
+
+async def _age_session(db_session: AsyncSession, ago: dt.timedelta) -> dt.datetime:
+    from sqlalchemy import update
+
+    at = (dt.datetime.now(dt.UTC) - ago).replace(microsecond=0)
+    await db_session.execute(update(WebSession).values(authenticated_at=at))
+    await db_session.commit()
+    return at
+
+
+async def _sign_in_again(client, login_location: str) -> str:
+    """On the sign-in page the authorize request sent us to, sign in with the password; return ``next``."""
+    page = await client.get(login_location)
+    assert page.status_code == 200 and "sign in again" in page.text
+    next_url = parse_qs(urlsplit(login_location).query)["next"][0]
+    r = await client.post(
+        "/auth/login",
+        data={"email": "maya@kent.example", "password": PASSWORD, "csrf_token": _csrf(page.text), "next": next_url},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == next_url, r.text
+    new_cookie = r.cookies.get(sessions.SESSION_COOKIE)
+    assert new_cookie
+    client.cookies.clear()  # one session cookie in the jar (the test set the first one by hand)
+    client.cookies.set(sessions.SESSION_COOKIE, new_cookie)
+    return next_url
+
+
+async def _finish(client, oauth: AsyncOAuth2Client, location: str, verifier: str) -> dict[str, Any]:
+    r = await client.get(location, follow_redirects=False)
+    if r.status_code == 200 and "Allow" in r.text:  # first use of the tool: consent
+        import html
+
+        form = {
+            k: html.unescape(v) for k, v in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', r.text)
+        }
+        r = await client.post("/oidc/authorize", data={**form, "decision": "allow"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith(TOOL_REDIRECT), r.text
+    token = await oauth.fetch_token(
+        f"{PUBLIC}/oidc/token", authorization_response=r.headers["location"], code_verifier=verifier
+    )
+    return jwt.decode(token["id_token"], await jwks_keyset(client), algorithms=["RS256"]).claims
+
+
+async def test_prompt_login_asks_a_signed_in_member_to_sign_in_again(
+    client, world, oauth, db_session, settings
+) -> None:
+    await _member_with_password(db_session, world, authenticated_ago=dt.timedelta(hours=1))
+    old_cookie = await browser_signed_in(client, db_session, settings, world["member"])
+    earlier = await _age_session(db_session, dt.timedelta(hours=1))
+    login_location, verifier, nonce = await authorize(client, oauth, prompt="login")
+    assert login_location.startswith("/auth/login?")
+    next_url = parse_qs(urlsplit(login_location).query)["next"][0]
+    # Skipping the sign-in page does not work: the repeated request still asks for it.
+    r = await client.get(next_url, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/auth/login?")
+    # Removing the marker or forging an older one does not either.
+    for forged in ("", "1.x", str(int(earlier.timestamp())) + ".AAAA"):
+        query = parse_qs(urlsplit(next_url).query)
+        query["reauth"] = [forged]
+        r = await client.get(
+            "/oidc/authorize?" + urlencode({k: v[0] for k, v in query.items()}), follow_redirects=False
+        )
+        assert r.status_code == 303 and r.headers["location"].startswith("/auth/login?"), forged
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    await _sign_in_again(client, login_location)
+    assert client.cookies.get(sessions.SESSION_COOKIE) != old_cookie  # the session got a new cookie value
+    assert (await client.get("/api/v1/me", cookies={sessions.SESSION_COOKIE: old_cookie})).status_code == 401
+    claims = await _finish(client, oauth, next_url, verifier)
+    assert claims["nonce"] == nonce
+    assert claims["auth_time"] >= int(before.timestamp()) > int(earlier.timestamp())
+    # Still one session (signed in again, not a second session), now freshly authenticated.
+    await db_session.rollback()
+    [web] = (await db_session.scalars(select(WebSession))).all()
+    assert web.revoked_at is None and int(web.authenticated_at.timestamp()) == claims["auth_time"]
+
+
+async def test_max_age_asks_for_a_new_sign_in_only_when_the_session_is_older(
+    client, world, oauth, db_session, settings
+) -> None:
+    await _member_with_password(db_session, world, authenticated_ago=dt.timedelta(hours=2))
+    await browser_signed_in(client, db_session, settings, world["member"])
+    earlier = await _age_session(db_session, dt.timedelta(hours=2))
+    # Young enough: the code comes at once, and auth_time is when the member really signed in.
+    location, verifier, _ = await authorize(client, oauth, max_age="86400")
+    assert location.startswith(TOOL_REDIRECT)
+    token = await oauth.fetch_token(f"{PUBLIC}/oidc/token", authorization_response=location, code_verifier=verifier)
+    claims = jwt.decode(token["id_token"], await jwks_keyset(client), algorithms=["RS256"]).claims
+    assert claims["auth_time"] == int(earlier.timestamp())
+    # Too old for max_age=3600: sign in again first; prompt=none cannot do that.
+    location, _, _ = await authorize(client, oauth, max_age="3600", state="quiet", prompt="none")
+    query = parse_qs(urlsplit(location).query)
+    assert query["error"] == ["login_required"] and query["state"] == ["quiet"] and query["iss"] == [PUBLIC]
+    login_location, verifier, _ = await authorize(client, oauth, max_age="3600")
+    assert login_location.startswith("/auth/login?")
+    next_url = await _sign_in_again(client, login_location)
+    claims = await _finish(client, oauth, next_url, verifier)
+    assert claims["auth_time"] > int(earlier.timestamp())
+
+
+async def test_max_age_zero_signs_in_again_once_then_continues(client, world, oauth, db_session, settings) -> None:
+    await _member_with_password(db_session, world, authenticated_ago=dt.timedelta(0))
+    await browser_signed_in(client, db_session, settings, world["member"])
+    login_location, verifier, _ = await authorize(client, oauth, max_age="0")
+    assert login_location.startswith("/auth/login?")
+    next_url = await _sign_in_again(client, login_location)
+    claims = await _finish(client, oauth, next_url, verifier)  # no second trip to the sign-in page
+    assert claims["auth_time"] <= int(dt.datetime.now(dt.UTC).timestamp())
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"prompt": "none login"}, {"prompt": "bogus"}, {"max_age": "-1"}, {"max_age": "soon"}, {"max_age": "1" * 11}],
+)
+async def test_bad_prompt_or_max_age_is_refused(client, world, tool, db_session, settings, params) -> None:
+    await browser_signed_in(client, db_session, settings, world["member"])
+    r = await client.get(_authorize_url(tool, **params), follow_redirects=False)
+    assert r.status_code == 303
+    query = parse_qs(urlsplit(r.headers["location"]).query)
+    assert query["error"] == ["invalid_request"] and query["state"] == ["st"] and "code" not in query
+    assert int(await db_session.scalar(select(func.count()).select_from(OidcToken)) or 0) == 0
+
+
+async def test_prompt_consent_shows_the_consent_page_again(client, world, oauth, db_session, settings) -> None:
+    await browser_signed_in(client, db_session, settings, world["member"])
+    await authorize(client, oauth)  # consents once
+    verifier = crypto.new_secret(nbytes=48)
+    url, _ = oauth.create_authorization_url(f"{PUBLIC}/oidc/authorize", code_verifier=verifier, prompt="consent")
+    r = await client.get(url.removeprefix(PUBLIC), follow_redirects=False)
+    assert r.status_code == 200 and "Allow" in r.text
+    assert "prompt_values_supported" in (await client.get("/.well-known/openid-configuration")).json()

@@ -44,6 +44,7 @@ from services.persistence.session import provide_db_session
 from services.policies.controllers import policies_router
 from services.readiness import ReadinessCheck
 from services.settings import Settings
+from services.sharing.controllers import sharing_router
 from services.spaces.controllers import spaces_router
 from services.web.controllers import web_pages
 
@@ -58,6 +59,7 @@ def _api_routes() -> list[ControllerRouterHandler]:
         NetworkController,
         spaces_router,
         policies_router,
+        sharing_router,
         MessageController,
         IdentityApiController,
         MyIdentitiesController,

@@ -17,6 +17,8 @@ from federation.space_permissions import SpaceActor, SpaceFacts, can_read_space,
 from federation.spaces import JoinMode, MemberRole, MembershipFacts, MemberStatus, SpaceKind, Visibility
 from services.errors import NotFound
 from services.persistence.models import Space, SpaceMember
+from services.sharing import guests
+from services.sharing.repository import GuestShare
 from services.spaces import repository
 
 
@@ -33,6 +35,8 @@ class SpaceContext:
     network_slug: str = ""
     member_count: int = 0
     """Active members when the context was loaded (show only to those who may see the list)."""
+    guest_shares: tuple[GuestShare, ...] = ()
+    """Active sharing agreements through which the caller (not of the home network) reaches the space."""
 
     @property
     def membership(self) -> SpaceMember | None:
@@ -93,14 +97,18 @@ async def load(
     facts = _facts(row)
     if invited and (facts is None or facts.status is not MemberStatus.BANNED):
         facts = MembershipFacts(MemberRole.MEMBER, MemberStatus.INVITED)
+    shares = tuple(await guests.guest_shares(session, actor, space))  # no query for home-network members
     who = space_actor(
         actor,
         home_network_id=space.network_id,
+        guest_network_ids={s.guest_network_id for s in shares},
         membership=facts,
         parent_membership=_facts(mine.get(space.parent_id)) if space.parent_id else None,
         banned_above=any(mine.get(a) is not None and mine[a].status == "banned" for a in space.path),
     )
-    ctx = SpaceContext(space, ups, mine, who, facts_of(space), invited, loaded.network_slug, loaded.member_count)
+    ctx = SpaceContext(
+        space, ups, mine, who, facts_of(space), invited, loaded.network_slug, loaded.member_count, shares
+    )
     if must_see and not can_read_space(who, ctx.facts):
         raise not_found(space_id)
     return ctx

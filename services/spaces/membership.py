@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.permissions import Actor
-from federation.policy import EffectivePolicy, Source
+from federation.policy import EffectivePolicy, Source, governing_value
 from federation.space_permissions import (
     SpaceRole,
     can_approve_requests,
@@ -44,6 +44,7 @@ from services.errors import Conflict, Forbidden, NotFound, Unprocessable
 from services.persistence.models import Space, SpaceJoinRequest, SpaceMember
 from services.policies import loading
 from services.policies import repository as policy_repository
+from services.sharing import guests
 from services.spaces import access, repository
 from services.spaces.access import SpaceContext
 from services.spaces.schemas import (
@@ -58,6 +59,8 @@ from services.spaces.schemas import (
     RequestOut,
 )
 from services.spaces.service import now, policy_of
+
+GUESTS_ALLOWED = "membership.guests_allowed"
 
 _REFUSAL_STATUS = {
     JoinRefusal.BANNED: (403, "banned"),
@@ -109,6 +112,13 @@ async def join(session: AsyncSession, actor: Actor, space_id: uuid.UUID, data: J
     ctx = await access.load(session, actor, space_id, lock=True)
     space = ctx.space
     policy = await policy_of(session, space, ctx.ancestors)
+    if ctx.guest_shares:  # a guest: their network's guest constraints narrow the rules (e.g. join mode)
+        policy = policy.narrow(*guests.guest_layers(ctx.guest_shares))
+        if governing_value(policy, space.settings, GUESTS_ALLOWED) is False:
+            raise Forbidden(
+                f"You cannot join: this space does not take guests from other networks ({GUESTS_ALLOWED} is false).",
+                code="guests_not_allowed",
+            )
     mode, cap = join_limits(policy, space.settings)
     member = ctx.membership
     attempt = JoinAttempt(
@@ -147,16 +157,20 @@ async def join(session: AsyncSession, actor: Actor, space_id: uuid.UUID, data: J
         _record(session, actor, space, "space.member.request", actor.account_id, request_id=str(request.id))
         return JoinOut(space_id=space.id, outcome="requested", request=request_out(request))
     if member is None:
-        session.add(SpaceMember(space_id=space.id, account_id=actor.account_id, role="member", status="active"))
+        member = SpaceMember(space_id=space.id, account_id=actor.account_id, role="member", status="active")
+        session.add(member)
     else:
         member.status, member.role = "active", "member"
+    await session.flush()
+    share_id = await guests.admit_guest(session, space, member) if ctx.guest_shares else None
     via = "invitation" if ctx.invited else mode.value
     if pending is not None:
         pending.status = "accepted" if pending.kind == "invitation" else "approved"
         pending.decided_at = now()
         pending.decided_by = actor.account_id
     await session.flush()
-    _record(session, actor, space, "space.member.join", actor.account_id, via=via)
+    extra = {"share_id": str(share_id)} if share_id else {}
+    _record(session, actor, space, "space.member.join", actor.account_id, via=via, **extra)
     return JoinOut(space_id=space.id, outcome="joined")
 
 
@@ -217,9 +231,12 @@ async def decide_request(
             raise (Conflict if status == 409 else Forbidden)(f"Cannot approve: {decision.message}.", code=code)
         row = theirs.get(space.id)
         if row is None:
-            session.add(SpaceMember(space_id=space.id, account_id=r.account_id, role="member", status="active"))
+            row = SpaceMember(space_id=space.id, account_id=r.account_id, role="member", status="active")
+            session.add(row)
         else:
             row.status, row.role = "active", "member"
+        await session.flush()
+        await guests.admit_guest(session, space, row)  # a guest through a share: own standing, tied to it
         r.status = "approved"
     else:
         r.status = (

@@ -29,6 +29,7 @@ from federation.policy import (
     to_json_value,
     validate_settings,
 )
+from federation.sharing import covers
 from federation.space_permissions import (
     SpaceRole,
     can_create_space,
@@ -58,6 +59,9 @@ from services.persistence.models import NetworkMember, PolicyAttachment, Space, 
 from services.policies import loading
 from services.policies import repository as policy_repository
 from services.policies.repository import AttachedTemplate
+from services.sharing import guests
+from services.sharing import repository as sharing_repository
+from services.sharing.repository import GuestShare
 from services.spaces import access, repository
 from services.spaces.access import SpaceContext
 from services.spaces.schemas import (
@@ -411,6 +415,8 @@ async def read_policy(session: AsyncSession, actor: Actor, space_id: uuid.UUID) 
     if not can_read_policy(ctx.who, ctx.facts):
         raise access.not_found(space_id)
     policy = await policy_of(session, ctx.space, ctx.ancestors)
+    if ctx.guest_shares:  # a guest sees the bounds that apply to them: their network's guest constraints too
+        policy = policy.narrow(*guests.guest_layers(ctx.guest_shares))
     body = policy.to_dict()
     marks = await session.execute(
         select(
@@ -460,6 +466,10 @@ async def hierarchy(session: AsyncSession, actor: Actor, space_id: uuid.UUID, ma
     }
     facts.update({sid: MembershipFacts(MemberRole(m.role), MemberStatus(m.status)) for sid, m in ctx.mine.items()})
     banned = {sid for sid, f in facts.items() if f.status is MemberStatus.BANNED}
+    shares: list[GuestShare] = []
+    if actor.role_in(root.network_id) is None and actor.network_roles:  # a guest: which agreements reach where
+        ids = [*root.path, *(s.id for s, _, _ in rows)]
+        shares = await sharing_repository.active_guest_shares(session, ids, list(actor.network_roles))
     shown: set[uuid.UUID] = set()
     items: list[SpaceSummary] = []
     for space, role, status in rows:
@@ -468,6 +478,9 @@ async def hierarchy(session: AsyncSession, actor: Actor, space_id: uuid.UUID, ma
         who = space_actor(
             actor,
             home_network_id=space.network_id,
+            guest_network_ids={
+                g.guest_network_id for g in shares if covers(g.space_id, g.include_subspaces, space.id, space.path)
+            },
             membership=facts.get(space.id),
             parent_membership=facts.get(space.parent_id) if space.parent_id else None,
             banned_above=any(a in banned for a in space.path),

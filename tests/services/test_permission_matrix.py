@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import crypto
-from services.persistence.models import Meeting, SpaceJoinRequest
+from services.persistence.models import Meeting, Share, SpaceJoinRequest, TrustedNetwork
 from services.persistence.models.identity import LinkedIdentity, OidcClient, UpstreamProvider
 from tests.factories import (
     add_facilitators,
@@ -38,7 +38,7 @@ from tests.factories import (
 from tests.services.identity_idp import scripted_idp
 
 API = "/api/v1"
-COVERED_PREFIXES = ("/api/v1/me", "/api/v1/networks", "/api/v1/spaces", "/api/v1/policy")
+COVERED_PREFIXES = ("/api/v1/me", "/api/v1/networks", "/api/v1/spaces", "/api/v1/policy", "/api/v1/shares")
 EXCLUDED_PREFIXES = (
     "/api/v1/spaces/{space_id}/messages",  # chat area (services/chat), tested there
 )
@@ -58,6 +58,9 @@ WRITTEN_TABLES = (
     "space_noncompliance",
     "audit_events",
     "meetings",
+    "shares",  # sharing area
+    "share_memberships",
+    "trusted_networks",
     "upstream_providers",
     "oidc_clients",
     "oidc_tokens",
@@ -206,6 +209,31 @@ MATRIX: tuple[Row, ...] = (
     Row("PATCH", S + "/meetings/{meeting_id}", FACILITATOR, 200, MANAGERS_ONLY, {"title": "Moved"}),
     Row("DELETE", S + "/meetings/{meeting_id}", ADMIN, 200, MANAGERS_ONLY),
     Row("GET", "/api/v1/policy/parameters", STRANGER, 200, (ANON,)),
+    # sharing agreements (services/sharing): S offered to "other" (pending); "home" trusts "third"
+    Row("POST", S + "/shares", ADMIN, 201, ADMINS_ONLY, {"guest_network": "third"}),
+    Row("GET", N + "/shares", ADMIN, 200, ADMINS_ONLY),
+    Row(
+        "POST",
+        N + "/shares/{share_id}/accept",
+        OTHER_ADMIN,
+        200,
+        (ADMIN, FACILITATOR, MEMBER, NET_MEMBER, STRANGER, ANON),
+        {"constraints": {"chat.retention_days": {"max": 90}}},
+        use={"slug": "other_slug"},
+    ),
+    Row(
+        "POST",
+        N + "/shares/{share_id}/decline",
+        OTHER_ADMIN,
+        200,
+        (ADMIN, FACILITATOR, MEMBER, NET_MEMBER, STRANGER, ANON),
+        use={"slug": "other_slug"},
+    ),
+    Row("DELETE", "/api/v1/shares/{share_id}", ADMIN, 200, (FACILITATOR, MEMBER, NET_MEMBER, STRANGER, ANON)),
+    Row("DELETE", "/api/v1/shares/{share_id}", OTHER_ADMIN, 200, (FACILITATOR, MEMBER, NET_MEMBER, STRANGER, ANON)),
+    Row("GET", N + "/trusted-networks", ADMIN, 200, ADMINS_ONLY),
+    Row("PUT", N + "/trusted-networks/{host_slug}", ADMIN, 201, ADMINS_ONLY, use={"host_slug": "other_slug"}),
+    Row("DELETE", N + "/trusted-networks/{host_slug}", ADMIN, 204, ADMINS_ONLY, use={"host_slug": "third_slug"}),
     # identity: the network's provider and clients, the caller's linked identities (services/identity)
     Row(
         "PUT",
@@ -331,6 +359,17 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         components=["story"],
     )
     db_session.add(meeting)
+    third = await make_network(db_session, slug="third", kind="district")
+    share = Share(
+        id=uuid.uuid4(),
+        space_id=space.id,
+        host_network_id=home.id,
+        guest_network_id=other.id,
+        created_at=dt.datetime.now(dt.UTC),
+        expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=14),
+    )
+    db_session.add(share)
+    db_session.add(TrustedNetwork(network_id=home.id, trusted_network_id=third.id))
     issuer = upstream_issuer
     db_session.add(
         UpstreamProvider(
@@ -366,6 +405,9 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         "client_id": oidc_client.client_id,
         "identity_id": str(identities[0].id),
         "slug": home.slug,
+        "other_slug": other.slug,
+        "third_slug": third.slug,
+        "share_id": str(share.id),
         "meeting_id": str(meeting.id),
         "space_id": str(space.id),
         "hidden_id": str(hidden.id),

@@ -5,6 +5,7 @@ from services.persistence.models.audit import AuditEvent
 from services.persistence.models.chat import ChatRoom, Message
 from services.persistence.models.meetings import Meeting
 from services.persistence.models.networks import Network, NetworkMember
+from services.persistence.models.sharing import Share, ShareMembership, TrustedNetwork
 from services.persistence.models.spaces import (
     PolicyAttachment,
     PolicyTemplate,
@@ -27,8 +28,11 @@ __all__ = [
     "PolicyAttachment",
     "PolicyTemplate",
     "PolicyTemplateVersion",
+    "Share",
+    "ShareMembership",
     "Space",
     "SpaceJoinRequest",
     "SpaceMember",
     "SpaceNoncompliance",
+    "TrustedNetwork",
 ]

@@ -22,12 +22,7 @@ from services.app import create_app
 from services.persistence import migrate
 from services.persistence.engine import create_engine, create_sessionmaker, libpq_url
 from services.settings import Settings
-from tests.pg import admin_url
-
-
-def _with_database(url: str, name: str) -> str:
-    base, _, query = url.partition("?")
-    return base.rsplit("/", 1)[0] + "/" + name + (("?" + query) if query else "")
+from tests.pg import admin_url, with_database
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +36,7 @@ async def database_url() -> AsyncIterator[str]:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    url = _with_database(admin, name)
+    url = with_database(admin, name)
     engine = create_engine(url, pool_size=2)
     await migrate.upgrade(engine)
     await engine.dispose()

@@ -17,6 +17,12 @@ def machine_postgres_answers(host: str = "127.0.0.1", port: int = 5432) -> bool:
         return False
 
 
+def with_database(url: str, name: str) -> str:
+    """``url`` pointing at database ``name`` (query parameters, e.g. a socket host, kept)."""
+    base, _, query = url.partition("?")
+    return base.rsplit("/", 1)[0] + "/" + name + (("?" + query) if query else "")
+
+
 def admin_url() -> str:
     """A URL to a maintenance database on which the tests may CREATE DATABASE.
 

@@ -73,7 +73,6 @@ def upgrade() -> None:
         sa.Column("method", sa.String(40), nullable=False),
         sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
         sa.Column("last_seen_at", TS, nullable=False, server_default=sa.func.now()),
-        sa.Column("authenticated_at", TS, nullable=False, server_default=sa.func.now()),
         sa.Column("expires_at", TS, nullable=False),
         sa.Column("revoked_at", TS),
         sa.PrimaryKeyConstraint("id", name="pk_web_sessions"),
@@ -81,11 +80,6 @@ def upgrade() -> None:
         _fk("web_sessions", "account_id", "accounts"),
     )
     op.create_index("ix_web_sessions_account_id", "web_sessions", ["account_id"])
-    # The clean-up job finds expired and revoked rows by these (services/identity/cleanup.py).
-    op.create_index("ix_web_sessions_expires_at", "web_sessions", ["expires_at"])
-    op.create_index(
-        "ix_web_sessions_revoked_at", "web_sessions", ["revoked_at"], postgresql_where=sa.text("revoked_at IS NOT NULL")
-    )
 
     op.create_table(
         "pending_logins",
@@ -153,7 +147,6 @@ def upgrade() -> None:
         _fk("oidc_authorization_codes", "account_id", "accounts"),
         _fk("oidc_authorization_codes", "session_id", "web_sessions"),
     )
-    op.create_index("ix_oidc_authorization_codes_expires_at", "oidc_authorization_codes", ["expires_at"])
 
     op.create_table(
         "oidc_tokens",
@@ -184,10 +177,6 @@ def upgrade() -> None:
     op.create_index("ix_oidc_tokens_account_id", "oidc_tokens", ["account_id"])
     op.create_index("ix_oidc_tokens_session_id", "oidc_tokens", ["session_id"])
     op.create_index("ix_oidc_tokens_code_id", "oidc_tokens", ["code_id"])
-    op.create_index("ix_oidc_tokens_expires_at", "oidc_tokens", ["expires_at"])
-    op.create_index(
-        "ix_oidc_tokens_revoked_at", "oidc_tokens", ["revoked_at"], postgresql_where=sa.text("revoked_at IS NOT NULL")
-    )
 
     op.create_table(
         "oidc_consents",
@@ -220,7 +209,6 @@ def upgrade() -> None:
         sa.Column("window_start", TS, nullable=False),
         sa.PrimaryKeyConstraint("key", name="pk_login_throttle"),
     )
-    op.create_index("ix_login_throttle_window_start", "login_throttle", ["window_start"])
 
 
 def downgrade() -> None:

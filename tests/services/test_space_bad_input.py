@@ -11,7 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.persistence.models import SpaceJoinRequest
 from tests.factories import bearer, make_space
-from tests.services.test_permission_matrix import ADMIN, FACILITATOR, fingerprint, world  # noqa: F401
+from tests.services.test_permission_matrix import (  # noqa: F401  (fixtures used by name)
+    ADMIN,
+    FACILITATOR,
+    fingerprint,
+    upstream_issuer,
+    world,
+)
 
 MISSING = "00000000-0000-4000-8000-000000000000"
 S = "/api/v1/spaces/{space_id}"

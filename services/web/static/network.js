@@ -201,6 +201,49 @@ function peopleSection(roster, me) {
   return area;
 }
 
+function sharesSection(shares) {
+  const area = el("section", { class: "card", id: "shares" });
+  const incoming = shares.items.filter((x) => x.direction === "incoming");
+  const outgoing = shares.items.filter((x) => x.direction === "outgoing");
+  const decide = (share, verb, button, text) => async () => {
+    const path = verb === "end" ? `/shares/${share.id}` : `/networks/${slug}/shares/${share.id}/${verb}`;
+    const done = await act(button, area, () => api(verb === "end" ? "DELETE" : "POST", path, verb === "accept" ? {} : undefined), text);
+    if (done !== undefined) setTimeout(() => location.reload(), 800);
+  };
+  const row = (share) => {
+    const other = share.direction === "incoming" ? share.host_network : share.guest_network;
+    const buttons = [];
+    if (share.direction === "incoming" && share.status === "pending") {
+      const accept = el("button", { type: "button" }, "Accept");
+      accept.addEventListener("click", decide(share, "accept", accept, "Accepted: your members can now join this space."));
+      const decline = el("button", { type: "button", class: "secondary" }, "Decline");
+      decline.addEventListener("click", decide(share, "decline", decline, "Declined."));
+      buttons.push(accept, decline);
+    }
+    if (share.status === "active" || (share.status === "pending" && share.direction === "outgoing")) {
+      const end = el("button", { type: "button", class: "secondary" }, share.status === "active" ? "End sharing" : "Withdraw offer");
+      end.addEventListener("click", () => {
+        if (share.status === "active" && !confirm("End this share? Guests lose access at once; the space's history stays with the host.")) return;
+        decide(share, "end", end, "Done.")();
+      });
+      buttons.push(end);
+    }
+    return el("li", { class: "row" },
+      el("span", {}, el("strong", {}, share.space_name), share.include_subspaces ? " and the spaces inside it" : "",
+        share.direction === "incoming" ? ` — offered by ${other}` : ` — shared with ${other}`, " "),
+      el("span", { class: `badge ${share.status === "active" ? "ok" : share.status === "pending" ? "warn" : ""}` }, share.status),
+      share.message ? el("span", { class: "small muted" }, `“${share.message}”`) : null,
+      buttons);
+  };
+  area.append(el("h2", {}, "Sharing with other networks"),
+    el("p", { class: "small muted" }, "A network can invite your members into one of its spaces, and you can share yours. Each network stays independent; either side can end a share."),
+    el("h3", {}, "Offered to this network"),
+    incoming.length ? el("ul", {}, incoming.map(row)) : el("p", { class: "muted small" }, "No offers."),
+    el("h3", {}, "Shared by this network"),
+    outgoing.length ? el("ul", {}, outgoing.map(row)) : el("p", { class: "muted small" }, "Nothing shared yet. Open a space to share it."));
+  return area;
+}
+
 function complianceSection(report) {
   const badge = { compliant: "ok", warning: "warn", non_compliant: "bad" };
   return el("section", { class: "card", id: "compliance" },
@@ -238,10 +281,12 @@ async function main() {
   const roster = canSeePeople ? await api("GET", `/networks/${slug}/members`) : null;
   if (canSeePeople) page.append(createSpaceForm(directory.items, roster, me));
   if (isAdmin) {
-    const [templates, catalogue, compliance] = await Promise.all([
+    const [templates, catalogue, compliance, shares] = await Promise.all([
       api("GET", `/networks/${slug}/templates`), api("GET", "/policy/parameters"), api("GET", `/networks/${slug}/compliance`),
+      api("GET", `/networks/${slug}/shares`),
     ]);
-    page.append(templatesSection(templates, catalogue), complianceSection(compliance), peopleSection(roster, me));
+    page.append(templatesSection(templates, catalogue), sharesSection(shares), complianceSection(compliance),
+      peopleSection(roster, me));
   }
 }
 

@@ -132,6 +132,34 @@ function subspacesSection(space, hierarchy, canCreate) {
     canCreate ? el("a", { class: "button secondary", href: `/networks/${space.network}?parent=${space.id}#create-space` }, "Create a space inside this one") : null);
 }
 
+function shareForm(space, networks) {
+  const area = el("section", { class: "card", id: "share" });
+  const others = networks.items.filter((n) => n.slug !== space.network);
+  const guest = el("select", { id: "share-guest" }, others.map((n) => el("option", { value: n.slug }, n.name)));
+  const subspaces = el("input", { type: "checkbox", id: "share-sub" });
+  const message = el("input", { id: "share-msg", maxlength: 1000, placeholder: "Optional note to the other network's admins" });
+  const button = el("button", { type: "submit" }, "Offer to share");
+  const form = el("form", {
+    onsubmit: async (event) => {
+      event.preventDefault();
+      const share = await act(button, area, () => api("POST", `/spaces/${space.id}/shares`,
+        { guest_network: guest.value, include_subspaces: subspaces.checked, message: message.value.trim() }));
+      if (share) {
+        say(area, "success", share.status === "active"
+          ? "Shared: that network trusts yours, so its members can join now."
+          : "Offer sent. That network's admins have 14 days to accept it.");
+      }
+    },
+  },
+  el("label", { for: "share-guest" }, "Network to invite"), guest,
+  el("label", { class: "inline", for: "share-sub" }, subspaces, " Include the spaces inside this one"),
+  el("label", { for: "share-msg" }, "Note"), message, el("p", {}, button));
+  area.append(el("details", {}, el("summary", {}, "Share this space with another network"),
+    el("p", { class: "small muted" }, "Members of the other network may then join under this space's rules. The member list stays private; you or they can end the share at any time."),
+    others.length ? form : el("p", { class: "muted" }, "There is no other network to share with yet.")));
+  return area;
+}
+
 function membersSection(members) {
   return el("section", { class: "card", id: "members" },
     el("h2", {}, `Members (${members.items.length})`),
@@ -319,6 +347,7 @@ async function main() {
     } catch { /* not allowed to see the schedule: nothing to show */ }
   }
   page.append(policy_, subspacesSection(space, hierarchy, canEdit));
+  if (isAdmin) page.append(shareForm(space, await api("GET", "/networks")));
   if (members) page.append(membersSection(members));
 }
 

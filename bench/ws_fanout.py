@@ -1,15 +1,22 @@
 """Websocket fan-out benchmark: C sockets across S spaces, senders at a fixed rate.
 
-Starts its own server (a subprocess running the real app under uvicorn, loopback only) against a
-throwaway database on the local PostgreSQL, connects C websocket clients spread over --procs
-client processes (each with its own event loop, connecting in concurrent batches), each socket
-subscribed to one of S spaces; one sender per space (in the parent) sends at a fixed total rate
-with time.time_ns() in the body. Reports deliveries/s, send->receive latency p50/p99, loss,
-server RSS per idle socket (RSS delta between 0 and C idle authenticated, subscribed sockets),
-server and client CPU. Everything is bounded in time and count and stops itself; the database
-is dropped at the end.
+Starts its own server (a subprocess running the real app under uvicorn, loopback only; with
+--workers N, uvicorn's N worker processes share the listening socket and the postgres broker
+links them) against a throwaway database on the local PostgreSQL, connects C websocket clients
+spread over --procs client processes (each with its own event loop, connecting in concurrent
+batches), each socket subscribed to one of S spaces; one sender socket per space, all in a
+sender process of their own, sends at a fixed total rate with time.time_ns() in the body.
+
+Receivers are a minimal websocket client (an asyncio Protocol: handshake, masked auth/subscribe,
+frame parsing, pong), not the `websockets` library: measuring the server needs clients that
+cost it much less CPU than they load it with, and all processes share the same cores.
+
+Reports deliveries/s, send->receive latency p50/p99, loss, server RSS per idle socket (RSS delta
+between 0 and C idle authenticated, subscribed sockets), server, receiver and sender CPU.
+Everything is bounded in time and count and stops itself; the database is dropped at the end.
 
     .venv/bin/python bench/ws_fanout.py --sockets 5000 --spaces 100 --rate 400 --duration 20
+    .venv/bin/python bench/ws_fanout.py --sockets 5000 --spaces 100 --rate 400 --workers 2 --broker postgres
     .venv/bin/python bench/ws_fanout.py --max --sockets 2000 --spaces 40 --duration 15
 """
 
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import hashlib
 import json
@@ -25,7 +33,6 @@ import os
 import resource
 import secrets
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -34,7 +41,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import msgspec
 import websockets
 
 ADMIN = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -146,58 +152,214 @@ def start_server(url: str, port: int, args: argparse.Namespace) -> subprocess.Po
         "--loop",
         "uvloop",
     ]
+    if args.workers > 1:
+        cmd += ["--workers", str(args.workers)]
     return subprocess.Popen(cmd, env=env, cwd=ROOT)
 
 
-class _Frame(msgspec.Struct):
-    type: str
-    body: str = ""
+def server_pids(server: subprocess.Popen[bytes], workers: int) -> list[int]:
+    """The processes that serve sockets: uvicorn's workers (its children), or the server itself."""
+    if workers <= 1:
+        return [server.pid]
+    for _ in range(300):
+        text = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        if len(text) >= workers:
+            return [int(p) for p in text]
+        time.sleep(0.1)
+    raise RuntimeError("uvicorn's workers did not start")
+
+
+def cpu_ticks(pids: list[int]) -> int:
+    return sum(sum(int(x) for x in cpu_stat(pid).split()[13:15]) for pid in pids)
+
+
+def _client_frame(text: bytes) -> bytes:
+    """A masked client text frame (mask key 0: the payload goes out as is, which RFC 6455 allows)."""
+    n = len(text)
+    head = bytes([0x81, 0x80 | n]) if n < 126 else bytes([0x81, 0x80 | 126]) + n.to_bytes(2, "big")
+    return head + b"\0\0\0\0" + text
+
+
+MESSAGE = b'{"type":"message"'
+BODY = b'"body":"'
+
+
+class _Receiver(asyncio.Protocol):
+    """A receiving websocket: handshake, auth + subscribe, then count message frames."""
+
+    def __init__(self, host: str, token: str, space: str, stats: _Stats) -> None:
+        self.stats = stats
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.buf = bytearray()
+        self.open = False
+        self.transport: Any = None
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.request = (
+            f"GET /ws HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+        self.first = _client_frame(b'{"type":"auth","token":"%s"}' % token.encode()) + _client_frame(
+            b'{"type":"subscribe","space":"%s"}' % space.encode()
+        )
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # uvloop's TCPTransport is not an asyncio.Transport subclass
+        transport.write(self.request)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(exc or ConnectionError("closed during the handshake"))
+        elif self.open:
+            self.stats.closed += 1
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf
+        buf += data
+        if not self.open:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if b" 101 " not in buf[: buf.find(b"\r\n")]:
+                self.opened.set_exception(ConnectionError(bytes(buf[:end]).decode(errors="replace")))
+                return
+            del buf[: end + 4]
+            self.open = True
+            self.transport.write(self.first)
+            self.opened.set_result(None)
+        stats = self.stats
+        pos, n = 0, len(buf)
+        while n - pos >= 2:
+            length = buf[pos + 1] & 0x7F
+            head = 2
+            if length == 126:
+                if n - pos < 4:
+                    break
+                length = int.from_bytes(buf[pos + 2 : pos + 4], "big")
+                head = 4
+            elif length == 127:
+                if n - pos < 10:
+                    break
+                length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+                head = 10
+            if n - pos < head + length:
+                break
+            opcode = buf[pos] & 0x0F
+            payload = bytes(buf[pos + head : pos + head + length])
+            pos += head + length
+            if opcode == 1:
+                # Every message frame counts: nothing is sent before the measurement starts (a
+                # flag set when the parent says "go" would race with the first frames).
+                if stats.measuring and payload.startswith(MESSAGE):
+                    at = payload.index(BODY) + 8
+                    stats.latencies.append(time.time_ns() - int(payload[at : payload.index(b'"', at)]))
+            elif opcode == 9 and self.transport is not None:  # ping -> pong with the same payload
+                self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
+            elif opcode == 8:
+                stats.closed += 1
+        del buf[:pos]
+
+
+class _Stats:
+    def __init__(self) -> None:
+        self.measuring = True
+        self.latencies: list[int] = []
+        self.closed = 0
 
 
 def receiver_process(
-    ws_url: str, jobs: list[tuple[str, str]], ready: Any, measure: Any, stop: Any, out: Any, batch: int
+    port: int, jobs: list[tuple[str, str]], ready: Any, measure: Any, stop: Any, out: Any, batch: int
 ) -> None:
-    """One client process: connect its sockets in concurrent batches, then count message frames
-    (and their latency) received while ``measure`` is set, until ``stop``."""
+    """One client process: connect its sockets in concurrent batches, then record the latency of
+    every message frame received while ``measure`` is set, until ``stop``."""
     import uvloop
 
-    decode = msgspec.json.Decoder(_Frame).decode
-    latencies: list[int] = []
-    received = 0
-    measuring = False  # a local copy of ``measure`` (checking a multiprocessing Event per frame is slow)
+    stats = _Stats()
 
-    async def one(token: str, space: str) -> websockets.ClientConnection:
-        ws = await websockets.connect(ws_url, open_timeout=60, ping_interval=None, max_queue=None, compression=None)
-        await ws.send('{"type":"auth","token":"%s"}' % token)  # noqa: UP031
-        await ws.send('{"type":"subscribe","space":"%s"}' % space)  # noqa: UP031
-        return ws
-
-    async def read(ws: websockets.ClientConnection) -> None:
-        nonlocal received
-        with contextlib.suppress(websockets.ConnectionClosed):
-            async for raw in ws:
-                if measuring and raw.startswith('{"type":"message"'):
-                    received += 1
-                    latencies.append(time.time_ns() - int(decode(raw).body))
+    async def one(token: str, space: str) -> _Receiver:
+        loop = asyncio.get_running_loop()
+        proto = _Receiver(f"127.0.0.1:{port}", token, space, stats)
+        await loop.create_connection(lambda: proto, "127.0.0.1", port)
+        await asyncio.wait_for(proto.opened, 60)
+        return proto
 
     async def run() -> None:
         t0 = time.perf_counter()
-        socks: list[websockets.ClientConnection] = []
+        socks: list[_Receiver] = []
         for start in range(0, len(jobs), batch):
             socks += await asyncio.gather(*(one(t, s) for t, s in jobs[start : start + batch]))
-        nonlocal measuring
-        readers = [asyncio.create_task(read(ws)) for ws in socks]
         ready.put(time.perf_counter() - t0)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, measure.wait)
-        measuring = True
+        cpu0 = time.process_time()
         await loop.run_in_executor(None, stop.wait)
-        measuring = False
-        cpu = time.process_time()
-        for r in readers:
-            r.cancel()
-        out.put({"received": received, "latencies_ns": latencies, "cpu_s": cpu})
-        for ws in socks:
+        stats.measuring = False
+        cpu = time.process_time() - cpu0
+        out.put(
+            {"received": len(stats.latencies), "latencies_ns": stats.latencies, "cpu_s": cpu, "closed": stats.closed}
+        )
+        for sock in socks:
+            if sock.transport is not None:
+                sock.transport.abort()
+
+    uvloop.run(run())
+
+
+def sender_process(
+    ws_url: str, jobs: list[tuple[str, str]], args: argparse.Namespace, ready: Any, go: Any, out: Any
+) -> None:
+    """The senders, in a process of their own: one socket per space, at a fixed total rate (or,
+    with --max, keeping a window of unacked sends each)."""
+    import uvloop
+
+    async def run() -> None:
+        senders = []
+        for token, _space in jobs:
+            ws = await websockets.connect(ws_url, ping_interval=None, max_queue=None, compression=None)
+            await ws.send(json.dumps({"type": "auth", "token": token}))
+            senders.append(ws)
+        count = len(jobs)
+        acked = [0] * count
+        window = [asyncio.Semaphore(args.window) for _ in range(count)]
+
+        async def read_acks(s: int) -> None:
+            with contextlib.suppress(websockets.ConnectionClosed):
+                async for raw in senders[s]:
+                    if isinstance(raw, str) and raw.startswith('{"type":"ack"'):
+                        acked[s] += 1
+                        window[s].release()
+
+        ack_tasks = [asyncio.create_task(read_acks(s)) for s in range(count)]
+
+        async def send_loop(s: int, stop_at: float) -> None:
+            interval = count / args.rate if not args.max else 0.0
+            next_at = time.perf_counter() + (s / count) * interval
+            n = 0
+            space = jobs[s][1]
+            while time.perf_counter() < stop_at:
+                if args.max:
+                    await window[s].acquire()
+                else:
+                    delay = next_at - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    next_at += interval
+                n += 1
+                await senders[s].send(
+                    '{"type":"send","space":"%s","key":"k%d","body":"%d"}' % (space, n, time.time_ns())  # noqa: UP031
+                )
+
+        ready.put(True)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, go.wait)
+        cpu0 = time.process_time()
+        t_start = time.perf_counter()
+        await asyncio.gather(*(send_loop(s, t_start + args.duration) for s in range(count)))
+        elapsed = time.perf_counter() - t_start
+        await asyncio.sleep(3.0)  # acks of the last sends
+        out.put({"acked": acked, "elapsed": elapsed, "cpu_s": time.process_time() - cpu0})
+        for t in ack_tasks:
+            t.cancel()
+        for ws in senders:
             ws.transport.abort()
 
     uvloop.run(run())
@@ -222,7 +384,10 @@ async def main() -> None:
     p.add_argument("--broker", default="memory", choices=["memory", "postgres", "redis"])
     p.add_argument("--procs", type=int, default=2, help="client processes for the receiving sockets")
     p.add_argument("--batch", type=int, default=100, help="sockets each client process connects at once")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (needs --broker postgres|redis)")
     args = p.parse_args()
+    if args.workers > 1 and args.broker == "memory":
+        p.error("--workers > 1 needs a broker that links processes: --broker postgres (or redis)")
     args.duration = min(args.duration, 120.0)
     args.sockets = min(args.sockets, 20_000)
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -241,18 +406,20 @@ async def main() -> None:
                     break
             except OSError:
                 await asyncio.sleep(0.1)
-        await asyncio.sleep(1.0)
-        rss_before = rss_kib(server.pid)
-        print(f"server pid {server.pid} (profile it: py-spy top --pid {server.pid})", flush=True)
+        pids = server_pids(server, args.workers)
+        await asyncio.sleep(1.0 + args.workers)  # every worker's app has started
+        rss_before = sum(rss_kib(pid) for pid in pids)
+        pid_list = ",".join(map(str, pids))
+        print(f"server pid(s) {pid_list} (profile: py-spy record -d 15 -o /tmp/x.svg --pid <pid>)", flush=True)
         ws_url = f"ws://127.0.0.1:{port}/ws"
         ready, out = ctx.Queue(), ctx.Queue()
-        measure, stop = ctx.Event(), ctx.Event()
+        measure, stop, go = ctx.Event(), ctx.Event(), ctx.Event()
         print(f"connecting {args.sockets} sockets over {args.spaces} spaces from {args.procs} processes", flush=True)
         t0 = time.perf_counter()
         for k in range(args.procs):
             jobs = [(tokens[i], str(spaces[assignment[i]])) for i in range(k, args.sockets, args.procs)]
             proc = ctx.Process(
-                target=receiver_process, args=(ws_url, jobs, ready, measure, stop, out, args.batch), daemon=True
+                target=receiver_process, args=(port, jobs, ready, measure, stop, out, args.batch), daemon=True
             )
             proc.start()
             procs.append(proc)
@@ -261,7 +428,7 @@ async def main() -> None:
             await asyncio.wait_for(loop.run_in_executor(None, ready.get), 300)
         connect_s = time.perf_counter() - t0
         await asyncio.sleep(3.0)  # subscriptions settle, presence frames drain
-        rss_idle = rss_kib(server.pid)
+        rss_idle = sum(rss_kib(pid) for pid in pids)
         per_socket = (rss_idle - rss_before) / args.sockets
         print(
             f"connected in {connect_s:.1f}s; server RSS {rss_before} -> {rss_idle} KiB "
@@ -269,58 +436,36 @@ async def main() -> None:
             flush=True,
         )
 
-        # Senders: one extra socket per space; account sockets+s is a member of space (sockets+s) % S.
-        senders = []
-        for s in range(args.spaces):
-            ws = await websockets.connect(ws_url, ping_interval=None, max_queue=None, compression=None)
-            await ws.send(json.dumps({"type": "auth", "token": tokens[args.sockets + s]}))
-            senders.append(ws)
-        sender_space = [spaces[(args.sockets + s) % args.spaces] for s in range(args.spaces)]
+        # Senders: one extra account per space; account sockets+s is a member of space (sockets+s) % S.
+        sender_jobs = [
+            (tokens[args.sockets + s], str(spaces[(args.sockets + s) % args.spaces])) for s in range(args.spaces)
+        ]
+        sender_ready, sender_out = ctx.Queue(), ctx.Queue()
+        sender = ctx.Process(
+            target=sender_process, args=(ws_url, sender_jobs, args, sender_ready, go, sender_out), daemon=True
+        )
+        sender.start()
+        procs.append(sender)
+        await asyncio.wait_for(loop.run_in_executor(None, sender_ready.get), 120)
         receivers_in = dict.fromkeys(spaces, 0)
         for i in range(args.sockets):
             receivers_in[spaces[assignment[i]]] += 1
-        acked = dict.fromkeys(range(args.spaces), 0)
-        window = [asyncio.Semaphore(args.window) for _ in range(args.spaces)]
 
-        async def read_acks(s: int) -> None:
-            async for raw in senders[s]:
-                if raw.startswith('{"type":"ack"'):
-                    acked[s] += 1
-                    window[s].release()
-
-        ack_tasks = [asyncio.create_task(read_acks(s)) for s in range(args.spaces)]
-
-        async def send_loop(s: int, stop_at: float) -> None:
-            interval = args.spaces / args.rate if not args.max else 0.0
-            next_at = time.perf_counter() + (s / args.spaces) * interval
-            n = 0
-            space = str(sender_space[s])
-            while time.perf_counter() < stop_at:
-                if args.max:
-                    await window[s].acquire()
-                else:
-                    delay = next_at - time.perf_counter()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                    next_at += interval
-                n += 1
-                await senders[s].send(
-                    '{"type":"send","space":"%s","key":"k%d","body":"%d"}' % (space, n, time.time_ns())  # noqa: UP031
-                )
-
+        await asyncio.sleep(1.0)
+        load_before = os.getloadavg()
         measure.set()
-        cpu0 = sum(int(x) for x in cpu_stat(server.pid).split()[13:15])
-        t_start = time.perf_counter()
-        await asyncio.gather(*(send_loop(s, t_start + args.duration) for s in range(args.spaces)))
-        send_elapsed = time.perf_counter() - t_start
-        await asyncio.sleep(3.0)  # let the tail arrive
-        cpu1 = sum(int(x) for x in cpu_stat(server.pid).split()[13:15])
+        cpu0 = cpu_ticks(pids)
+        go.set()
+        sent_result = await asyncio.wait_for(loop.run_in_executor(None, sender_out.get), args.duration + 60)
+        cpu1 = cpu_ticks(pids)
         stop.set()
-        results = [await asyncio.wait_for(loop.run_in_executor(None, out.get), 60) for _ in procs]
+        results = [await asyncio.wait_for(loop.run_in_executor(None, out.get), 60) for _ in range(args.procs)]
         received = sum(r["received"] for r in results)
         lat = sorted(x for r in results for x in r["latencies_ns"])
-        expected = sum(acked[s] * receivers_in[sender_space[s]] for s in range(args.spaces))
-        sent = sum(acked.values())
+        acked = sent_result["acked"]
+        send_elapsed = sent_result["elapsed"]
+        expected = sum(acked[s] * receivers_in[spaces[(args.sockets + s) % args.spaces]] for s in range(args.spaces))
+        sent = sum(acked)
         ticks = os.sysconf("SC_CLK_TCK")
         print(
             json.dumps(
@@ -329,6 +474,7 @@ async def main() -> None:
                     "ws": args.ws,
                     "deflate": args.deflate,
                     "broker": args.broker,
+                    "workers": args.workers,
                     "sockets": args.sockets,
                     "spaces": args.spaces,
                     "client_procs": args.procs,
@@ -339,23 +485,22 @@ async def main() -> None:
                     "deliveries_per_s": round(received / send_elapsed, 1),
                     "expected_deliveries": expected,
                     "loss": expected - received,
+                    "sockets_closed": sum(r["closed"] for r in results),
                     "latency_p50_ms": round(_pct(lat, 0.5), 1),
                     "latency_p99_ms": round(_pct(lat, 0.99), 1),
-                    "latency_mean_ms": round(statistics.fmean(lat) / 1e6, 1) if lat else None,
+                    "latency_max_ms": round(lat[-1] / 1e6, 1) if lat else None,
                     "server_cpu_s": round((cpu1 - cpu0) / ticks, 1),
                     "window_s": round(send_elapsed + 3.0, 1),
-                    "client_cpu_s": [round(r["cpu_s"], 1) for r in results],
+                    "receiver_cpu_s": [round(r["cpu_s"], 1) for r in results],
+                    "sender_cpu_s": round(sent_result["cpu_s"], 1),
                     "rss_per_idle_socket_kib": round(per_socket, 1),
-                    "loadavg": os.getloadavg(),
+                    "loadavg_before": [round(x, 2) for x in load_before],
+                    "loadavg_after": [round(x, 2) for x in os.getloadavg()],
                 },
                 indent=2,
             ),
             flush=True,
         )
-        for t in ack_tasks:
-            t.cancel()
-        for ws in senders:
-            ws.transport.abort()
     finally:
         stop.set() if procs else None
         for proc in procs:

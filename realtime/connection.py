@@ -2,8 +2,11 @@
 
 Fan-out only ever calls :meth:`Connection.offer`, which appends to a deque and never awaits:
 a slow socket fills its own queue and is closed with :data:`CLOSE_TOO_SLOW`; it cannot delay
-anyone else. A writer task exists only while the queue has frames, so an idle socket costs no
-task.
+anyone else. Each socket has one writer task for its whole life, parked on a future while the
+queue is empty; ``offer`` wakes it (no task is created per frame). A woken writer sends every
+queued frame back to back before parking again, so a burst costs one wake-up, and with the
+sans-I/O websocket implementation (whose ``send`` does not suspend while the transport is
+writable) the frames of one loop iteration reach the transport together.
 """
 
 from __future__ import annotations
@@ -68,7 +71,9 @@ class Connection:
     """Server side of one authenticated websocket."""
 
     __slots__ = (
+        "_idle",
         "_room_for_replay",
+        "_wake",
         "_writer",
         "closed",
         "id",
@@ -94,6 +99,8 @@ class Connection:
         self.strikes = 0
         self.strike_window = time.monotonic()
         self._writer: asyncio.Task[None] | None = None
+        self._wake: asyncio.Future[None] | None = None
+        self._idle: asyncio.Future[None] | None = None
         self._room_for_replay: asyncio.Future[None] | None = None
 
     # --- enqueueing -------------------------------------------------------------------------
@@ -106,8 +113,13 @@ class Connection:
             self.close(CLOSE_TOO_SLOW, "too slow: resume with subscribe after=<last seq>")
             return
         self.queue.append(frame)
-        if self._writer is None:
-            self._writer = asyncio.get_running_loop().create_task(self._drain())
+        wake = self._wake
+        if wake is not None:
+            self._wake = None
+            if not wake.done():
+                wake.set_result(None)
+        elif self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
     def deliver(self, space: uuid.UUID, seq: int, frame: str) -> None:
         """Fan-out entry point for a room's message ``seq`` (dedupes by seq, buffers while replaying)."""
@@ -156,25 +168,41 @@ class Connection:
 
     # --- writing ----------------------------------------------------------------------------
 
-    async def _drain(self) -> None:
+    async def _write_loop(self) -> None:
+        """The socket's writer: send what is queued, back to back; park while the queue is empty."""
         queue = self.queue
+        send = self.send
+        loop = asyncio.get_running_loop()
+        half = self.limit // 2
         try:
-            while queue and not self.closed:
-                frame = queue.popleft()
-                await self.send({"type": "websocket.send", "text": frame})
-                waiter = self._room_for_replay
-                if waiter is not None and len(queue) < self.limit // 2:
-                    self._room_for_replay = None
-                    if not waiter.done():
-                        waiter.set_result(None)
+            while not self.closed:
+                if not queue:
+                    idle = self._idle
+                    if idle is not None:
+                        self._idle = None
+                        if not idle.done():
+                            idle.set_result(None)
+                    self._wake = wake = loop.create_future()
+                    await wake
+                    continue
+                while queue and not self.closed:
+                    await send({"type": "websocket.send", "text": queue.popleft()})
+                    waiter = self._room_for_replay
+                    if waiter is not None and len(queue) < half:
+                        self._room_for_replay = None
+                        if not waiter.done():
+                            waiter.set_result(None)
         except asyncio.CancelledError:
             raise
         except Exception:
             # The peer went away mid-send; the reader sees the disconnect and cleans up.
             self.closed = True
         finally:
-            self._writer = None
+            self._wake = None
             self._wake_replay()
+            idle = self._idle
+            if idle is not None and not idle.done():
+                idle.set_result(None)
 
     def _wake_replay(self) -> None:
         waiter = self._room_for_replay
@@ -186,13 +214,17 @@ class Connection:
         """Close the socket with ``code`` (idempotent); queued frames are dropped."""
         if self.closed:
             return
+        self.stop()
+        asyncio.get_running_loop().create_task(self._send_close(code, reason))
+
+    def stop(self) -> None:
+        """Stop writing (the socket closed or is closing): drop the queue, end the writer task."""
         self.closed = True
         self.queue.clear()
         self._wake_replay()
-        writer = self._writer
-        if writer is not None:
+        writer, self._writer = self._writer, None
+        if writer is not None and writer is not asyncio.current_task():
             writer.cancel()
-        asyncio.get_running_loop().create_task(self._send_close(code, reason))
 
     async def _send_close(self, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
@@ -200,10 +232,10 @@ class Connection:
 
     async def flush_and_close(self, code: int, reason: str) -> None:
         """Send what is queued (e.g. a final error frame), then close."""
-        writer = self._writer
-        if writer is not None:
+        if self._writer is not None and self.queue and not self.closed:
+            self._idle = idle = asyncio.get_running_loop().create_future()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(writer), timeout=2)
+                await asyncio.wait_for(asyncio.shield(idle), timeout=2)
         self.close(code, reason)
 
     def strike(self, limit: int) -> bool:

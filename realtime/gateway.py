@@ -158,6 +158,7 @@ class Gateway:
         try:
             await self._serve(conn, receive)
         finally:
+            conn.stop()
             self.hub.connections.discard(conn)
             self.hub.observer.connections(-1)
             for space in list(conn.subs):

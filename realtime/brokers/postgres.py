@@ -13,7 +13,7 @@ import contextlib
 import logging
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 
 from realtime.brokers import Handler, Resync, decode_events
 from realtime.brokers.base import BatchingBroker
@@ -50,9 +50,9 @@ class PostgresBroker(BatchingBroker):
         await conn.add_listener(self._channel, self._on_notify)
         self._listen = conn
 
-    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: object) -> None:
         try:
-            events = decode_events(payload)
+            events = decode_events(str(payload))
         except Exception:
             log.warning("ignored an unreadable NOTIFY payload on %s", self._channel)
             return

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -19,8 +21,7 @@ _UUIDS = ARRAY(UUID(as_uuid=True))
 # Posting rule: an active member may post unless the space's `chat.posting` is 'facilitators',
 # in which case only facilitators may. The counter row is upserted only when the rule allows it
 # and the key is new, so a refused or repeated send changes nothing.
-_APPEND = text(
-    """
+_APPEND_SQL = """
 WITH existing AS (
     SELECT seq, id, body, sent_at, deleted_at, version FROM messages
     WHERE space_id = :space AND author_id = :author AND key = :key
@@ -42,7 +43,10 @@ SELECT true AS created, seq, id, body, sent_at, deleted_at, version FROM ins
 UNION ALL
 SELECT false AS created, seq, id, body, sent_at, deleted_at, version FROM existing
 """
-)
+_APPEND = text(_APPEND_SQL)
+_APPEND_PARAMS = ("space", "author", "key", "body", "id")
+_APPEND_NATIVE = re.sub(r":(space|author|key|body|id)\b", lambda m: f"${_APPEND_PARAMS.index(m[1]) + 1}", _APPEND_SQL)
+"""The same statement with asyncpg's positional parameters (the websocket send path)."""
 
 _HISTORY = text(
     """
@@ -103,8 +107,19 @@ async def append(
     row = (
         await db.execute(_APPEND, {"space": space, "author": author, "key": key, "body": body, "id": uuid.uuid4()})
     ).first()
-    if row is None:
-        return None
+    return None if row is None else _appended(space, author, key, row)
+
+
+async def append_native(
+    db: asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any], space: uuid.UUID, author: uuid.UUID, key: str, body: str
+) -> tuple[StoredMessage, bool] | None:
+    """:func:`append` on a plain asyncpg connection outside a transaction: the one statement
+    commits on its own (atomic, like any single statement), so a send is one round trip."""
+    row = await db.fetchrow(_APPEND_NATIVE, space, author, key, body, uuid.uuid4())
+    return None if row is None else _appended(space, author, key, tuple(row))
+
+
+def _appended(space: uuid.UUID, author: uuid.UUID, key: str, row: Any) -> tuple[StoredMessage, bool]:
     created, seq, message_id, stored_body, sent_at, deleted_at, version = row
     message = StoredMessage(
         space_id=space,

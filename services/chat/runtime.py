@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from realtime.brokers import Broker
@@ -25,6 +26,14 @@ log = logging.getLogger("affinity.chat")
 
 RETENTION_EVERY = 3600.0
 """Seconds between retention purges."""
+
+SEND_POOL_SIZE = 4
+"""Plain asyncpg connections per process for websocket sends (one statement each, autocommit)."""
+
+
+async def _keep(_conn: asyncpg.Connection) -> None:
+    """Connections return to the send pool as they are: the send path runs single autocommitted
+    statements and changes no session state, so asyncpg's reset round trip is not needed."""
 
 
 def make_broker(settings: Settings) -> Broker:
@@ -66,12 +75,16 @@ class ChatRuntime:
 
     gateway: Gateway
     retention: asyncio.Task[None]
+    send_pool: asyncpg.Pool | None = None
 
     async def stop(self) -> None:
         self.retention.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.retention
         await self.gateway.stop()
+        if self.send_pool is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.send_pool.close(), timeout=5)
 
 
 async def start_chat(state: Any, settings: Settings) -> ChatRuntime:
@@ -86,9 +99,16 @@ async def start_chat(state: Any, settings: Settings) -> ChatRuntime:
     if not config.allowed_origins:
         config = GatewayConfig(**{**config.__dict__, "allowed_origins": allowed_origins(settings)})
     broker = make_broker(settings)
+    send_pool = await asyncpg.create_pool(
+        libpq_url(engine.url.render_as_string(hide_password=False)),
+        min_size=0,
+        max_size=SEND_POOL_SIZE,
+        reset=_keep,
+        max_inactive_connection_lifetime=300.0,
+    )
     gateway = Gateway(
         authenticator=ChatAuthenticator(state.authenticator),
-        store=SqlMessageStore(engine),
+        store=SqlMessageStore(engine, send_pool),
         access=SqlRoomAccess(engine),
         broker=broker,
         config=config,
@@ -107,4 +127,6 @@ async def start_chat(state: Any, settings: Settings) -> ChatRuntime:
                 log.exception("chat retention purge failed; retrying in an hour")
             await asyncio.sleep(RETENTION_EVERY)
 
-    return ChatRuntime(gateway=gateway, retention=asyncio.get_running_loop().create_task(retention_loop()))
+    return ChatRuntime(
+        gateway=gateway, retention=asyncio.get_running_loop().create_task(retention_loop()), send_pool=send_pool
+    )

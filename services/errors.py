@@ -21,6 +21,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 log = logging.getLogger("affinity.errors")
 
@@ -185,7 +186,31 @@ def _looks_like_decode_error(detail: str) -> bool:
     return any(word in lowered for word in ("malformed", "truncated", "json is", "invalid json", "decode"))
 
 
+def _database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database could not be reached (or a pooled connection died)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, OSError | TimeoutError) and not isinstance(exc, FileNotFoundError)
+
+
 def _unhandled_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorEnvelope]:
+    if _database_unavailable(exc):
+        # Not a bug: the database is down or restarted. The pool drops dead connections on
+        # this error, so a retry usually succeeds; 503 tells clients and load balancers so.
+        log.warning(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.scope.get("path_template", "?"),
+            type(exc).__name__,
+        )
+        return error_response(
+            503,
+            "database_unavailable",
+            "The service cannot reach its database right now. Try again in a few seconds.",
+            headers={"Retry-After": "5"},
+        )
     log.exception("unhandled error on %s %s", request.method, request.scope.get("path", "?"), exc_info=exc)
     return error_response(
         HTTP_500_INTERNAL_SERVER_ERROR,

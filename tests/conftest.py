@@ -51,7 +51,7 @@ async def database_url() -> AsyncIterator[str]:
 @pytest.fixture(scope="session")
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     """One engine for the test process."""
-    eng = create_engine(database_url, pool_size=5)
+    eng = create_engine(database_url, pool_size=5, application_name="affinity-tests")
     yield eng
     await eng.dispose()
 

@@ -18,13 +18,18 @@ def libpq_url(url: str) -> str:
     return "postgresql://" + async_url(url)[len("postgresql+asyncpg://") :]
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """Create the process's async engine."""
+def create_engine(url: str, *, pool_size: int = 10, application_name: str = "affinity") -> AsyncEngine:
+    """Create the process's async engine; its connections show as ``application_name`` in pg_stat_activity."""
     return create_async_engine(
         async_url(url),
+        connect_args={"server_settings": {"application_name": application_name}},
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it is a round trip on every checkout (~15% of a typical API request,
+        # bench/policy.py --http). After a database restart the first use of each stale
+        # connection fails, SQLAlchemy then invalidates the pool, and the request gets a 503
+        # with Retry-After (services/errors.py) instead of a 500.
+        pool_pre_ping=False,
         pool_recycle=1800,
     )
 

@@ -69,3 +69,38 @@ async def test_an_authenticated_request_uses_one_connection(app, client, db_sess
     r = await client.get(f"/api/v1/networks/{network.slug}", headers=bearer(token))
     assert r.status_code == 200
     assert len(checkouts) == 1, "authentication and the handler must share the request's connection"
+
+
+async def test_database_outage_is_a_503_with_a_retry_hint(settings) -> None:
+    broken = msgspec.structs.replace(settings, database_url="postgresql://nobody@127.0.0.1:1/none")
+    async with AsyncTestClient(app=create_app(broken)) as c:
+        r = await c.get("/api/v1/me", headers=bearer("aff_some-token"))
+        assert r.status_code == 503, r.text
+        body = r.json()["error"]
+        assert body["code"] == "database_unavailable" and "try again" in body["message"].lower()
+        assert r.headers.get("retry-after")
+
+
+async def test_after_a_database_restart_one_request_gets_503_then_service_resumes(app, client, db_session) -> None:
+    import asyncpg
+
+    from services.persistence.engine import libpq_url
+
+    account = await make_account(db_session)
+    token = await make_token(db_session, account)
+    await db_session.commit()
+    assert (await client.get("/api/v1/me", headers=bearer(token))).status_code == 200
+    # What a restart or failover does to the app's pooled connections: the server ends them.
+    url = app.state.settings.database_url
+    admin = await asyncpg.connect(libpq_url(url))
+    try:
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = 'affinity'"
+        )
+    finally:
+        await admin.close()
+    assert killed >= 1
+    first = await client.get("/api/v1/me", headers=bearer(token))
+    assert first.status_code == 503 and first.json()["error"]["code"] == "database_unavailable"
+    assert (await client.get("/api/v1/me", headers=bearer(token))).status_code == 200

@@ -162,9 +162,11 @@ def server_pids(server: subprocess.Popen[bytes], workers: int) -> list[int]:
     if workers <= 1:
         return [server.pid]
     for _ in range(300):
-        text = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-        if len(text) >= workers:
-            return [int(p) for p in text]
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        # Not multiprocessing's resource tracker, also a child of uvicorn's supervisor.
+        found = [int(p) for p in children if b"resource_tracker" not in Path(f"/proc/{p}/cmdline").read_bytes()]
+        if len(found) >= workers:
+            return found
         time.sleep(0.1)
     raise RuntimeError("uvicorn's workers did not start")
 

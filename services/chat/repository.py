@@ -111,7 +111,11 @@ async def append(
 
 
 async def append_native(
-    db: asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any], space: uuid.UUID, author: uuid.UUID, key: str, body: str
+    db: asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any],
+    space: uuid.UUID,
+    author: uuid.UUID,
+    key: str,
+    body: str,
 ) -> tuple[StoredMessage, bool] | None:
     """:func:`append` on a plain asyncpg connection outside a transaction: the one statement
     commits on its own (atomic, like any single statement), so a send is one round trip."""

@@ -24,6 +24,7 @@ from services.auth.tokens import resolve_personal_token
 from services.chat.controllers import MessageController, websocket_gateway
 from services.chat.runtime import start_chat
 from services.errors import exception_handlers
+from services.gc_tuning import tune_for_server
 from services.identity.cleanup import start_cleanup
 from services.identity.controllers import (
     IdentityApiController,
@@ -107,6 +108,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
 
         state.readiness_checks = [ReadinessCheck("database", database_probe)]
         state.chat = await start_chat(state, settings)
+        tune_for_server()
         state.identity_cleanup = start_cleanup(state, settings)
         try:
             yield

@@ -111,7 +111,7 @@ async def list_templates(session: AsyncSession, network_id: uuid.UUID) -> list[t
         .where(PolicyTemplate.network_id == network_id)
         .order_by(PolicyTemplate.name)
     )
-    return [(t, c) for t, c in rows.tuples()]
+    return [(t, c) for t, c in rows]
 
 
 async def versions(session: AsyncSession, template_id: uuid.UUID) -> list[PolicyTemplateVersion]:

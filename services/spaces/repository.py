@@ -288,7 +288,7 @@ async def directory(
         )
         .order_by(Space.depth, Space.name)
     )
-    return [(s, r, st) for s, r, st in rows.tuples()]
+    return [(s, r, st) for s, r, st in rows]
 
 
 async def my_spaces(session: AsyncSession, account_id: uuid.UUID) -> list[tuple[uuid.UUID, str, str, str, str]]:
@@ -300,7 +300,7 @@ async def my_spaces(session: AsyncSession, account_id: uuid.UUID) -> list[tuple[
         .where(SpaceMember.account_id == account_id, SpaceMember.status == "active")
         .order_by(Network.slug, Space.depth, Space.name)
     )
-    return [(i, n, k, s, r) for i, n, k, s, r in rows.tuples()]
+    return [(i, n, k, s, r) for i, n, k, s, r in rows]
 
 
 async def move_subtree(session: AsyncSession, space: Space, new_path: list[uuid.UUID]) -> None:

@@ -460,7 +460,7 @@ async def hierarchy(session: AsyncSession, actor: Actor, space_id: uuid.UUID, ma
     )
     if max_depth is not None:
         stmt = stmt.where(Space.depth <= root.depth + max_depth)
-    rows = (await session.execute(stmt.order_by(Space.depth, Space.name, Space.id))).tuples().all()
+    rows = (await session.execute(stmt.order_by(Space.depth, Space.name, Space.id))).all()
     facts: dict[uuid.UUID, MembershipFacts] = {
         s.id: MembershipFacts(MemberRole(r), MemberStatus(st)) for s, r, st in rows if r is not None
     }

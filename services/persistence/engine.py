@@ -23,6 +23,9 @@ def create_engine(url: str, *, pool_size: int = 10, application_name: str = "aff
     return create_async_engine(
         async_url(url),
         connect_args={"server_settings": {"application_name": application_name}},
+        # Error messages would otherwise carry statement parameters into logs (e.g. which
+        # account joined which identity space when an insert fails).
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
         # No pre-ping: it is a round trip on every checkout (~15% of a typical API request,

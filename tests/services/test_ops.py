@@ -104,3 +104,26 @@ async def test_after_a_database_restart_one_request_gets_503_then_service_resume
     first = await client.get("/api/v1/me", headers=bearer(token))
     assert first.status_code == 503 and first.json()["error"]["code"] == "database_unavailable"
     assert (await client.get("/api/v1/me", headers=bearer(token))).status_code == 200
+
+
+async def test_database_errors_do_not_carry_parameters_into_logs(engine) -> None:
+    import uuid as _uuid
+
+    from sqlalchemy import text as sql
+    from sqlalchemy.exc import DBAPIError
+
+    from services.persistence.engine import create_engine
+
+    app_engine = create_engine(engine.url.render_as_string(hide_password=False), pool_size=1)
+    secret = str(_uuid.uuid4())
+    try:
+        async with app_engine.connect() as conn:
+            await conn.execute(
+                sql("INSERT INTO space_members (space_id, account_id) VALUES (:s, :a)"), {"s": secret, "a": secret}
+            )
+    except DBAPIError as exc:
+        assert secret not in str(exc)
+    else:
+        raise AssertionError("the insert should have failed (no such space)")
+    finally:
+        await app_engine.dispose()

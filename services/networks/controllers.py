@@ -11,7 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.permissions import Actor
 from services.networks import repository, service
-from services.networks.schemas import MemberOut, MemberRoleSet, NetworkCreate, NetworkList, NetworkOut, Roster
+from services.networks.schemas import (
+    MemberAdd,
+    MemberOut,
+    MemberRoleSet,
+    NetworkCreate,
+    NetworkList,
+    NetworkOut,
+    Roster,
+)
 
 SlugParam = Annotated[str, Parameter(description="The network's slug, e.g. 'kent-sd'", max_length=80)]
 
@@ -37,6 +45,10 @@ class NetworkController(Controller):
     @get("/{slug:str}/members", summary="The network's people and roles (network admins and facilitators)")
     async def members(self, db_session: AsyncSession, actor: Actor, slug: SlugParam) -> Roster:
         return await service.roster(db_session, actor, slug)
+
+    @post("/{slug:str}/members", summary="Add an existing account by e-mail (network admins)", status_code=201)
+    async def add_member(self, db_session: AsyncSession, actor: Actor, slug: SlugParam, data: MemberAdd) -> MemberOut:
+        return await service.add_member_by_email(db_session, actor, slug, data)
 
     @put("/{slug:str}/members/{account_id:uuid}", summary="Add a member or change a member's role (network admins)")
     async def set_member(

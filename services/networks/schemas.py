@@ -72,3 +72,10 @@ class Roster(msgspec.Struct):
 
     network: str
     items: list[RosterEntry]
+
+
+class MemberAdd(msgspec.Struct, forbid_unknown_fields=True):
+    """Body of POST /networks/{slug}/members: add an existing account by e-mail address."""
+
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+    role: Role = Role.MEMBER

@@ -10,9 +10,18 @@ from federation import permissions
 from federation.networks import Role, slug_problem
 from federation.permissions import Actor
 from services import audit
+from services.accounts import repository as accounts_repository
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable
 from services.networks import repository
-from services.networks.schemas import MemberOut, MemberRoleSet, NetworkCreate, NetworkOut, Roster, RosterEntry
+from services.networks.schemas import (
+    MemberAdd,
+    MemberOut,
+    MemberRoleSet,
+    NetworkCreate,
+    NetworkOut,
+    Roster,
+    RosterEntry,
+)
 from services.persistence.models import Network, NetworkMember
 
 
@@ -118,3 +127,22 @@ async def roster(session: AsyncSession, actor: Actor, slug: str) -> Roster:
             for i, n, e, r, since in rows
         ],
     )
+
+
+async def add_member_by_email(session: AsyncSession, actor: Actor, slug: str, data: MemberAdd) -> MemberOut:
+    """Add an existing account to the network by its e-mail address (network admins)."""
+    network = await require_network(session, slug)
+    if not permissions.can_manage_network(actor, network.id):
+        raise Forbidden("Only this network's admins can add people.", code="forbidden")
+    account = await accounts_repository.get_by_email(session, data.email.strip())
+    if account is None or not account.is_active:
+        raise NotFound(
+            f"No account uses {data.email.strip()}. Ask the person to sign in once (through your network's "
+            "provider, or with an account the operator created), then add them.",
+            code="account_not_found",
+        )
+    if await repository.get_member(session, network.id, account.id) is not None:
+        raise Conflict(
+            f"{account.display_name} is already in this network; change their role instead.", code="already_member"
+        )
+    return await set_member_role(session, actor, slug, account.id, MemberRoleSet(role=data.role))

@@ -197,3 +197,28 @@ async def test_roster_for_admins_and_facilitators_only(client, people, db_sessio
     assert r.status_code == 401
     r = await client.get("/api/v1/networks/nope/members", headers=bearer(people["admin"]))
     assert r.status_code == 404
+
+
+async def test_admin_adds_an_existing_account_by_email(client, people, db_session) -> None:
+    newcomer = await make_account(db_session, email="New.Person@Kent.example")
+    await db_session.commit()
+    h = bearer(people["admin"])
+    r = await client.post("/api/v1/networks/kent-sd/members", json={"email": "new.person@kent.example"}, headers=h)
+    assert r.status_code == 201, r.text
+    assert r.json()["account_id"] == str(newcomer.id) and r.json()["role"] == "member"
+    r = await client.post("/api/v1/networks/kent-sd/members", json={"email": "new.person@kent.example"}, headers=h)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "already_member"
+    r = await client.post("/api/v1/networks/kent-sd/members", json={"email": "nobody@kent.example"}, headers=h)
+    assert r.status_code == 404 and "sign in once" in r.json()["error"]["message"]
+    r = await client.post("/api/v1/networks/kent-sd/members", json={"email": "x@y.org", "role": "king"}, headers=h)
+    assert r.status_code == 422
+
+
+@pytest.mark.parametrize("who", ["member", "outsider"])
+async def test_non_admins_cannot_add_people(client, people, db_session, who) -> None:
+    target = await make_account(db_session, email=f"target-{who}@kent.example")
+    await db_session.commit()
+    r = await client.post("/api/v1/networks/kent-sd/members", json={"email": target.email},
+                          headers=bearer(people[who]))
+    assert r.status_code == 403
+    assert await db_session.scalar(select(NetworkMember).where(NetworkMember.account_id == target.id)) is None

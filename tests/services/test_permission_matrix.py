@@ -121,6 +121,7 @@ MATRIX: tuple[Row, ...] = (
     ),
     Row("GET", N, STRANGER, 200, (ANON,)),
     Row("GET", N + "/members", ADMIN, 200, ADMINS_ONLY),  # the roster: network admins and facilitators
+    Row("POST", N + "/members", ADMIN, 201, ADMINS_ONLY, {"email": "newcomer@example.org"}),
     Row(
         "PUT",
         N + "/members/{account_id}",
@@ -323,6 +324,8 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         await add_member(db_session, home, who[name], "member")
     for account in extra.values():
         await add_member(db_session, home, account, "member")
+    # An account in no network, for the admin to add by e-mail.
+    await make_account(db_session, name="newcomer", email="newcomer@example.org")
     space = await make_space(
         db_session,
         home,

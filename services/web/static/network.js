@@ -195,9 +195,22 @@ function peopleSection(roster, me) {
     });
     return el("tr", {}, el("td", {}, p.display_name), el("td", { class: "small muted" }, p.email), el("td", {}, select));
   });
+  const email = el("input", { id: "add-email", type: "email", required: true, placeholder: "colleague@district.org" });
+  const role = el("select", { id: "add-role" }, roles.map((r) => el("option", { value: r }, r)));
+  const add = el("button", { type: "submit" }, "Add to network");
+  const addForm = el("form", {
+    onsubmit: async (event) => {
+      event.preventDefault();
+      const done = await act(add, area, () => api("POST", `/networks/${slug}/members`, { email: email.value.trim(), role: role.value }),
+        "Added. They can now see this network and its spaces.");
+      if (done) setTimeout(() => location.reload(), 900);
+    },
+  }, el("label", { for: "add-email" }, "Add a person by e-mail ", el("span", { class: "hint" }, "(they must have signed in once)")),
+  email, el("label", { for: "add-role" }, "Role"), role, el("p", {}, add));
   area.append(el("h2", {}, `People (${roster.items.length})`),
     el("p", { class: "small muted" }, "People join a network by signing in through its provider, or when an admin adds them. Admins manage templates and spaces; facilitators run spaces."),
-    el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Name"), el("th", {}, "E-mail"), el("th", {}, "Role"))), el("tbody", {}, rows)));
+    el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Name"), el("th", {}, "E-mail"), el("th", {}, "Role"))), el("tbody", {}, rows)),
+    el("details", {}, el("summary", {}, "Add a person"), addForm));
   return area;
 }
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from realtime.interfaces import Changes, Identity, Rights, StoredMessage
 from services.auth.principal import Principal
 from services.auth.resolve import Authenticator
 from services.chat import repository
+from services.spaces.governing import members_may_post
 
 
 class ChatAuthenticator:
@@ -39,6 +42,48 @@ def _identity(principal: Principal | None) -> Identity | None:
     return Identity(account_id=principal.account_id, may_write=principal.may_write())
 
 
+class PostingRules:
+    """The governing ``chat.posting`` rule per space, for the websocket send path.
+
+    Computing it takes the space's policy (a few queries and the policy engine); a send must
+    stay one round trip. So only a space's first send waits for it; after that sends use the
+    known rule while one background refresh per space renews it once it is ``ttl`` seconds old.
+    A policy change (a template attached, a setting changed) therefore reaches live chat within
+    about ``ttl`` seconds — the same bound as membership changes (the gateway re-checks those
+    every 30 s). HTTP sends compute the rule fresh.
+    """
+
+    def __init__(self, engine: AsyncEngine, ttl: float = 30.0) -> None:
+        self._engine = engine
+        self._ttl = ttl
+        self._known: dict[uuid.UUID, tuple[bool, float]] = {}
+        self._refreshing: dict[uuid.UUID, asyncio.Task[bool]] = {}
+
+    async def members_may_post(self, space: uuid.UUID) -> bool:
+        """Whether members (not only facilitators) may post in ``space``."""
+        known = self._known.get(space)
+        if known is not None:
+            value, fetched = known
+            if time.monotonic() - fetched > self._ttl and space not in self._refreshing:
+                self._start_refresh(space)
+            return value
+        # Not known yet: one computation per space however many sockets ask at once.
+        task = self._refreshing.get(space) or self._start_refresh(space)
+        return await asyncio.shield(task)
+
+    def _start_refresh(self, space: uuid.UUID) -> asyncio.Task[bool]:
+        task = asyncio.get_running_loop().create_task(self._refresh(space))
+        self._refreshing[space] = task
+        task.add_done_callback(lambda _t: self._refreshing.pop(space, None))
+        return task
+
+    async def _refresh(self, space: uuid.UUID) -> bool:
+        async with AsyncSession(self._engine) as session:
+            value = (await members_may_post(session, [space])).get(space, True)
+        self._known[space] = (value, time.monotonic())
+        return value
+
+
 DELETION_PAGE = 5000
 """Deleted frames per read; a client away through more deletions resumes in several pages."""
 
@@ -50,26 +95,28 @@ class SqlMessageStore:
     sends run as one autocommitted statement: one round trip instead of SQLAlchemy's pool
     pre-ping, BEGIN, statement and COMMIT."""
 
-    def __init__(self, engine: AsyncEngine, pool: asyncpg.Pool | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, posting: PostingRules, pool: asyncpg.Pool | None = None) -> None:
         self._engine = engine
         self._pool = pool
+        self._posting = posting
 
     async def append(
         self, space: uuid.UUID, author: uuid.UUID, key: str, body: str
     ) -> tuple[StoredMessage, bool] | None:
+        may_post = await self._posting.members_may_post(space)
         pool = self._pool
         if pool is not None:
             for _ in range(3):
                 try:
                     async with pool.acquire() as conn:
-                        return await repository.append_native(conn, space, author, key, body)
+                        return await repository.append_native(conn, space, author, key, body, members_may_post=may_post)
                 except asyncpg.UniqueViolationError:
                     continue  # a concurrent send with the same key won; the retry finds it
             raise RuntimeError("could not store the message after 3 attempts")
         for _ in range(3):
             try:
                 async with self._engine.begin() as conn:
-                    return await repository.append(conn, space, author, key, body)
+                    return await repository.append(conn, space, author, key, body, members_may_post=may_post)
             except IntegrityError:
                 # Two sends with the same key raced; the loser's rollback undid its increment.
                 # Run again: it now finds the stored message and returns it.
@@ -86,14 +133,16 @@ class SqlMessageStore:
 
 
 class SqlRoomAccess:
-    """Membership and ``chat.posting`` straight from space_members and spaces.settings."""
+    """Membership from space_members; the posting rule from :class:`PostingRules` (shared with the store)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, posting: PostingRules) -> None:
         self._engine = engine
+        self._posting = posting
 
     async def rights(self, account: uuid.UUID, spaces: Sequence[uuid.UUID]) -> dict[uuid.UUID, Rights]:
+        posting = {space: await self._posting.members_may_post(space) for space in spaces}
         async with self._engine.connect() as conn:
-            return await repository.rights(conn, account, spaces)
+            return await repository.rights(conn, account, spaces, posting)
 
     async def readable(self, pairs: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> set[tuple[uuid.UUID, uuid.UUID]]:
         async with self._engine.connect() as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -18,17 +18,19 @@ from realtime.interfaces import Changes, Rights, StoredMessage
 Executor = AsyncConnection | AsyncSession
 _UUIDS = ARRAY(UUID(as_uuid=True))
 
-# Posting rule: an active member may post unless the space's `chat.posting` is 'facilitators',
-# in which case only facilitators may. The counter row is upserted only when the rule allows it
-# and the key is new, so a refused or repeated send changes nothing.
+# Posting rule: an active member may post unless the space's governing `chat.posting` (its
+# setting pulled inside templates and ancestors, computed by services.spaces.governing and passed
+# in as :members_may_post) is 'facilitators', in which case only facilitators may. The counter row
+# is upserted only when the rule allows it and the key is new, so a refused or repeated send
+# changes nothing.
 _APPEND_SQL = """
 WITH existing AS (
     SELECT seq, id, body, sent_at, deleted_at, version FROM messages
     WHERE space_id = :space AND author_id = :author AND key = :key
 ), allowed AS (
-    SELECT 1 FROM space_members m JOIN spaces s ON s.id = m.space_id
+    SELECT 1 FROM space_members m
     WHERE m.space_id = :space AND m.account_id = :author AND m.status = 'active'
-      AND (m.role = 'facilitator' OR coalesce(s.settings->>'chat.posting', 'members') <> 'facilitators')
+      AND (m.role = 'facilitator' OR CAST(:members_may_post AS boolean))
       AND NOT EXISTS (SELECT 1 FROM existing)
 ), room AS (
     INSERT INTO chat_rooms (space_id, head_seq, version) SELECT :space, 1, 1 FROM allowed
@@ -44,8 +46,10 @@ UNION ALL
 SELECT false AS created, seq, id, body, sent_at, deleted_at, version FROM existing
 """
 _APPEND = text(_APPEND_SQL)
-_APPEND_PARAMS = ("space", "author", "key", "body", "id")
-_APPEND_NATIVE = re.sub(r":(space|author|key|body|id)\b", lambda m: f"${_APPEND_PARAMS.index(m[1]) + 1}", _APPEND_SQL)
+_APPEND_PARAMS = ("space", "author", "key", "body", "id", "members_may_post")
+_APPEND_NATIVE = re.sub(
+    r":(space|author|key|body|id|members_may_post)\b", lambda m: f"${_APPEND_PARAMS.index(m[1]) + 1}", _APPEND_SQL
+)
 """The same statement with asyncpg's positional parameters (the websocket send path)."""
 
 _HISTORY = text(
@@ -75,8 +79,7 @@ FROM chat_rooms WHERE space_id = :space
 
 _RIGHTS = text(
     """
-SELECT m.space_id, m.role, coalesce(s.settings->>'chat.posting', 'members') AS posting
-FROM space_members m JOIN spaces s ON s.id = m.space_id
+SELECT m.space_id, m.role FROM space_members m
 WHERE m.account_id = :account AND m.space_id = ANY(:spaces) AND m.status = 'active'
 """
 ).bindparams(bindparam("spaces", type_=_UUIDS))
@@ -101,12 +104,18 @@ WHERE m.space_id = s.id
 
 
 async def append(
-    db: Executor, space: uuid.UUID, author: uuid.UUID, key: str, body: str
+    db: Executor, space: uuid.UUID, author: uuid.UUID, key: str, body: str, *, members_may_post: bool
 ) -> tuple[StoredMessage, bool] | None:
     """Store a message with the next seq (or return the one stored under ``key``); None if refused."""
-    row = (
-        await db.execute(_APPEND, {"space": space, "author": author, "key": key, "body": body, "id": uuid.uuid4()})
-    ).first()
+    params = {
+        "space": space,
+        "author": author,
+        "key": key,
+        "body": body,
+        "id": uuid.uuid4(),
+        "members_may_post": members_may_post,
+    }
+    row = (await db.execute(_APPEND, params)).first()
     return None if row is None else _appended(space, author, key, row)
 
 
@@ -116,10 +125,12 @@ async def append_native(
     author: uuid.UUID,
     key: str,
     body: str,
+    *,
+    members_may_post: bool,
 ) -> tuple[StoredMessage, bool] | None:
     """:func:`append` on a plain asyncpg connection outside a transaction: the one statement
     commits on its own (atomic, like any single statement), so a send is one round trip."""
-    row = await db.fetchrow(_APPEND_NATIVE, space, author, key, body, uuid.uuid4())
+    row = await db.fetchrow(_APPEND_NATIVE, space, author, key, body, uuid.uuid4(), members_may_post)
     return None if row is None else _appended(space, author, key, tuple(row))
 
 
@@ -195,14 +206,17 @@ async def changes(
     return Changes(messages=messages, deleted=deleted[:deletion_limit], head=head, version=version, more_deleted=more)
 
 
-async def rights(db: Executor, account: uuid.UUID, spaces: Sequence[uuid.UUID]) -> dict[uuid.UUID, Rights]:
-    """Rights of ``account`` in each of ``spaces``, one query. Deny by default: only active members read."""
+async def rights(
+    db: Executor, account: uuid.UUID, spaces: Sequence[uuid.UUID], members_may_post: Mapping[uuid.UUID, bool]
+) -> dict[uuid.UUID, Rights]:
+    """Rights of ``account`` in each of ``spaces``, one query. Deny by default: only active members
+    read; members post where ``members_may_post`` (the governing chat.posting rule) allows."""
     if not spaces:
         return {}
     out: dict[uuid.UUID, Rights] = {}
-    for space_id, role, posting in await db.execute(_RIGHTS, {"account": account, "spaces": list(spaces)}):
+    for space_id, role in await db.execute(_RIGHTS, {"account": account, "spaces": list(spaces)}):
         facilitator = role == "facilitator"
-        may_post = facilitator or posting != "facilitators"
+        may_post = facilitator or members_may_post.get(space_id, True)
         out[space_id] = Rights(
             read=True, post=may_post, moderate=facilitator, reason="" if may_post else "posting_restricted"
         )

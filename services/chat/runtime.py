@@ -17,7 +17,7 @@ from realtime.brokers import Broker
 from realtime.gateway import Gateway, GatewayConfig
 from realtime.hub import Observer
 from services.chat import repository
-from services.chat.adapters import ChatAuthenticator, SqlMessageStore, SqlRoomAccess
+from services.chat.adapters import ChatAuthenticator, PostingRules, SqlMessageStore, SqlRoomAccess
 from services.persistence.engine import libpq_url
 from services.readiness import ReadinessCheck
 from services.settings import Settings
@@ -106,10 +106,11 @@ async def start_chat(state: Any, settings: Settings) -> ChatRuntime:
         reset=_keep,
         max_inactive_connection_lifetime=300.0,
     )
+    posting = PostingRules(engine)  # one cache for subscribe and send
     gateway = Gateway(
         authenticator=ChatAuthenticator(state.authenticator),
-        store=SqlMessageStore(engine, send_pool),
-        access=SqlRoomAccess(engine),
+        store=SqlMessageStore(engine, posting, send_pool),
+        access=SqlRoomAccess(engine, posting),
         broker=broker,
         config=config,
         observer=Observer(

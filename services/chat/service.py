@@ -15,6 +15,7 @@ from services.chat import repository
 from services.chat.schemas import MessageCreate, MessageOut, MessagePage
 from services.errors import BadRequest, Forbidden, NotFound, Unprocessable
 from services.persistence.session import on_commit
+from services.spaces.governing import members_may_post
 
 
 def to_out(message: StoredMessage) -> MessageOut:
@@ -33,7 +34,9 @@ def to_out(message: StoredMessage) -> MessageOut:
 
 async def _require_reader(session: AsyncSession, principal: Principal, space: uuid.UUID) -> bool:
     """The caller's right to moderate; refuse non-members (deny by default)."""
-    rights = (await repository.rights(session, principal.account_id, [space])).get(space)
+    rights = (
+        await repository.rights(session, principal.account_id, [space], await members_may_post(session, [space]))
+    ).get(space)
     if rights is None or not rights.read:
         raise Forbidden("Only active members of this space can use its chat.", code="not_a_member")
     return rights.moderate
@@ -54,10 +57,13 @@ async def post_message(
     """Send like the websocket does; the message is published only after the request commits."""
     if not data.body.strip():
         raise Unprocessable("A message needs some text.", code="empty_body")
+    posting = await members_may_post(session, [space])
     async with session.begin_nested():
-        result = await repository.append(session, space, principal.account_id, data.key, data.body)
+        result = await repository.append(
+            session, space, principal.account_id, data.key, data.body, members_may_post=posting.get(space, True)
+        )
     if result is None:
-        rights = (await repository.rights(session, principal.account_id, [space])).get(space)
+        rights = (await repository.rights(session, principal.account_id, [space], posting)).get(space)
         if rights is not None and rights.read:
             raise Forbidden("Only facilitators may post in this space.", code="posting_restricted")
         raise Forbidden("Only active members of this space can post in it.", code="not_a_member")

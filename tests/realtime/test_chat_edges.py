@@ -284,7 +284,8 @@ async def test_retention_purge(settings: Settings, room: Room, db_session, engin
     async with engine.begin() as conn:
         for space in (keep_id, short_id):
             for i in range(3):
-                assert await repository.append(conn, space, author_id, f"k{i}", "old") is not None
+                stored = await repository.append(conn, space, author_id, f"k{i}", "old", members_may_post=True)
+                assert stored is not None
     now = dt.datetime.now(dt.UTC)
     async with engine.begin() as conn:
         await conn.execute(update(Message).where(Message.seq <= 2).values(sent_at=now - dt.timedelta(days=40)))
@@ -293,7 +294,7 @@ async def test_retention_purge(settings: Settings, room: Room, db_session, engin
     assert await _count(db_session, short_id) == 1
     # The seq keeps counting: purging never reuses numbers.
     async with engine.begin() as conn:
-        result = await repository.append(conn, short_id, author_id, "new", "new")
+        result = await repository.append(conn, short_id, author_id, "new", "new", members_may_post=True)
     assert result is not None and result[0].seq == 4
 
 

@@ -1,0 +1,38 @@
+"""What a policy parameter actually is for a space, for other areas that act on it (e.g. chat).
+
+A space's *governing value* is its explicit setting, or the parameter's default, pulled inside
+its effective (enforced) policy: a network template that allows only ``facilitators`` to post
+makes a space that never chose announcement-only for every space under it. Other areas must not
+read ``spaces.settings`` directly for rules; they ask here, so there is one implementation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.policy import SettingValue, governing_value
+from services.spaces import repository
+from services.spaces.service import policy_of
+
+
+async def governing_values(
+    session: AsyncSession, space_ids: Sequence[uuid.UUID], parameter: str
+) -> dict[uuid.UUID, SettingValue]:
+    """The governing value of ``parameter`` for each existing space (three queries per space)."""
+    out: dict[uuid.UUID, SettingValue] = {}
+    for space_id in dict.fromkeys(space_ids):
+        space = await repository.get_space(session, space_id)
+        if space is None:
+            continue
+        policy = await policy_of(session, space, await repository.ancestors(session, space))
+        out[space_id] = governing_value(policy, space.settings, parameter)
+    return out
+
+
+async def members_may_post(session: AsyncSession, space_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bool]:
+    """Whether members (not only facilitators) may post in each space's chat."""
+    rules = await governing_values(session, space_ids, "chat.posting")
+    return {space_id: rule != "facilitators" for space_id, rule in rules.items()}

@@ -142,19 +142,7 @@ async def join(session: AsyncSession, actor: Actor, space_id: uuid.UUID, data: J
     if decision.outcome is JoinOutcome.REQUESTED:
         if pending is not None:
             return JoinOut(space_id=space.id, outcome="requested", request=request_out(pending))
-        request = SpaceJoinRequest(
-            id=uuid.uuid4(),
-            space_id=space.id,
-            account_id=actor.account_id,
-            kind="request",
-            status="pending",
-            message=data.message,
-            created_by=actor.account_id,
-        )
-        session.add(request)
-        await session.flush()
-        await session.refresh(request)
-        _record(session, actor, space, "space.member.request", actor.account_id, request_id=str(request.id))
+        request = await _new_request(session, actor, space, actor.account_id, kind="request", message=data.message)
         return JoinOut(space_id=space.id, outcome="requested", request=request_out(request))
     if member is None:
         member = SpaceMember(space_id=space.id, account_id=actor.account_id, role="member", status="active")
@@ -270,20 +258,28 @@ async def invite(session: AsyncSession, actor: Actor, space_id: uuid.UUID, data:
             return request_out(pending)
         pending.status, pending.decided_at, pending.decided_by = "approved", now(), actor.account_id
         await session.flush()
-    invitation = SpaceJoinRequest(
+    return request_out(await _new_request(session, actor, space, data.account_id, kind="invitation", message=data.message))
+
+
+async def _new_request(
+    session: AsyncSession, actor: Actor, space: Space, account_id: uuid.UUID, *, kind: str, message: str
+) -> SpaceJoinRequest:
+    """A pending join request (from ``account_id``) or invitation (to it), stored and audited."""
+    row = SpaceJoinRequest(
         id=uuid.uuid4(),
         space_id=space.id,
-        account_id=data.account_id,
-        kind="invitation",
+        account_id=account_id,
+        kind=kind,
         status="pending",
-        message=data.message,
+        message=message,
         created_by=actor.account_id,
     )
-    session.add(invitation)
+    session.add(row)
     await session.flush()
-    await session.refresh(invitation)
-    _record(session, actor, space, "space.member.invite", data.account_id, request_id=str(invitation.id))
-    return request_out(invitation)
+    await session.refresh(row)
+    action = "space.member.request" if kind == "request" else "space.member.invite"
+    _record(session, actor, space, action, account_id, request_id=str(row.id))
+    return row
 
 
 # --- members ----------------------------------------------------------------------------------

@@ -258,7 +258,8 @@ async def invite(session: AsyncSession, actor: Actor, space_id: uuid.UUID, data:
             return request_out(pending)
         pending.status, pending.decided_at, pending.decided_by = "approved", now(), actor.account_id
         await session.flush()
-    return request_out(await _new_request(session, actor, space, data.account_id, kind="invitation", message=data.message))
+    invitation = await _new_request(session, actor, space, data.account_id, kind="invitation", message=data.message)
+    return request_out(invitation)
 
 
 async def _new_request(

@@ -36,9 +36,12 @@ from services.identity.controllers import (
 from services.identity.provider import resolve_access_token
 from services.identity.sessions import resolve_session_cookie
 from services.logs import configure_logging
+from services.mail.outbox import WAKE_KEY
+from services.mail.sender import start_mail
 from services.meetings.controllers import meetings_router
 from services.metrics import Metrics, RequestContextMiddleware
 from services.networks.controllers import NetworkController
+from services.notifications.controllers import MyNotificationsController, UnsubscribeController
 from services.ops.controllers import health, metrics, ready
 from services.persistence.engine import create_engine, create_sessionmaker
 from services.persistence.session import provide_db_session
@@ -65,6 +68,7 @@ def _api_routes() -> list[ControllerRouterHandler]:
         IdentityApiController,
         MyIdentitiesController,
         meetings_router,
+        MyNotificationsController,
     ]
 
 
@@ -110,9 +114,12 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
         state.chat = await start_chat(state, settings)
         tune_for_server()
         state.identity_cleanup = start_cleanup(state, settings)
+        state.mail = start_mail(state, settings, getattr(state, "mail_transport", None))
+        state.sessionmaker.configure(info={WAKE_KEY: state.mail.wake})  # mail queued by a request leaves on commit
         try:
             yield
         finally:
+            await state.mail.stop()
             await state.identity_cleanup.stop()
             await state.chat.stop()
             if owns_engine:
@@ -137,6 +144,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
             SignInController,
             ProviderController,
             openid_configuration,
+            UnsubscribeController,
             *web_pages,
             create_static_files_router(
                 path="/static", directories=[_HERE / "web" / "static"], opt={"public": True}, include_in_schema=False

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import crypto
-from services.persistence.models import Meeting, Share, SpaceJoinRequest, TrustedNetwork
+from services.persistence.models import Meeting, Notification, Share, SpaceJoinRequest, TrustedNetwork
 from services.persistence.models.identity import LinkedIdentity, OidcClient, UpstreamProvider
 from tests.factories import (
     add_facilitators,
@@ -66,6 +66,13 @@ WRITTEN_TABLES = (
     "oidc_tokens",
     "linked_identities",
     "pending_logins",
+    "notifications",  # growing-groups areas
+    "notification_preferences",
+    "mail_outbox",
+    "space_invitations",
+    "space_proposals",
+    "network_directories",
+    "public_spaces",
 )
 
 # Who asks. Roles are relative to the space S of network "home".
@@ -253,6 +260,11 @@ MATRIX: tuple[Row, ...] = (
     Row("DELETE", N + "/clients/{client_id}", ADMIN, 204, ADMINS_ONLY),
     Row("POST", N + "/clients/{client_id}/secret", ADMIN, 200, ADMINS_ONLY),
     Row("GET", "/api/v1/me/identities", MEMBER, 200, (ANON,)),
+    # notifications (services/notifications)
+    Row("GET", "/api/v1/me/notifications", STRANGER, 200, (ANON,)),
+    Row("POST", "/api/v1/me/notifications/{notification_id}/read", MEMBER, 204, (ADMIN, STRANGER, ANON)),
+    Row("GET", "/api/v1/me/notification-preferences", STRANGER, 200, (ANON,)),
+    Row("PUT", "/api/v1/me/notification-preferences/{kind}", STRANGER, 200, (ANON,), {"channel": "in_app"}),
     Row(
         "DELETE",
         "/api/v1/me/identities/{identity_id}",
@@ -397,6 +409,8 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         redirect_uris=["https://lms.home.example/cb"],
     )
     db_session.add(oidc_client)
+    notification = Notification(id=uuid.uuid4(), account_id=who[MEMBER].id, kind="invitation", title="Hello")
+    db_session.add(notification)
     identities = [
         LinkedIdentity(id=uuid.uuid4(), account_id=who[MEMBER].id, issuer=issuer, subject=f"member-{n}")
         for n in range(2)  # two, so unlinking one leaves a way to sign in
@@ -412,6 +426,8 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         "third_slug": third.slug,
         "share_id": str(share.id),
         "meeting_id": str(meeting.id),
+        "notification_id": str(notification.id),
+        "kind": "invitation",
         "space_id": str(space.id),
         "hidden_id": str(hidden.id),
         "request_id": str(request.id),

@@ -35,6 +35,7 @@ from services.identity.controllers import (
 )
 from services.identity.provider import resolve_access_token
 from services.identity.sessions import resolve_session_cookie
+from services.invitations.controllers import InvitationPages, MyInvitationsController, SpaceInvitationController
 from services.logs import configure_logging
 from services.mail.outbox import WAKE_KEY
 from services.mail.sender import start_mail
@@ -69,6 +70,8 @@ def _api_routes() -> list[ControllerRouterHandler]:
         MyIdentitiesController,
         meetings_router,
         MyNotificationsController,
+        SpaceInvitationController,
+        MyInvitationsController,
     ]
 
 
@@ -145,6 +148,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
             ProviderController,
             openid_configuration,
             UnsubscribeController,
+            InvitationPages,
             *web_pages,
             create_static_files_router(
                 path="/static", directories=[_HERE / "web" / "static"], opt={"public": True}, include_in_schema=False

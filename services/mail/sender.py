@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.notifications import MAIL_FAILED
+from services.invitations import tokens
 from services.mail.transport import DeliveryError, SmtpTransport, Transport
 from services.persistence.models import MailOutbox, MailSuppression, Notification
 from services.settings import Settings
@@ -61,9 +62,13 @@ def build_message(settings: Settings, row: MailOutbox) -> EmailMessage:
     domain = settings.mail_from.rsplit("@", 1)[-1].strip(" >") or "localhost"
     message["Message-ID"] = f"<{row.id.hex}@{domain}>"  # stable across attempts: duplicates are recognisable
     message["Auto-Submitted"] = "auto-generated"
+    body = row.body_text
     for name, value in row.headers.items():
-        message[name] = str(value)
-    message.set_content(row.body_text)
+        if name == tokens.HEADER:  # a link whose token is never stored: rebuild it now
+            body = tokens.expand(settings.secret_key, settings.base_url, body, str(value))
+        elif not name.startswith("_"):  # "_..." headers are private to the outbox
+            message[name] = str(value)
+    message.set_content(body)
     return message
 
 
@@ -153,6 +158,7 @@ async def deliver_due(
                     log.info("mail %s attempt %d failed, retrying: %s", row.id, row.attempts, exc)
             else:
                 row.status, row.sent_at, row.last_error = "sent", at, None
+                row.headers = {k: v for k, v in row.headers.items() if k != tokens.HEADER}  # no link to rebuild now
                 report.sent.append(row.id)
     return report
 

@@ -53,12 +53,15 @@ async def notify(
     body: str = "",
     link: str | None = None,
     notify_on_failure: uuid.UUID | None = None,
+    in_app_only: bool = False,
 ) -> None:
     """Tell a member about something, in the caller's transaction, as they chose for ``kind``.
 
     ``link`` is a path on this service (e.g. ``/spaces/<id>``); e-mails show it as a full URL.
+    ``in_app_only``: the caller sends its own e-mail (e.g. an invitation with its link).
     """
     in_app, by_mail = deliveries(await channel_of(session, account_id, kind))
+    by_mail = by_mail and not in_app_only
     found = await repository.recipient(session, account_id)
     if found is None or not found[1]:
         return

@@ -22,7 +22,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import crypto
-from services.persistence.models import Meeting, Notification, Share, SpaceJoinRequest, TrustedNetwork
+from services.persistence.models import (
+    Meeting,
+    Notification,
+    Share,
+    SpaceInvitation,
+    SpaceJoinRequest,
+    TrustedNetwork,
+)
 from services.persistence.models.identity import LinkedIdentity, OidcClient, UpstreamProvider
 from tests.factories import (
     add_facilitators,
@@ -265,6 +272,14 @@ MATRIX: tuple[Row, ...] = (
     Row("POST", "/api/v1/me/notifications/{notification_id}/read", MEMBER, 204, (ADMIN, STRANGER, ANON)),
     Row("GET", "/api/v1/me/notification-preferences", STRANGER, 200, (ANON,)),
     Row("PUT", "/api/v1/me/notification-preferences/{kind}", STRANGER, 200, (ANON,), {"channel": "in_app"}),
+    # invitations by e-mail (services/invitations)
+    Row("POST", S + "/email-invitations", FACILITATOR, 201, MANAGERS_ONLY, {"email": "fresh@example.org"}),
+    Row("POST", S + "/email-invitations", ADMIN, 201, MANAGERS_ONLY, {"email": "fresh@example.org"}),
+    Row("GET", S + "/email-invitations", FACILITATOR, 200, MANAGERS_ONLY),
+    Row("DELETE", S + "/email-invitations/{invitation_id}", FACILITATOR, 204, MANAGERS_ONLY),
+    Row("GET", "/api/v1/me/invitations", STRANGER, 200, (ANON,)),
+    Row("POST", "/api/v1/me/invitations/{invitation_id}/accept", NET_MEMBER, 200, (ADMIN, FACILITATOR, STRANGER, ANON)),
+    Row("POST", "/api/v1/me/invitations/{invitation_id}/decline", NET_MEMBER, 204, (ADMIN, MEMBER, STRANGER, ANON)),
     Row(
         "DELETE",
         "/api/v1/me/identities/{identity_id}",
@@ -411,6 +426,20 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
     db_session.add(oidc_client)
     notification = Notification(id=uuid.uuid4(), account_id=who[MEMBER].id, kind="invitation", title="Hello")
     db_session.add(notification)
+    invitation = SpaceInvitation(
+        id=uuid.uuid4(),
+        space_id=space.id,
+        space_name=space.name,
+        network_id=home.id,
+        email=who[NET_MEMBER].email,
+        token_hash=b"not-a-real-token-hash",
+        message="",
+        for_new_person=False,
+        status="pending",
+        invited_by=who[FACILITATOR].id,
+        expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=14),
+    )
+    db_session.add(invitation)
     identities = [
         LinkedIdentity(id=uuid.uuid4(), account_id=who[MEMBER].id, issuer=issuer, subject=f"member-{n}")
         for n in range(2)  # two, so unlinking one leaves a way to sign in
@@ -427,6 +456,7 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         "share_id": str(share.id),
         "meeting_id": str(meeting.id),
         "notification_id": str(notification.id),
+        "invitation_id": str(invitation.id),
         "kind": "invitation",
         "space_id": str(space.id),
         "hidden_id": str(hidden.id),

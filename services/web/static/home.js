@@ -1,5 +1,6 @@
 // Home: your networks and spaces; operators can create a network.
 import { KINDS, act, api, el, fill, say } from "/static/app.js";
+import { invitationsSection, notificationsSection } from "/static/growing.js";
 
 const page = document.getElementById("page");
 
@@ -47,8 +48,10 @@ async function main() {
     return;
   }
   const spaces = me.spaces || [];
+  const [invitations, notifications] = await Promise.all([invitationsSection(), notificationsSection()]);
   fill(page,
     el("p", {}, `Signed in as ${me.display_name}.`),
+    invitations,
     el("h2", {}, "Your networks"),
     me.networks.length
       ? el("div", { class: "grid" }, me.networks.map(networkCard))
@@ -59,6 +62,7 @@ async function main() {
       : el("p", { class: "muted" }, "You have not joined a space yet. Open a network above to see the spaces you can join."),
     el("details", { class: "small" }, el("summary", {}, "What the kinds of space mean"),
       el("ul", {}, Object.entries(KINDS).map(([k, text]) => el("li", {}, el("strong", {}, k), ": ", text)))),
+    notifications,
     me.is_operator ? createNetworkForm() : null);
 }
 

@@ -47,6 +47,7 @@ from services.ops.controllers import health, metrics, ready
 from services.persistence.engine import create_engine, create_sessionmaker
 from services.persistence.session import provide_db_session
 from services.policies.controllers import policies_router
+from services.proposals.controllers import ProposalController
 from services.readiness import ReadinessCheck
 from services.settings import Settings
 from services.sharing.controllers import sharing_router
@@ -72,6 +73,7 @@ def _api_routes() -> list[ControllerRouterHandler]:
         MyNotificationsController,
         SpaceInvitationController,
         MyInvitationsController,
+        ProposalController,
     ]
 
 

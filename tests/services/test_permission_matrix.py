@@ -28,6 +28,7 @@ from services.persistence.models import (
     Share,
     SpaceInvitation,
     SpaceJoinRequest,
+    SpaceProposal,
     TrustedNetwork,
 )
 from services.persistence.models.identity import LinkedIdentity, OidcClient, UpstreamProvider
@@ -119,6 +120,8 @@ N = "/api/v1/networks/{slug}"
 NOT_IN_S = (NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)
 MANAGERS_ONLY = (MEMBER, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)  # refused where admins/facilitators act
 ADMINS_ONLY = (FACILITATOR, MEMBER, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)
+NOT_PROPOSER = (ADMIN, FACILITATOR, MEMBER, OTHER_ADMIN, STRANGER, ANON)  # the world's proposal is NET_MEMBER's
+PROPOSAL = {"name": "Book circle", "kind": "topic", "purpose": "Read one book a term together."}
 MEETING = {"kind": "virtual", "title": "Circle", "starts_at": "2030-01-15T17:00:00Z", "components": ["quote"]}
 
 MATRIX: tuple[Row, ...] = (
@@ -280,6 +283,16 @@ MATRIX: tuple[Row, ...] = (
     Row("GET", "/api/v1/me/invitations", STRANGER, 200, (ANON,)),
     Row("POST", "/api/v1/me/invitations/{invitation_id}/accept", NET_MEMBER, 200, (ADMIN, FACILITATOR, STRANGER, ANON)),
     Row("POST", "/api/v1/me/invitations/{invitation_id}/decline", NET_MEMBER, 204, (ADMIN, MEMBER, STRANGER, ANON)),
+    # proposals (services/proposals); the world's proposal is NET_MEMBER's, waiting for their answer
+    Row("POST", N + "/proposals", NET_MEMBER, 201, (OTHER_ADMIN, STRANGER, ANON), PROPOSAL),
+    Row("GET", N + "/proposals", NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
+    Row("GET", N + "/proposals/{proposal_id}", ADMIN, 200, (FACILITATOR, MEMBER, OTHER_ADMIN, STRANGER, ANON)),
+    Row("GET", N + "/proposals/{proposal_id}", NET_MEMBER, 200, (FACILITATOR, MEMBER, OTHER_ADMIN, STRANGER, ANON)),
+    Row("POST", N + "/proposals/{proposal_id}/question", ADMIN, 200, ADMINS_ONLY, {"question": "When?"}),
+    Row("POST", N + "/proposals/{proposal_id}/answer", NET_MEMBER, 200, NOT_PROPOSER, {"answer": "Monthly."}),
+    Row("POST", N + "/proposals/{proposal_id}/approve", ADMIN, 200, ADMINS_ONLY),
+    Row("POST", N + "/proposals/{proposal_id}/decline", ADMIN, 200, ADMINS_ONLY, {"reason": "Not now."}),
+    Row("POST", N + "/proposals/{proposal_id}/withdraw", NET_MEMBER, 200, NOT_PROPOSER),
     Row(
         "DELETE",
         "/api/v1/me/identities/{identity_id}",
@@ -440,6 +453,19 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=14),
     )
     db_session.add(invitation)
+    proposal = SpaceProposal(
+        id=uuid.uuid4(),
+        network_id=home.id,
+        proposed_by=who[NET_MEMBER].id,
+        name="Proposed circle",
+        kind="topic",
+        purpose="Meet and read.",
+        status="question",
+        question="How often?",
+        facilitator_ids=[],
+        proposer_facilitates=True,
+    )
+    db_session.add(proposal)
     identities = [
         LinkedIdentity(id=uuid.uuid4(), account_id=who[MEMBER].id, issuer=issuer, subject=f"member-{n}")
         for n in range(2)  # two, so unlinking one leaves a way to sign in
@@ -457,6 +483,7 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         "meeting_id": str(meeting.id),
         "notification_id": str(notification.id),
         "invitation_id": str(invitation.id),
+        "proposal_id": str(proposal.id),
         "kind": "invitation",
         "space_id": str(space.id),
         "hidden_id": str(hidden.id),

@@ -2,6 +2,7 @@
 import {
   JOIN_MODES, KINDS, act, api, describeBound, el, fill, label, say, showApiError,
 } from "/static/app.js";
+import { proposalsSection } from "/static/proposals.js";
 
 const page = document.getElementById("page");
 const slug = page.dataset.slug;
@@ -27,14 +28,15 @@ function tree(items) {
   return build("root");
 }
 
-function createSpaceForm(spaces, roster, me) {
+function createSpaceForm(spaces, roster, me, isAdmin) {
   const area = el("section", { class: "card", id: "create-space" });
   const params = new URLSearchParams(location.search);
   const name = el("input", { id: "sname", required: true, maxlength: 200 });
   const description = el("textarea", { id: "sdesc", rows: 2, maxlength: 4000 });
   const kind = el("select", { id: "skind" }, Object.entries(KINDS).map(([k, t]) => el("option", { value: k }, t)));
-  const parent = el("select", { id: "sparent" }, el("option", { value: "" }, "— top level of the network —"),
-    spaces.map((s) => el("option", { value: s.id, selected: params.get("parent") === s.id }, `${"· ".repeat(s.depth)}${s.name}`)));
+  // Offer only what the server allows: the top level to admins, otherwise spaces the viewer facilitates.
+  const parent = el("select", { id: "sparent" }, isAdmin ? el("option", { value: "" }, "— top level of the network —") : null,
+    spaces.filter((s) => isAdmin || s.my_role === "facilitator").map((s) => el("option", { value: s.id, selected: params.get("parent") === s.id }, `${"· ".repeat(s.depth)}${s.name}`)));
   const join = el("select", { id: "sjoin" }, Object.entries(JOIN_MODES).map(([k, t]) => el("option", { value: k }, t)));
   const visibility = el("select", { id: "svis" },
     el("option", { value: "listed" }, "Listed — shown in the network's directory"),
@@ -292,7 +294,9 @@ async function main() {
     directory.items.length ? tree(directory.items) : el("p", { class: "muted" }, "No spaces yet."));
   const canSeePeople = isAdmin || network.my_role === "facilitator";
   const roster = canSeePeople ? await api("GET", `/networks/${slug}/members`) : null;
-  if (canSeePeople) page.append(createSpaceForm(directory.items, roster, me));
+  const facilitates = directory.items.some((s) => s.my_role === "facilitator");
+  if (isAdmin || (canSeePeople && facilitates)) page.append(createSpaceForm(directory.items, roster, me, isAdmin));
+  if (network.my_role || me.is_operator) page.append(await proposalsSection(slug, directory.items, roster, me, isAdmin));
   if (isAdmin) {
     const [templates, catalogue, compliance, shares] = await Promise.all([
       api("GET", `/networks/${slug}/templates`), api("GET", "/policy/parameters"), api("GET", `/networks/${slug}/compliance`),

@@ -23,6 +23,7 @@ from services.auth.resolve import AuthenticationMiddleware, Authenticator, Beare
 from services.auth.tokens import resolve_personal_token
 from services.chat.controllers import MessageController, websocket_gateway
 from services.chat.runtime import start_chat
+from services.directory.controllers import DirectoryController, PublicDirectoryPages
 from services.errors import exception_handlers
 from services.gc_tuning import tune_for_server
 from services.identity.cleanup import start_cleanup
@@ -74,6 +75,7 @@ def _api_routes() -> list[ControllerRouterHandler]:
         SpaceInvitationController,
         MyInvitationsController,
         ProposalController,
+        DirectoryController,
     ]
 
 
@@ -151,6 +153,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
             openid_configuration,
             UnsubscribeController,
             InvitationPages,
+            PublicDirectoryPages,
             *web_pages,
             create_static_files_router(
                 path="/static", directories=[_HERE / "web" / "static"], opt={"public": True}, include_in_schema=False

@@ -95,3 +95,20 @@ async def network_meetings(
         else:
             found.append(meeting)
     return {uuid.UUID(k): v for k, v in by_space.items()}
+
+
+async def next_starts(
+    session: AsyncSession, space_ids: Sequence[uuid.UUID], now: dt.datetime
+) -> dict[uuid.UUID, dt.datetime]:
+    """The next (not cancelled) meeting start of each space after ``now``, in one query (the public directory)."""
+    if not space_ids:
+        return {}
+    rows = await session.execute(
+        select(Meeting.space_id, func.min(Meeting.starts_at))
+        .where(Meeting.space_id.in_(space_ids), Meeting.cancelled_at.is_(None), Meeting.starts_at > now)
+        .group_by(Meeting.space_id)
+    )
+    out: dict[uuid.UUID, dt.datetime] = {}
+    for space_id, starts in rows:
+        out[space_id] = starts
+    return out

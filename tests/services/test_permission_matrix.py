@@ -25,6 +25,7 @@ from services.identity import crypto
 from services.persistence.models import (
     Meeting,
     Notification,
+    PublicSpace,
     Share,
     SpaceInvitation,
     SpaceJoinRequest,
@@ -49,6 +50,7 @@ API = "/api/v1"
 COVERED_PREFIXES = ("/api/v1/me", "/api/v1/networks", "/api/v1/spaces", "/api/v1/policy", "/api/v1/shares")
 EXCLUDED_PREFIXES = (
     "/api/v1/spaces/{space_id}/messages",  # chat area (services/chat), tested there
+    "/api/v1/networks/{slug}/public-directory",  # public by design, nobody to refuse: test_directory.py
 )
 """Endpoints under the covered prefixes that other areas own and test."""
 
@@ -283,6 +285,12 @@ MATRIX: tuple[Row, ...] = (
     Row("GET", "/api/v1/me/invitations", STRANGER, 200, (ANON,)),
     Row("POST", "/api/v1/me/invitations/{invitation_id}/accept", NET_MEMBER, 200, (ADMIN, FACILITATOR, STRANGER, ANON)),
     Row("POST", "/api/v1/me/invitations/{invitation_id}/decline", NET_MEMBER, 204, (ADMIN, MEMBER, STRANGER, ANON)),
+    # directory (services/directory)
+    Row("GET", N + "/directory", NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
+    Row("GET", N + "/directory-settings", ADMIN, 200, ADMINS_ONLY),
+    Row("PUT", N + "/directory-settings", ADMIN, 200, ADMINS_ONLY, {"public": True}),
+    Row("PUT", S + "/public-listing", ADMIN, 204, ADMINS_ONLY, {"how_to_join": "Ask at orientation."}),
+    Row("DELETE", S + "/public-listing", ADMIN, 204, ADMINS_ONLY),
     # proposals (services/proposals); the world's proposal is NET_MEMBER's, waiting for their answer
     Row("POST", N + "/proposals", NET_MEMBER, 201, (OTHER_ADMIN, STRANGER, ANON), PROPOSAL),
     Row("GET", N + "/proposals", NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
@@ -466,6 +474,7 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         proposer_facilitates=True,
     )
     db_session.add(proposal)
+    db_session.add(PublicSpace(space_id=space.id, network_id=home.id, how_to_join=""))
     identities = [
         LinkedIdentity(id=uuid.uuid4(), account_id=who[MEMBER].id, issuer=issuer, subject=f"member-{n}")
         for n in range(2)  # two, so unlinking one leaves a way to sign in

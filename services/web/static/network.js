@@ -2,6 +2,7 @@
 import {
   JOIN_MODES, KINDS, act, api, describeBound, el, fill, label, say, showApiError,
 } from "/static/app.js";
+import { directorySection, publicDirectoryAdmin } from "/static/directory.js";
 import { proposalsSection } from "/static/proposals.js";
 
 const page = document.getElementById("page");
@@ -296,7 +297,9 @@ async function main() {
   const roster = canSeePeople ? await api("GET", `/networks/${slug}/members`) : null;
   const facilitates = directory.items.some((s) => s.my_role === "facilitator");
   if (isAdmin || (canSeePeople && facilitates)) page.append(createSpaceForm(directory.items, roster, me, isAdmin));
+  if (network.my_role || me.is_operator) page.append(directorySection(slug));
   if (network.my_role || me.is_operator) page.append(await proposalsSection(slug, directory.items, roster, me, isAdmin));
+  if (isAdmin) page.append(await publicDirectoryAdmin(slug, directory.items));
   if (isAdmin) {
     const [templates, catalogue, compliance, shares] = await Promise.all([
       api("GET", `/networks/${slug}/templates`), api("GET", "/policy/parameters"), api("GET", `/networks/${slug}/compliance`),

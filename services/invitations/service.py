@@ -174,7 +174,6 @@ async def invite_by_email(
         # A member hears about it as they chose; the link itself only goes by e-mail.
         await notify(
             session,
-            settings,
             account_id=account.id,
             kind=Kind.INVITATION,
             title=f"{inviter or 'Someone'} invites you to {space.name}",
@@ -186,7 +185,6 @@ async def invite_by_email(
     if send_mail:
         mail = outbox.enqueue(
             session,
-            settings,
             to=address,
             kind=Kind.INVITATION.value,
             subject=f"You are invited to {space.name} ({network_name})",

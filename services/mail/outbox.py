@@ -7,7 +7,9 @@ queued until the sender delivers it or gives up. After the commit the sender is 
 rather than at the next poll.
 
 Every e-mail carries a one-click unsubscribe for its kind (RFC 8058 headers and a link in the
-text): a signed token of address and kind, so it works without signing in.
+text): a signed token of address and kind, so it works without signing in. Links (the
+unsubscribe link, a ``link`` path) are made when the e-mail is sent, from the settings the
+sender has, so queuing mail needs no settings and any use case can do it.
 """
 
 from __future__ import annotations
@@ -56,9 +58,21 @@ def unsubscribe_url(settings: Settings, address: str, kind: str) -> str:
     return f"{settings.base_url}/notifications/unsubscribe?t={unsubscribe_token(settings, address, kind)}"
 
 
+LINK_HEADER = "_link"
+"""Private outbox header: a path on this service the sender appends to the text as a full URL."""
+
+
+def finish(settings: Settings, row: MailOutbox, body: str) -> tuple[str, dict[str, str]]:
+    """The text and headers as sent: the row's link as a full URL, the unsubscribe link and headers."""
+    link = unsubscribe_url(settings, row.to_address, row.kind)
+    path = row.headers.get(LINK_HEADER)
+    text = body.rstrip() + (f"\n\n{settings.base_url}{path}" if path else "")
+    text += f"\n\n--\nTo stop e-mails like this one, open: {link}\n"
+    return text, {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
 def enqueue(
     session: AsyncSession,
-    settings: Settings,
     *,
     to: str,
     kind: str,
@@ -66,23 +80,22 @@ def enqueue(
     body: str,
     account_id: uuid.UUID | None = None,
     notify_account_id: uuid.UUID | None = None,
+    link: str | None = None,
 ) -> MailOutbox:
     """Queue one e-mail in the caller's transaction; it leaves after the commit.
 
-    The text gets the unsubscribe link for its kind appended; the headers carry it for mail
-    clients' own unsubscribe button.
+    ``link`` is a path on this service; the sent text ends with it as a full URL, then with the
+    unsubscribe link for its kind (also in the headers, for mail clients' own button).
     """
-    link = unsubscribe_url(settings, to, kind)
-    text = f"{body.rstrip()}\n\n--\nTo stop e-mails like this one, open: {link}\n"
     row = MailOutbox(
         id=uuid.uuid4(),
         to_address=to,
         subject=subject[:300],
-        body_text=text,
+        body_text=body,
         kind=kind,
         account_id=account_id,
         notify_account_id=notify_account_id,
-        headers={"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        headers={LINK_HEADER: link} if link else {},
         status="pending",
         attempts=0,
     )

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.notifications import MAIL_FAILED
 from services.invitations import tokens
+from services.mail import outbox
 from services.mail.transport import DeliveryError, SmtpTransport, Transport
 from services.persistence.models import MailOutbox, MailSuppression, Notification
 from services.settings import Settings
@@ -68,6 +69,9 @@ def build_message(settings: Settings, row: MailOutbox) -> EmailMessage:
             body = tokens.expand(settings.secret_key, settings.base_url, body, str(value))
         elif not name.startswith("_"):  # "_..." headers are private to the outbox
             message[name] = str(value)
+    body, extra = outbox.finish(settings, row, body)
+    for name, value in extra.items():
+        message[name] = value
     message.set_content(body)
     return message
 

@@ -45,7 +45,6 @@ async def channel_of(session: AsyncSession, account_id: uuid.UUID, kind: Kind) -
 
 async def notify(
     session: AsyncSession,
-    settings: Settings,
     *,
     account_id: uuid.UUID,
     kind: Kind,
@@ -58,6 +57,7 @@ async def notify(
     """Tell a member about something, in the caller's transaction, as they chose for ``kind``.
 
     ``link`` is a path on this service (e.g. ``/spaces/<id>``); e-mails show it as a full URL.
+    Needs no settings: the sender makes the e-mail's links when it sends.
     ``in_app_only``: the caller sends its own e-mail (e.g. an invitation with its link).
     """
     in_app, by_mail = deliveries(await channel_of(session, account_id, kind))
@@ -72,14 +72,13 @@ async def notify(
             )
         )
     if by_mail:
-        text = body + (f"\n\n{settings.base_url}{link}" if link else "")
         outbox.enqueue(
             session,
-            settings,
             to=found[0],
             kind=kind.value,
             subject=title,
-            body=text,
+            body=body or title,
+            link=link,
             account_id=account_id,
             notify_account_id=notify_on_failure,
         )

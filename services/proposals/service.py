@@ -78,7 +78,6 @@ async def _tell_admins(
         if admin != p.proposed_by:
             await notify(
                 session,
-                settings,
                 account_id=admin,
                 kind=Kind.PROPOSAL_SUBMITTED,
                 title=title,
@@ -91,9 +90,7 @@ async def _tell_proposer(
     session: AsyncSession, settings: Settings, network: Network, p: SpaceProposal, *, title: str, body: str
 ) -> None:
     link = f"/spaces/{p.space_id}" if p.space_id else f"/networks/{network.slug}#proposals"
-    await notify(
-        session, settings, account_id=p.proposed_by, kind=Kind.PROPOSAL_DECIDED, title=title, body=body, link=link
-    )
+    await notify(session, account_id=p.proposed_by, kind=Kind.PROPOSAL_DECIDED, title=title, body=body, link=link)
 
 
 def _record(

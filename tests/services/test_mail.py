@@ -49,13 +49,13 @@ def _transport(s: Settings) -> SmtpTransport:
 
 
 async def _queue(session: AsyncSession, s: Settings, to: str = "ana@example.org", **kw: object) -> MailOutbox:
-    row = outbox.enqueue(session, s, to=to, kind="invitation", subject="You are invited", body="Come in.", **kw)  # type: ignore[arg-type]
+    row = outbox.enqueue(session, to=to, kind="invitation", subject="You are invited", body="Come in.", **kw)  # type: ignore[arg-type]
     await session.commit()
     return row
 
 
 async def test_a_rolled_back_event_writes_no_mail(db_session: AsyncSession, mail_settings: Settings) -> None:
-    outbox.enqueue(db_session, mail_settings, to="ana@example.org", kind="invitation", subject="x", body="y")
+    outbox.enqueue(db_session, to="ana@example.org", kind="invitation", subject="x", body="y")
     await db_session.rollback()
     assert await db_session.scalar(select(func.count()).select_from(MailOutbox)) == 0
 
@@ -164,7 +164,7 @@ async def test_one_click_unsubscribe_stops_that_kind(
         assert done.status_code == 200, done.text
     row = await _queue(db_session, mail_settings, to="ana@example.org")
     other = outbox.enqueue(
-        db_session, mail_settings, to="ana@example.org", kind="meeting_reminder", subject="Tomorrow", body="Meeting"
+        db_session, to="ana@example.org", kind="meeting_reminder", subject="Tomorrow", body="Meeting"
     )
     await db_session.commit()
     report = await deliver_due(create_sessionmaker(engine), mail_settings, _transport(mail_settings))

@@ -18,7 +18,7 @@ async def test_notify_follows_the_members_choice(client, db_session: AsyncSessio
     await db_session.commit()
     h = bearer(token)
     # Default: e-mail and in-app.
-    await notify(db_session, settings, account_id=ana.id, kind=Kind.REQUEST_DECIDED, title="Approved", link="/")
+    await notify(db_session, account_id=ana.id, kind=Kind.REQUEST_DECIDED, title="Approved", link="/")
     await db_session.commit()
     r = await client.get("/api/v1/me/notifications", headers=h)
     assert r.status_code == 200
@@ -28,9 +28,9 @@ async def test_notify_follows_the_members_choice(client, db_session: AsyncSessio
     # In-app only: no more mail. Off: nothing at all.
     r = await client.put("/api/v1/me/notification-preferences/request_decided", json={"channel": "in_app"}, headers=h)
     assert r.status_code == 200 and r.json()["channel"] == "in_app"
-    await notify(db_session, settings, account_id=ana.id, kind=Kind.REQUEST_DECIDED, title="Again")
+    await notify(db_session, account_id=ana.id, kind=Kind.REQUEST_DECIDED, title="Again")
     r = await client.put("/api/v1/me/notification-preferences/meeting_reminder", json={"channel": "off"}, headers=h)
-    await notify(db_session, settings, account_id=ana.id, kind=Kind.MEETING_REMINDER, title="Tomorrow")
+    await notify(db_session, account_id=ana.id, kind=Kind.MEETING_REMINDER, title="Tomorrow")
     await db_session.commit()
     assert await db_session.scalar(select(func.count()).select_from(MailOutbox)) == 1
     titles = (await db_session.scalars(select(Notification.title).order_by(Notification.created_at))).all()
@@ -51,7 +51,7 @@ async def test_notify_follows_the_members_choice(client, db_session: AsyncSessio
 async def test_someone_elses_notification_is_not_found(client, db_session: AsyncSession, settings: Settings) -> None:
     ana, ben = await make_account(db_session), await make_account(db_session)
     token = await make_token(db_session, ben)
-    await notify(db_session, settings, account_id=ana.id, kind=Kind.INVITATION, title="For Ana")
+    await notify(db_session, account_id=ana.id, kind=Kind.INVITATION, title="For Ana")
     await db_session.commit()
     nid = await db_session.scalar(select(Notification.id))
     r = await client.post(f"/api/v1/me/notifications/{nid}/read", headers=bearer(token))

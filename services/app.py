@@ -44,6 +44,7 @@ from services.meetings.controllers import meetings_router
 from services.metrics import Metrics, RequestContextMiddleware
 from services.networks.controllers import NetworkController
 from services.notifications.controllers import MyNotificationsController, UnsubscribeController
+from services.notifications.reminders import start_reminders
 from services.ops.controllers import health, metrics, ready
 from services.persistence.engine import create_engine, create_sessionmaker
 from services.persistence.session import provide_db_session
@@ -123,9 +124,11 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
         state.identity_cleanup = start_cleanup(state, settings)
         state.mail = start_mail(state, settings, getattr(state, "mail_transport", None))
         state.sessionmaker.configure(info={WAKE_KEY: state.mail.wake})  # mail queued by a request leaves on commit
+        state.reminders = start_reminders(state)
         try:
             yield
         finally:
+            await state.reminders.stop()
             await state.mail.stop()
             await state.identity_cleanup.stop()
             await state.chat.stop()

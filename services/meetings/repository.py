@@ -112,3 +112,17 @@ async def next_starts(
     for space_id, starts in rows:
         out[space_id] = starts
     return out
+
+
+async def starting_between(
+    session: AsyncSession, start: dt.datetime, end: dt.datetime
+) -> list[tuple[uuid.UUID, uuid.UUID, str, dt.datetime]]:
+    """(meeting id, space id, title, start) of every meeting not cancelled starting in (start, end]
+    (the day-before reminders), by start time."""
+    rows = await session.execute(
+        select(Meeting.id, Meeting.space_id, Meeting.title, Meeting.starts_at)
+        .where(Meeting.cancelled_at.is_(None), Meeting.starts_at > start, Meeting.starts_at <= end)
+        .order_by(Meeting.starts_at, Meeting.id)
+        .limit(MAX_LISTED * 20)
+    )
+    return [(m, s, str(t), at) for m, s, t, at in rows]

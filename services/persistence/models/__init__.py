@@ -6,6 +6,7 @@ from services.persistence.models.chat import ChatRoom, Message
 from services.persistence.models.growing import (
     MailOutbox,
     MailSuppression,
+    MeetingReminder,
     NetworkDirectory,
     Notification,
     NotificationPreference,
@@ -34,6 +35,7 @@ __all__ = [
     "MailOutbox",
     "MailSuppression",
     "Meeting",
+    "MeetingReminder",
     "Message",
     "Network",
     "NetworkDirectory",

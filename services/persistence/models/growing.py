@@ -188,3 +188,12 @@ class PublicSpace(Base):
     created_at: Mapped[dt.datetime] = created_at()
 
     __table_args__ = (Index("ix_public_spaces_network", "network_id"),)
+
+
+class MeetingReminder(Base):
+    """A meeting whose day-before reminder went out (at most once, even with several processes)."""
+
+    __tablename__ = "meeting_reminders"
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
+    sent_at: Mapped[dt.datetime] = created_at()

@@ -181,9 +181,18 @@ def upgrade() -> None:
     )
     op.create_index("ix_public_spaces_network", "public_spaces", ["network_id"])
 
+    op.create_table(
+        "meeting_reminders",
+        sa.Column("meeting_id", UUID, nullable=False),
+        sa.Column("sent_at", TS, nullable=False, server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("meeting_id", name="pk_meeting_reminders"),
+        _fk("meeting_reminders", "meeting_id", "meetings", "CASCADE"),
+    )
+
 
 def downgrade() -> None:
     for table in (
+        "meeting_reminders",
         "public_spaces",
         "network_directories",
         "space_proposals",

@@ -54,6 +54,7 @@ from services.readiness import ReadinessCheck
 from services.settings import Settings
 from services.sharing.controllers import sharing_router
 from services.spaces.controllers import spaces_router
+from services.stewardship.controllers import StewardshipController
 from services.web.controllers import web_pages
 
 API_PREFIX = "/api/v1"
@@ -77,6 +78,7 @@ def _api_routes() -> list[ControllerRouterHandler]:
         MyInvitationsController,
         ProposalController,
         DirectoryController,
+        StewardshipController,
     ]
 
 

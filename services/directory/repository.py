@@ -47,7 +47,7 @@ async def public_spaces(session: AsyncSession, network_id: uuid.UUID) -> list[tu
     rows = await session.execute(
         select(Space, PublicSpace.how_to_join)
         .join(PublicSpace, PublicSpace.space_id == Space.id)
-        .where(PublicSpace.network_id == network_id, Space.visibility == "listed")
+        .where(PublicSpace.network_id == network_id, Space.visibility == "listed", Space.archived_at.is_(None))
         .order_by(Space.name, Space.id)
     )
     return [(s, str(h)) for s, h in rows]
@@ -67,3 +67,10 @@ async def unset_public(session: AsyncSession, space_id: uuid.UUID) -> bool:
     """Take a space out of the public directory; False when it was not in it."""
     result = await session.execute(delete(PublicSpace).where(PublicSpace.space_id == space_id))
     return bool(getattr(result, "rowcount", 0))
+
+
+async def archived_ids(session: AsyncSession, network_id: uuid.UUID) -> set[uuid.UUID]:
+    """Archived spaces of the network (kept out of the directories)."""
+    return set(
+        await session.scalars(select(Space.id).where(Space.network_id == network_id, Space.archived_at.is_not(None)))
+    )

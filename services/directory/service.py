@@ -145,7 +145,7 @@ async def list_publicly(session: AsyncSession, actor: Actor, space_id: uuid.UUID
     ctx = await access.load(session, actor, space_id, lock=True)
     if not can_manage_directory(actor, ctx.space.network_id):
         raise Forbidden("Only the network's admins choose what its public directory shows.", code="forbidden")
-    problem = public_listing_problem(visibility=ctx.space.visibility, archived=False)
+    problem = public_listing_problem(visibility=ctx.space.visibility, archived=ctx.space.archived_at is not None)
     if problem is PublicProblem.UNLISTED:
         raise Unprocessable(
             "An unlisted space cannot be in the public directory; make it listed first.",
@@ -191,10 +191,11 @@ async def signed_in_directory(
     listing = await spaces_directory(session, actor, slug)
     network = await require_network(session, slug)
     public = set(await repository.public_ids(session, network.id))
+    archived = await repository.archived_ids(session, network.id)
     words = [w for w in (query or "").lower().split() if w][:10]
     items = []
     for s in listing.items:
-        if kind is not None and s.kind != kind:
+        if s.id in archived or (kind is not None and s.kind != kind):
             continue
         text = f"{s.name} {s.description}".lower()
         if any(w not in text for w in words):

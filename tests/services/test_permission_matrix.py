@@ -291,6 +291,10 @@ MATRIX: tuple[Row, ...] = (
     Row("PUT", N + "/directory-settings", ADMIN, 200, ADMINS_ONLY, {"public": True}),
     Row("PUT", S + "/public-listing", ADMIN, 204, ADMINS_ONLY, {"how_to_join": "Ask at orientation."}),
     Row("DELETE", S + "/public-listing", ADMIN, 204, ADMINS_ONLY),
+    # stewardship (services/stewardship)
+    Row("DELETE", N + "/members/{account_id}", ADMIN, 200, ADMINS_ONLY, use={"account_id": "member2_id"}),
+    Row("PUT", S + "/archive", ADMIN, 200, ADMINS_ONLY),
+    Row("DELETE", S + "/archive", ADMIN, 200, ADMINS_ONLY, use={"space_id": "archived_id"}),
     # proposals (services/proposals); the world's proposal is NET_MEMBER's, waiting for their answer
     Row("POST", N + "/proposals", NET_MEMBER, 201, (OTHER_ADMIN, STRANGER, ANON), PROPOSAL),
     Row("GET", N + "/proposals", NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
@@ -475,6 +479,8 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
     )
     db_session.add(proposal)
     db_session.add(PublicSpace(space_id=space.id, network_id=home.id, how_to_join=""))
+    archived = await make_space(db_session, home, name="Archived circle")
+    archived.archived_at = dt.datetime.now(dt.UTC)
     identities = [
         LinkedIdentity(id=uuid.uuid4(), account_id=who[MEMBER].id, issuer=issuer, subject=f"member-{n}")
         for n in range(2)  # two, so unlinking one leaves a way to sign in
@@ -493,6 +499,7 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         "notification_id": str(notification.id),
         "invitation_id": str(invitation.id),
         "proposal_id": str(proposal.id),
+        "archived_id": str(archived.id),
         "kind": "invitation",
         "space_id": str(space.id),
         "hidden_id": str(hidden.id),

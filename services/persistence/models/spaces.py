@@ -46,6 +46,8 @@ class Space(Base):
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = created_at()
     updated_at: Mapped[dt.datetime] = mapped_column(nullable=False, server_default=func.now(), onupdate=func.now())
+    archived_at: Mapped[dt.datetime | None] = mapped_column()
+    """Set while the space is archived (read-only, out of the directories; restorable). Migration 0014."""
 
     __table_args__ = (
         CheckConstraint("kind IN ('identity','role','topic','cohort')", name="kind"),

@@ -196,7 +196,15 @@ function peopleSection(roster, me) {
       if (!done) select.value = p.role;
       else p.role = select.value;
     });
-    return el("tr", {}, el("td", {}, p.display_name), el("td", { class: "small muted" }, p.email), el("td", {}, select));
+    const remove = p.account_id === me.id ? null : el("button", { type: "button", class: "link small" }, "remove");
+    if (remove) {
+      remove.addEventListener("click", async () => {
+        if (!confirm(`Remove ${p.display_name} from the network? They leave all its spaces at once.`)) return;
+        const done = await act(remove, area, () => api("DELETE", `/networks/${slug}/members/${p.account_id}`), `${p.display_name} was removed.`);
+        if (done) remove.closest("tr").remove();
+      });
+    }
+    return el("tr", {}, el("td", {}, p.display_name), el("td", { class: "small muted" }, p.email), el("td", {}, select, " ", remove));
   });
   const email = el("input", { id: "add-email", type: "email", required: true, placeholder: "colleague@district.org" });
   const role = el("select", { id: "add-role" }, roles.map((r) => el("option", { value: r }, r)));

@@ -2,6 +2,7 @@
 import {
   JOIN_MODES, act, api, describeBound, el, fill, label, say, showApiError, showValue,
 } from "/static/app.js";
+import { archiveSection, emailInvitationsSection } from "/static/space_growing.js";
 import { ChatRoom } from "/static/chat.js";
 
 const page = document.getElementById("page");
@@ -34,6 +35,11 @@ function membershipActions(space, area) {
     box.append(el("span", { class: "badge ok" }, space.my_role === "facilitator" ? "You facilitate this space" : "You are a member"), leave);
   } else if (space.my_status === "banned") {
     box.append(el("span", { class: "badge bad" }, "You cannot join this space"));
+  } else if (space.archived_at) {
+    box.append(el("span", { class: "badge warn" }, "Archived: read-only"));
+  } else if (space.join_mode === "invite" && space.my_status !== "invited") {
+    // No Join button that the server would refuse.
+    box.append(el("span", { class: "muted" }, "By invitation only: ask one of its facilitators to invite you."));
   } else {
     const text = space.join_mode === "request" ? "Ask to join" : "Join this space";
     const join = el("button", { type: "button" }, text);
@@ -348,6 +354,8 @@ async function main() {
   }
   page.append(policy_, subspacesSection(space, hierarchy, canEdit));
   if (isAdmin) page.append(shareForm(space, await api("GET", "/networks")));
+  if (canEdit) page.append(await emailInvitationsSection(space));
+  if (isAdmin) page.append(archiveSection(space));
   if (members) page.append(membersSection(members));
 }
 

@@ -29,6 +29,8 @@ def _fk(table: str, column: str, target: str, ondelete: str) -> sa.ForeignKeyCon
 
 
 def upgrade() -> None:
+    op.add_column("spaces", sa.Column("archived_at", TS))
+
     op.create_table(
         "mail_outbox",
         sa.Column("id", UUID, nullable=False),
@@ -203,3 +205,4 @@ def downgrade() -> None:
         "mail_outbox",
     ):
         op.drop_table(table)
+    op.drop_column("spaces", "archived_at")

@@ -25,6 +25,7 @@ from services.chat.controllers import MessageController, websocket_gateway
 from services.chat.runtime import start_chat
 from services.directory.controllers import DirectoryController, PublicDirectoryPages
 from services.errors import exception_handlers
+from services.facilitation.controllers import FacilitationController
 from services.gc_tuning import tune_for_server
 from services.identity.cleanup import start_cleanup
 from services.identity.controllers import (
@@ -79,6 +80,7 @@ def _api_routes() -> list[ControllerRouterHandler]:
         ProposalController,
         DirectoryController,
         StewardshipController,
+        FacilitationController,
     ]
 
 

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, any_, bindparam, case, cast, delete, func, or_, select, text, update
+from sqlalchemy import and_, any_, bindparam, case, cast, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, array
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -172,13 +172,25 @@ async def active_facilitators(session: AsyncSession, space_id: uuid.UUID) -> lis
     )
 
 
+def _holds_training() -> ColumnElement[bool]:
+    """The facilitator has a training record in the space's network that has not expired
+    (services/facilitation keeps them): it counts as trained like the per-space mark."""
+    from services.persistence.models import FacilitatorTraining
+
+    return exists().where(
+        FacilitatorTraining.network_id == Space.network_id,
+        FacilitatorTraining.account_id == SpaceMember.account_id,
+        or_(FacilitatorTraining.expires_on.is_(None), FacilitatorTraining.expires_on >= func.current_date()),
+    )
+
+
 async def facilitator_counts(session: AsyncSession, network_id: uuid.UUID) -> dict[uuid.UUID, tuple[int, int]]:
     """(active facilitators, trained ones) per space of a network (one query)."""
     rows = await session.execute(
         select(
             SpaceMember.space_id,
             func.count(),
-            func.count().filter(SpaceMember.trained.is_(True)),
+            func.count().filter(SpaceMember.trained.is_(True) | _holds_training()),
         )
         .join(Space, Space.id == SpaceMember.space_id)
         .where(Space.network_id == network_id, SpaceMember.role == "facilitator", SpaceMember.status == "active")

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import crypto
 from services.persistence.models import (
+    FacilitatorTraining,
     Meeting,
     Notification,
     PublicSpace,
@@ -94,6 +95,7 @@ MEMBER = "member"  # member of S
 NET_MEMBER = "net_member"  # member of the home network, not of S
 STRANGER = "stranger"  # signed in, no role anywhere
 ANON = "anon"  # no credentials
+OUTSIDE = "outside_facilitator"  # facilitator of S from outside the home network (no network role)
 EVERYONE_SIGNED_IN = (OPERATOR, ADMIN, OTHER_ADMIN, FACILITATOR, MEMBER, NET_MEMBER, STRANGER)
 
 
@@ -123,6 +125,7 @@ NOT_IN_S = (NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)
 MANAGERS_ONLY = (MEMBER, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)  # refused where admins/facilitators act
 ADMINS_ONLY = (FACILITATOR, MEMBER, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)
 NOT_PROPOSER = (ADMIN, FACILITATOR, MEMBER, OTHER_ADMIN, STRANGER, ANON)  # the world's proposal is NET_MEMBER's
+TRAINING = {"account_id": "{facilitator_id}", "course": "Circle keeping", "completed_on": "2026-02-01"}
 PROPOSAL = {"name": "Book circle", "kind": "topic", "purpose": "Read one book a term together."}
 MEETING = {"kind": "virtual", "title": "Circle", "starts_at": "2030-01-15T17:00:00Z", "components": ["quote"]}
 
@@ -295,6 +298,18 @@ MATRIX: tuple[Row, ...] = (
     Row("DELETE", N + "/members/{account_id}", ADMIN, 200, ADMINS_ONLY, use={"account_id": "member2_id"}),
     Row("PUT", S + "/archive", ADMIN, 200, ADMINS_ONLY),
     Row("DELETE", S + "/archive", ADMIN, 200, ADMINS_ONLY, use={"space_id": "archived_id"}),
+    # facilitators (services/facilitation); an outside facilitator sees S, never the network's roster
+    Row("GET", N + "/members", ADMIN, 200, (OUTSIDE,)),
+    Row("GET", N + "/spaces", NET_MEMBER, 200, (OUTSIDE,)),
+    Row("GET", S + "/members", OUTSIDE, 200, (NET_MEMBER, STRANGER, ANON)),
+    Row("GET", S + "/policy", OUTSIDE, 200, (STRANGER, ANON)),
+    Row("GET", N + "/facilitators", ADMIN, 200, (OUTSIDE, *ADMINS_ONLY)),
+    Row("POST", N + "/trainings", ADMIN, 201, (OUTSIDE, *ADMINS_ONLY), TRAINING),
+    Row("DELETE", N + "/trainings/{training_id}", ADMIN, 204, (OUTSIDE, *ADMINS_ONLY)),
+    Row("PUT", N + "/compensation/{account_id}", ADMIN, 204, (OUTSIDE, *ADMINS_ONLY), {"compensated": True},
+        use={"account_id": "facilitator_id"}),
+    Row("PUT", S + "/outside-facilitators/{account_id}", ADMIN, 200, (OUTSIDE, *ADMINS_ONLY),
+        use={"account_id": "target_id"}),
     # proposals (services/proposals); the world's proposal is NET_MEMBER's, waiting for their answer
     Row("POST", N + "/proposals", NET_MEMBER, 201, (OTHER_ADMIN, STRANGER, ANON), PROPOSAL),
     Row("GET", N + "/proposals", NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
@@ -389,6 +404,8 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
     await make_space(db_session, home, name="Latina new principals", parent=space, join_mode="parent_members")
     hidden = await make_space(db_session, home, name="Hidden", join_mode="invite", visibility="unlisted")
     await add_facilitators(db_session, space, who[FACILITATOR], extra["fac2"])
+    outside = await make_account(db_session, name=OUTSIDE)
+    await add_facilitators(db_session, space, outside)
     await add_space_member(db_session, space, who[MEMBER])
     await add_space_member(db_session, space, extra["member2"])
     await add_space_member(db_session, space, extra["banned"], status="banned")
@@ -479,6 +496,14 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
     )
     db_session.add(proposal)
     db_session.add(PublicSpace(space_id=space.id, network_id=home.id, how_to_join=""))
+    training = FacilitatorTraining(
+        id=uuid.uuid4(),
+        network_id=home.id,
+        account_id=who[FACILITATOR].id,
+        course="Circle keeping",
+        completed_on=dt.date(2026, 1, 10),
+    )
+    db_session.add(training)
     archived = await make_space(db_session, home, name="Archived circle")
     archived.archived_at = dt.datetime.now(dt.UTC)
     identities = [
@@ -500,6 +525,7 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         "invitation_id": str(invitation.id),
         "proposal_id": str(proposal.id),
         "archived_id": str(archived.id),
+        "training_id": str(training.id),
         "kind": "invitation",
         "space_id": str(space.id),
         "hidden_id": str(hidden.id),
@@ -511,6 +537,7 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
     }
     for name, account in who.items():
         out[f"token:{name}"] = await make_token(db_session, account)
+    out[f"token:{OUTSIDE}"] = await make_token(db_session, outside)
     await db_session.commit()
     return out
 

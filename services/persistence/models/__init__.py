@@ -4,6 +4,8 @@ from services.persistence.models.accounts import Account, ApiToken
 from services.persistence.models.audit import AuditEvent
 from services.persistence.models.chat import ChatRoom, Message
 from services.persistence.models.growing import (
+    FacilitatorCompensation,
+    FacilitatorTraining,
     MailOutbox,
     MailSuppression,
     MeetingReminder,
@@ -32,6 +34,8 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "ChatRoom",
+    "FacilitatorCompensation",
+    "FacilitatorTraining",
     "MailOutbox",
     "MailSuppression",
     "Meeting",

@@ -16,7 +16,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -197,3 +197,35 @@ class MeetingReminder(Base):
 
     meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
     sent_at: Mapped[dt.datetime] = created_at()
+
+
+class FacilitatorTraining(Base):
+    """A facilitator's completed training in a network: course, date, expiry (not a per-space flag)."""
+
+    __tablename__ = "facilitator_trainings"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    network_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), nullable=False)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
+    course: Mapped[str] = mapped_column(String(200), nullable=False)
+    completed_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    expires_on: Mapped[dt.date | None] = mapped_column(Date)
+    recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = created_at()
+
+    __table_args__ = (
+        CheckConstraint("expires_on IS NULL OR expires_on >= completed_on", name="dates"),
+        Index("ix_facilitator_trainings_network_account", "network_id", "account_id"),
+    )
+
+
+class FacilitatorCompensation(Base):
+    """Who a network pays for facilitating (visible to the network's admins only)."""
+
+    __tablename__ = "facilitator_compensation"
+
+    network_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    note: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    updated_at: Mapped[dt.datetime] = mapped_column(nullable=False, server_default=func.now(), onupdate=func.now())

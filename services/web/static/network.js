@@ -3,6 +3,7 @@ import {
   JOIN_MODES, KINDS, act, api, describeBound, el, fill, label, say, showApiError,
 } from "/static/app.js";
 import { directorySection, publicDirectoryAdmin } from "/static/directory.js";
+import { facilitatorsSection } from "/static/facilitators.js";
 import { proposalsSection } from "/static/proposals.js";
 
 const page = document.getElementById("page");
@@ -307,7 +308,7 @@ async function main() {
   if (isAdmin || (canSeePeople && facilitates)) page.append(createSpaceForm(directory.items, roster, me, isAdmin));
   if (network.my_role || me.is_operator) page.append(directorySection(slug));
   if (network.my_role || me.is_operator) page.append(await proposalsSection(slug, directory.items, roster, me, isAdmin));
-  if (isAdmin) page.append(await publicDirectoryAdmin(slug, directory.items));
+  if (isAdmin) page.append(await publicDirectoryAdmin(slug, directory.items), await facilitatorsSection(slug));
   if (isAdmin) {
     const [templates, catalogue, compliance, shares] = await Promise.all([
       api("GET", `/networks/${slug}/templates`), api("GET", "/policy/parameters"), api("GET", `/networks/${slug}/compliance`),

@@ -191,9 +191,46 @@ def upgrade() -> None:
         _fk("meeting_reminders", "meeting_id", "meetings", "CASCADE"),
     )
 
+    op.create_table(
+        "facilitator_trainings",
+        sa.Column("id", UUID, nullable=False),
+        sa.Column("network_id", UUID, nullable=False),
+        sa.Column("account_id", UUID, nullable=False),
+        sa.Column("course", sa.String(200), nullable=False),
+        sa.Column("completed_on", sa.Date, nullable=False),
+        sa.Column("expires_on", sa.Date),
+        sa.Column("recorded_by", UUID),
+        sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("id", name="pk_facilitator_trainings"),
+        _fk("facilitator_trainings", "network_id", "networks", "CASCADE"),
+        _fk("facilitator_trainings", "account_id", "accounts", "CASCADE"),
+        _fk("facilitator_trainings", "recorded_by", "accounts", "SET NULL"),
+        sa.CheckConstraint(
+            "expires_on IS NULL OR expires_on >= completed_on", name="ck_facilitator_trainings_dates"
+        ),
+    )
+    op.create_index(
+        "ix_facilitator_trainings_network_account", "facilitator_trainings", ["network_id", "account_id"]
+    )
+
+    op.create_table(
+        "facilitator_compensation",
+        sa.Column("network_id", UUID, nullable=False),
+        sa.Column("account_id", UUID, nullable=False),
+        sa.Column("note", sa.String(500), nullable=False),
+        sa.Column("recorded_by", UUID),
+        sa.Column("updated_at", TS, nullable=False, server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("network_id", "account_id", name="pk_facilitator_compensation"),
+        _fk("facilitator_compensation", "network_id", "networks", "CASCADE"),
+        _fk("facilitator_compensation", "account_id", "accounts", "CASCADE"),
+        _fk("facilitator_compensation", "recorded_by", "accounts", "SET NULL"),
+    )
+
 
 def downgrade() -> None:
     for table in (
+        "facilitator_compensation",
+        "facilitator_trainings",
         "meeting_reminders",
         "public_spaces",
         "network_directories",

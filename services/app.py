@@ -17,7 +17,7 @@ from litestar.types import ControllerRouterHandler
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.accounts.controllers import read_me
+from services.accounts.controllers import read_me, update_me
 from services.auth.guards import provide_actor, provide_principal, require_principal
 from services.auth.resolve import AuthenticationMiddleware, Authenticator, BearerResolver, CookieResolver
 from services.auth.tokens import resolve_personal_token
@@ -66,6 +66,7 @@ def _api_routes() -> list[ControllerRouterHandler]:
     """Controllers under /api/v1. Each area adds one line here."""
     return [
         read_me,
+        update_me,
         NetworkController,
         spaces_router,
         policies_router,

@@ -131,6 +131,7 @@ MEETING = {"kind": "virtual", "title": "Circle", "starts_at": "2030-01-15T17:00:
 
 MATRIX: tuple[Row, ...] = (
     Row("GET", "/api/v1/me", STRANGER, 200, (ANON,)),
+    Row("PATCH", "/api/v1/me", STRANGER, 200, (ANON,), {"pronouns": "they/them"}),
     # networks
     Row("GET", "/api/v1/networks", STRANGER, 200, (ANON,)),
     Row(

@@ -78,3 +78,21 @@ export async function notificationsSection() {
   area.append(el("h2", { id: "notifications-title" }, `Notifications${data.unread ? ` (${data.unread} new)` : ""}`), list, choices);
   return area;
 }
+
+/** Your name and pronouns, as others see them. */
+export function profileSection(me) {
+  const area = el("section", { class: "card", id: "profile" });
+  const name = el("input", { id: "pname-me", required: true, maxlength: 200, value: me.display_name, autocomplete: "name" });
+  const pronouns = el("input", { id: "ppronouns", maxlength: 60, value: me.pronouns || "", placeholder: "e.g. she/her, they/them" });
+  const save = el("button", { type: "submit" }, "Save");
+  const form = el("form", {
+    onsubmit: async (event) => {
+      event.preventDefault();
+      await act(save, area, () => api("PATCH", "/me", { display_name: name.value, pronouns: pronouns.value || null }), "Saved.");
+      save.disabled = false;
+    },
+  }, el("label", { for: "pname-me" }, "Your name"), name,
+  el("label", { for: "ppronouns" }, "Pronouns ", el("span", { class: "hint" }, "(optional)")), pronouns, el("p", {}, save));
+  area.append(el("details", {}, el("summary", {}, "Your name and pronouns"), form));
+  return area;
+}

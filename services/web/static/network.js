@@ -287,10 +287,19 @@ async function main() {
   let network;
   let directory;
   try {
-    [network, directory] = await Promise.all([api("GET", `/networks/${slug}`), api("GET", `/networks/${slug}/spaces`)]);
+    network = await api("GET", `/networks/${slug}`);
   } catch (err) {
     fill(page, el("h1", {}, "Network not found"));
     say(page, "error", err.message);
+    return;
+  }
+  try {
+    directory = await api("GET", `/networks/${slug}/spaces`);
+  } catch (err) {
+    // A guest (a space shared with their network) or an outside facilitator: one clear message.
+    fill(page, el("h1", {}, network.name),
+      el("p", {}, `${network.name} hosts spaces you take part in; its other spaces are for its own members.`),
+      el("p", {}, el("a", { href: "/" }, "Back to My spaces")));
     return;
   }
   document.title = `${network.name} · Affinity Federation`;

@@ -8,10 +8,12 @@ import { ChatRoom } from "/static/chat.js";
 const page = document.getElementById("page");
 const spaceId = page.dataset.space;
 
-function header(space, network) {
+function header(space, network, parent) {
   return [
     el("p", { class: "small" }, el("a", { href: `/networks/${space.network}` }, network ? network.name : space.network),
-      space.path.length ? " › …" : ""),
+      space.path.length > 1 || (space.path.length && !parent) ? " › …" : "",
+      // Breadcrumbs name the parent (when the viewer may see it).
+      parent ? [" › ", el("a", { href: `/spaces/${parent.id}` }, parent.name)] : ""),
     el("h1", {}, space.name),
     el("p", {}, el("span", { class: "badge" }, space.kind), " ",
       space.visibility === "unlisted" ? el("span", { class: "badge warn" }, "unlisted") : null, " ",
@@ -327,7 +329,8 @@ async function main() {
     fold.append(...policy_.childNodes);
     policy_.replaceChildren(fold);
   }
-  fill(page, header(space, network), actions);
+  const parent = space.parent_id ? await api("GET", `/spaces/${space.parent_id}`).catch(() => null) : null;
+  fill(page, header(space, network, parent), actions);
   const names = new Map();
   let members = null;
   if (isMember) {

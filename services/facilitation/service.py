@@ -190,17 +190,13 @@ async def add_outside_facilitator(
     theirs = await spaces_repository.memberships(session, account_id, [*ctx.space.path, ctx.space.id])
     if any(m.status == "banned" for m in theirs.values()):
         raise Conflict("That account is banned from this space or a space above it.", code="banned")
+    outside = not await repository.members(session, ctx.space.network_id, [account_id])
     row = theirs.get(ctx.space.id)
     if row is None:
-        session.add(
-            SpaceMember(
-                space_id=ctx.space.id, account_id=account_id, role="facilitator", status="active", own_standing=True
-            )
-        )
-    else:
-        row.role, row.status, row.own_standing = "facilitator", "active", True
+        row = SpaceMember(space_id=ctx.space.id, account_id=account_id, role="facilitator", status="active")
+        session.add(row)
+    row.role, row.status, row.own_standing, row.outside = "facilitator", "active", True, outside
     await session.flush()
-    outside = not await repository.members(session, ctx.space.network_id, [account_id])
     audit.record(
         session,
         actor_id=actor.account_id,

@@ -67,7 +67,7 @@ def facts_of(space: Space) -> SpaceFacts:
 def _facts(row: SpaceMember | None) -> MembershipFacts | None:
     if row is None:
         return None
-    return MembershipFacts(MemberRole(row.role), MemberStatus(row.status))
+    return MembershipFacts(MemberRole(row.role), MemberStatus(row.status), outside=row.outside)
 
 
 def refuse_if_archived(space: Space) -> None:

@@ -49,7 +49,8 @@ async def test_an_outside_facilitator_sees_their_space_and_nothing_else(client, 
     assert r.status_code == 200 and r.json()["outside"] is True
     # What facilitating needs: the space, its rules, its people, its requests, its meetings, its chat.
     for path in ("", "/policy", "/members", "/requests", "/meetings"):
-        assert (await client.get(f"/api/v1/spaces/{ids['circle']}{path}", headers=h)).status_code == 200, path
+        got = await client.get(f"/api/v1/spaces/{ids['circle']}{path}", headers=h)
+        assert got.status_code == 200, (path, got.text)
     r = await client.post(f"/api/v1/spaces/{ids['circle']}/messages", json={"body": "Welcome!", "key": "k1"}, headers=h)
     assert r.status_code in {200, 201}, r.text
     # Nothing else of the network: no roster, no directory, no other space.

@@ -30,6 +30,7 @@ from services.persistence.models import (
     Share,
     SpaceInvitation,
     SpaceJoinRequest,
+    SpaceMember,
     SpaceProposal,
     TrustedNetwork,
 )
@@ -406,7 +407,8 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
     hidden = await make_space(db_session, home, name="Hidden", join_mode="invite", visibility="unlisted")
     await add_facilitators(db_session, space, who[FACILITATOR], extra["fac2"])
     outside = await make_account(db_session, name=OUTSIDE)
-    await add_facilitators(db_session, space, outside)
+    db_session.add(SpaceMember(space_id=space.id, account_id=outside.id, role="facilitator", status="active",
+                               own_standing=True, outside=True))
     await add_space_member(db_session, space, who[MEMBER])
     await add_space_member(db_session, space, extra["member2"])
     await add_space_member(db_session, space, extra["banned"], status="banned")

@@ -72,6 +72,8 @@ class SpaceMember(Base):
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="active")
     trained: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     own_standing: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    outside: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="false")
+    """An outside facilitator: facilitates this space without belonging to its network (migration 0014)."""
     """True when the membership does not derive from the parent space (e.g. a guest through a
     share): removal or a ban in an ancestor does not cascade to it."""
     created_at: Mapped[dt.datetime] = created_at()

@@ -30,6 +30,7 @@ def _fk(table: str, column: str, target: str, ondelete: str) -> sa.ForeignKeyCon
 
 def upgrade() -> None:
     op.add_column("spaces", sa.Column("archived_at", TS))
+    op.add_column("space_members", sa.Column("outside", sa.Boolean, nullable=False, server_default="false"))
 
     op.create_table(
         "mail_outbox",
@@ -242,4 +243,5 @@ def downgrade() -> None:
         "mail_outbox",
     ):
         op.drop_table(table)
+    op.drop_column("space_members", "outside")
     op.drop_column("spaces", "archived_at")

@@ -29,6 +29,8 @@ from services.identity.schemas import (
     ClientCreated,
     ClientList,
     ClientSecretRotated,
+    DomainClaimList,
+    DomainClaimOut,
     IdentityProviderInfo,
     IdentityProviderOut,
     IdentityProviderSet,
@@ -535,6 +537,13 @@ class IdentityApiController(Controller):
     async def delete_provider(self, db_session: AsyncSession, actor: Actor, slug: SlugParam) -> None:
         await service.disconnect_identity_provider(db_session, actor, slug)
 
+    @get(
+        "/{slug:str}/email-domains",
+        summary="The network's e-mail domain claims and whether an operator approved each (network admins)",
+    )
+    async def list_email_domains(self, db_session: AsyncSession, actor: Actor, slug: SlugParam) -> DomainClaimList:
+        return await service.list_network_claims(db_session, actor, slug)
+
     @post("/{slug:str}/clients", summary="Register an OIDC client of this service (network admins)", status_code=201)
     async def create_client(
         self, request: AnyRequest, db_session: AsyncSession, actor: Actor, slug: SlugParam, data: ClientCreate
@@ -565,6 +574,40 @@ class IdentityApiController(Controller):
     ) -> Response[ClientSecretRotated]:
         rotated = await service.rotate_client_secret(db_session, actor, slug, client_id)
         return Response(rotated, headers=_NO_STORE)
+
+
+ClaimStatusQuery = Annotated[
+    str | None, Parameter(description="Only claims in this state: pending, approved or rejected", max_length=20)
+]
+
+
+class EmailDomainClaimController(Controller):
+    """API for federation operators: networks' e-mail domain claims, approved or rejected here."""
+
+    path = "/email-domain-claims"
+    tags = ["identity"]
+
+    @get("/", summary="Every network's e-mail domain claims, oldest first (operators)")
+    async def list_claims(
+        self, db_session: AsyncSession, actor: Actor, status: ClaimStatusQuery = None
+    ) -> DomainClaimList:
+        return await service.list_claims(db_session, actor, status)
+
+    @post(
+        "/{claim_id:uuid}/approve",
+        summary="Approve a claim: verified e-mails in the domain may link to accounts of that network (operators)",
+        status_code=200,
+    )
+    async def approve(self, db_session: AsyncSession, actor: Actor, claim_id: uuid.UUID) -> DomainClaimOut:
+        return await service.decide_claim(db_session, actor, claim_id, approve=True)
+
+    @post(
+        "/{claim_id:uuid}/reject",
+        summary="Reject a claim (or withdraw an approval): the domain links nothing (operators)",
+        status_code=200,
+    )
+    async def reject(self, db_session: AsyncSession, actor: Actor, claim_id: uuid.UUID) -> DomainClaimOut:
+        return await service.decide_claim(db_session, actor, claim_id, approve=False)
 
 
 class MyIdentitiesController(Controller):

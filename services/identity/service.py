@@ -9,11 +9,13 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation import identity as identity_rules
 from federation import permissions
+from federation.identity import ClaimStatus
 from federation.permissions import Actor
 from services import audit
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable
-from services.identity import crypto, provider, upstream
+from services.identity import crypto, provider, repository, upstream
 from services.identity.broker import callback_url
 from services.identity.schemas import (
     ClientCreate,
@@ -21,6 +23,8 @@ from services.identity.schemas import (
     ClientList,
     ClientOut,
     ClientSecretRotated,
+    DomainClaimList,
+    DomainClaimOut,
     IdentityProviderInfo,
     IdentityProviderOut,
     IdentityProviderSet,
@@ -29,7 +33,14 @@ from services.identity.schemas import (
 )
 from services.networks.service import require_network
 from services.persistence.models import Account, Network
-from services.persistence.models.identity import LinkedIdentity, OidcClient, OidcToken, PendingLogin, UpstreamProvider
+from services.persistence.models.identity import (
+    EmailDomainClaim,
+    LinkedIdentity,
+    OidcClient,
+    OidcToken,
+    PendingLogin,
+    UpstreamProvider,
+)
 from services.settings import Settings
 
 _DOMAIN_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-.")
@@ -72,16 +83,13 @@ async def set_identity_provider(
         ) from None
     now = dt.datetime.now(dt.UTC)
     row = await session.scalar(select(UpstreamProvider).where(UpstreamProvider.network_id == network.id))
-    before = (
-        {"issuer": row.issuer, "client_id": row.client_id, "email_domains": list(row.email_domains)} if row else None
-    )
+    before = {"issuer": row.issuer, "client_id": row.client_id} if row else None
     if row is None:
         row = UpstreamProvider(id=uuid.uuid4(), network_id=network.id)
         session.add(row)
     row.issuer = issuer
     row.client_id = data.client_id
     row.client_secret_enc = crypto.seal(settings.secret_key, data.client_secret, "upstream-client-secret")
-    row.email_domains = domains
     row.authorization_endpoint = found.authorization_endpoint
     row.token_endpoint = found.token_endpoint
     row.jwks_uri = found.jwks_uri
@@ -98,17 +106,137 @@ async def set_identity_provider(
         target_id=network.id,
         network_id=network.id,
         before=before,
-        after={"issuer": issuer, "client_id": data.client_id, "email_domains": domains},
+        after={"issuer": issuer, "client_id": data.client_id},
     )
+    claims = await _sync_claims(session, actor, network, domains)
     return IdentityProviderOut(
         network=network.slug,
         issuer=issuer,
         client_id=data.client_id,
-        email_domains=domains,
+        email_domains=[c.domain for c in claims],
         redirect_uri=callback_url(settings, network.slug),
         id_token_algs=found.algs,
         updated_at=now,
+        domain_claims=[_claim_out(c, network.slug) for c in claims],
     )
+
+
+def _claim_out(claim: EmailDomainClaim, slug: str) -> DomainClaimOut:
+    return DomainClaimOut(
+        id=claim.id,
+        network=slug,
+        domain=claim.domain,
+        status=ClaimStatus(claim.status).value,
+        requested_at=claim.requested_at,
+        decided_at=claim.decided_at,
+    )
+
+
+async def _sync_claims(
+    session: AsyncSession, actor: Actor, network: Network, domains: list[str]
+) -> list[EmailDomainClaim]:
+    """Make the network's claims exactly ``domains``: new ones pending, missing ones withdrawn."""
+    existing = {c.domain: c for c in await repository.claims_of_network(session, network.id)}
+    for domain, claim in existing.items():
+        if domain not in domains:
+            await repository.delete_claim(session, claim)
+            audit.record(
+                session,
+                actor_id=actor.account_id,
+                action="network.email_domain.withdraw",
+                target_type="email_domain_claim",
+                target_id=claim.id,
+                network_id=network.id,
+                before={"domain": domain, "status": claim.status},
+            )
+    for domain in domains:
+        if domain in existing:
+            continue
+        if set(await repository.networks_approved_for(session, domain)) - {network.id}:
+            raise Conflict(
+                f"The e-mail domain '{domain}' belongs to another network here, so this network cannot claim it. "
+                "If that is wrong, ask a federation operator.",
+                code="email_domain_taken",
+                details={"field": "email_domains", "domain": domain},
+            )
+        claim = repository.add_claim(session, network.id, domain, actor.account_id)
+        await session.flush()
+        audit.record(
+            session,
+            actor_id=actor.account_id,
+            action="network.email_domain.claim",
+            target_type="email_domain_claim",
+            target_id=claim.id,
+            network_id=network.id,
+            after={"domain": domain, "status": "pending"},
+        )
+    await session.flush()
+    return await repository.claims_of_network(session, network.id)
+
+
+async def list_network_claims(session: AsyncSession, actor: Actor, slug: str) -> DomainClaimList:
+    """The network's e-mail domain claims and where each stands (network admins)."""
+    network = await _managed_network(session, actor, slug, "see its e-mail domains")
+    claims = await repository.claims_of_network(session, network.id)
+    return DomainClaimList(items=[_claim_out(c, network.slug) for c in claims])
+
+
+def _require_operator(actor: Actor) -> None:
+    if not identity_rules.can_decide_domain_claims(actor):
+        raise Forbidden("Only federation operators decide e-mail domain claims.", code="forbidden")
+
+
+async def list_claims(session: AsyncSession, actor: Actor, status: str | None) -> DomainClaimList:
+    """Every network's e-mail domain claims, oldest first (operators)."""
+    _require_operator(actor)
+    if status is not None and status not in {s.value for s in ClaimStatus}:
+        raise Unprocessable(
+            f"'{status}' is not a claim status; use pending, approved or rejected.",
+            code="validation_error",
+            details={"field": "status"},
+        )
+    rows = await repository.claims_with_network(session, status)
+    return DomainClaimList(items=[_claim_out(c, slug) for c, slug in rows])
+
+
+async def decide_claim(session: AsyncSession, actor: Actor, claim_id: uuid.UUID, *, approve: bool) -> DomainClaimOut:
+    """Approve or reject a network's claim to an e-mail domain (operators); audited."""
+    _require_operator(actor)
+    found = await repository.claim_for_update(session, claim_id)
+    if found is None:
+        raise NotFound(
+            "There is no e-mail domain claim with this id. GET /api/v1/email-domain-claims lists them.",
+            code="email_domain_claim_not_found",
+        )
+    claim, slug = found
+    status = ClaimStatus.APPROVED if approve else ClaimStatus.REJECTED
+    if claim.status == status.value:
+        return _claim_out(claim, slug)
+    if approve and not identity_rules.can_approve_claim(
+        approved_elsewhere=await repository.networks_approved_for(session, claim.domain), network_id=claim.network_id
+    ):
+        raise Conflict(
+            f"The domain '{claim.domain}' is already approved for another network. A domain belongs to at most "
+            "one network: reject that claim first if this one is right.",
+            code="email_domain_taken",
+            details={"domain": claim.domain},
+        )
+    before = claim.status
+    claim.status = status.value
+    claim.decided_by = actor.account_id
+    claim.decided_at = dt.datetime.now(dt.UTC)
+    await session.flush()
+    audit.record(
+        session,
+        actor_id=actor.account_id,
+        action="email_domain_claim.approve" if approve else "email_domain_claim.reject",
+        target_type="email_domain_claim",
+        target_id=claim.id,
+        network_id=claim.network_id,
+        before={"domain": claim.domain, "status": before},
+        after={"domain": claim.domain, "status": claim.status},
+    )
+    return _claim_out(claim, slug)
 
 
 def _check_redirect_uri(uri: str, settings: Settings, field: str) -> None:
@@ -198,15 +326,17 @@ async def get_identity_provider(
     """The network's connected provider, without its secret."""
     network = await _managed_network(session, actor, slug, "see its sign-in provider")
     row = await _provider_row(session, network)
+    claims = await repository.claims_of_network(session, network.id)
     return IdentityProviderInfo(
         network=network.slug,
         issuer=row.issuer,
         client_id=row.client_id,
-        email_domains=list(row.email_domains),
+        email_domains=[c.domain for c in claims],
         redirect_uri=callback_url(settings, network.slug),
         id_token_algs=list(row.id_token_algs),
         connected_at=row.created_at,
         updated_at=row.updated_at,
+        domain_claims=[_claim_out(c, network.slug) for c in claims],
     )
 
 
@@ -215,7 +345,7 @@ async def disconnect_identity_provider(session: AsyncSession, actor: Actor, slug
     included); identities already linked stay linked, so members keep their accounts."""
     network = await _managed_network(session, actor, slug, "disconnect its sign-in provider")
     row = await _provider_row(session, network)
-    before = {"issuer": row.issuer, "client_id": row.client_id, "email_domains": list(row.email_domains)}
+    before = {"issuer": row.issuer, "client_id": row.client_id}
     await session.execute(delete(PendingLogin).where(PendingLogin.network_id == network.id))
     await session.delete(row)
     await session.flush()

@@ -501,3 +501,13 @@ async def unlink_my_identity(session: AsyncSession, account_id: uuid.UUID, ident
         network_id=row.network_id,
         before={"issuer": row.issuer, "subject": row.subject},
     )
+
+
+async def sign_in_choices(session: AsyncSession) -> list[dict[str, str]]:
+    """The networks whose provider the sign-in page offers, by name."""
+    return [{"slug": slug, "name": name} for slug, name in await repository.provider_choices(session)]
+
+
+async def identities_of(session: AsyncSession, account_id: uuid.UUID) -> list[LinkedIdentity]:
+    """The account's linked identities, for its account page."""
+    return list(await repository.identities_of(session, account_id))

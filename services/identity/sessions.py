@@ -2,8 +2,8 @@
 
 The cookie holds 256 random bits; the table stores only its SHA-256. Cookies are HttpOnly,
 SameSite=Lax, Secure when the public URL is https. CSRF tokens are an HMAC of the session
-cookie (or, before sign-in, of the ``affinity_csrf`` cookie) under the service secret, and
-every form post also has its Origin checked when the browser sends one.
+cookie (or, before sign-in, of the ``affinity_csrf`` cookie) under the service secret; the one
+guard that checks them (and the Origin) is :mod:`services.auth.csrf`.
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from litestar.datastructures import Cookie
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.auth.cookies import CSRF_COOKIE, SESSION_COOKIE
+from services.auth.csrf import csrf_token, new_csrf_binding
 from services.auth.principal import FULL_ACCESS, Principal
-from services.identity.crypto import digest, mac, new_secret, same
+from services.identity.crypto import digest, new_secret
 from services.persistence.models import Account
 from services.persistence.models.identity import OidcToken, WebSession
 from services.settings import Settings
 
-SESSION_COOKIE = "affinity_session"
-CSRF_COOKIE = "affinity_csrf"
+__all__ = ["CSRF_COOKIE", "SESSION_COOKIE", "csrf_token", "new_csrf_binding"]
 _SEEN_GRANULARITY = dt.timedelta(minutes=1)
 
 
@@ -138,26 +139,22 @@ async def end_session(session: AsyncSession, web_session_id: uuid.UUID, *, now: 
     )
 
 
-def csrf_token(settings: Settings, binding: str) -> str:
-    """The CSRF token for forms shown to the holder of ``binding`` (a session or pre-session cookie)."""
-    return mac(settings.secret_key, "csrf", binding)
+async def begin_after_sign_in(
+    session: AsyncSession,
+    settings: Settings,
+    current: tuple[WebSession, Account] | None,
+    account_id: uuid.UUID,
+    method: str,
+) -> str:
+    """The session cookie value after a successful sign-in as ``account_id``.
 
-
-def csrf_ok(settings: Settings, binding: str | None, presented: str | None) -> bool:
-    """Whether a posted CSRF token belongs to this browser."""
-    if not binding or not presented:
-        return False
-    return same(csrf_token(settings, binding), presented)
-
-
-def origin_ok(settings: Settings, headers: Mapping[str, str]) -> bool:
-    """A form post's Origin (when the browser sends one) must be this service."""
-    origin = headers.get("origin")
-    if origin is None or origin == "null":
-        return origin is None
-    return origin.rstrip("/") == settings.base_url
-
-
-def new_csrf_binding() -> str:
-    """A value for the pre-session ``affinity_csrf`` cookie."""
-    return new_secret(nbytes=24)
+    Signing in again as the same person (``prompt=login``, ``max_age``) renews the session;
+    signing in as someone else over a live session ends that session first (with the tokens
+    issued under it), so two people never share a browser's sign-in.
+    """
+    if current is not None and current[1].id == account_id:
+        return await reauthenticate(session, current[0])
+    if current is not None:
+        await end_session(session, current[0].id)
+    new = await create_session(session, settings, account_id, method)
+    return new.token

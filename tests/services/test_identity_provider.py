@@ -442,6 +442,13 @@ async def test_done_when_sign_in_once_through_network_a_then_network_b_tool(
     with run_server_in_thread(require_nonce=True) as server:
         issuer = f"http://localhost:{server.server_port}"
         assert (await connect(client, admin_token, "kent", issuer, ["kent.example"])).status_code == 200
+        from sqlalchemy import update
+
+        from services.persistence.models.identity import EmailDomainClaim
+
+        # An operator approved Kent's claim to kent.example (tests/services/test_identity_domain_claims.py).
+        await db_session.execute(update(EmailDomainClaim).values(status="approved"))
+        await db_session.commit()
         await set_mock_user(issuer, "maya-upstream", {"email": "maya@kent.example", "email_verified": True})
         _, r = await upstream_sign_in(client, "kent", "maya-upstream")
         assert r.status_code == 303, r.text

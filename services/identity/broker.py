@@ -15,7 +15,6 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import identity as identity_rules
@@ -47,13 +46,7 @@ def safe_next(value: str | None) -> str:
 
 async def provider_for(session: AsyncSession, slug: str) -> tuple[Network, UpstreamProvider]:
     """The network and its provider, or a refusal page saying there is none."""
-    row = (
-        await session.execute(
-            select(Network, UpstreamProvider)
-            .join(UpstreamProvider, UpstreamProvider.network_id == Network.id)
-            .where(Network.slug == slug)
-        )
-    ).one_or_none()
+    row = await repository.network_with_provider(session, slug)
     if row is None:
         raise SignInRefused(
             "No sign-in provider",
@@ -80,7 +73,8 @@ async def start_login(
     state = crypto.new_secret(nbytes=32)
     nonce = crypto.new_secret(nbytes=24)
     verifier = crypto.new_secret(nbytes=48)
-    session.add(
+    await repository.add_and_flush(
+        session,
         PendingLogin(
             id=uuid.uuid4(),
             state_hash=crypto.digest(state),
@@ -91,9 +85,8 @@ async def start_login(
             next_url=safe_next(next_url),
             link_account_id=link_account_id,
             expires_at=now + PENDING_TTL,
-        )
+        ),
     )
-    await session.flush()
     query = urlencode(
         {
             "response_type": "code",
@@ -116,7 +109,7 @@ _TRY_AGAIN = "Go back to the sign-in page and start again."
 async def _consume_pending(
     session: AsyncSession, network: Network, state: str, browser: str | None, now: dt.datetime
 ) -> PendingLogin:
-    pending = await session.scalar(select(PendingLogin).where(PendingLogin.state_hash == crypto.digest(state)))
+    pending = await repository.pending_login(session, crypto.digest(state))
     if pending is None or pending.network_id != network.id:
         raise SignInRefused(
             "Sign-in link not recognised",
@@ -129,13 +122,7 @@ async def _consume_pending(
             "This sign-in was started in a different browser (or its cookies were cleared). " + _TRY_AGAIN,
             reason="state not bound to this browser",
         )
-    consumed = await session.execute(
-        update(PendingLogin)
-        .where(PendingLogin.id == pending.id, PendingLogin.used_at.is_(None))
-        .values(used_at=now)
-        .returning(PendingLogin.id)
-    )
-    if consumed.first() is None:
+    if await repository.consume_pending_login(session, pending.state_hash, now) is None:
         raise SignInRefused(
             "Sign-in link already used",
             "This sign-in response has already been used once. " + _TRY_AGAIN,
@@ -166,11 +153,7 @@ async def finish_login(
     state = params.get("state")
     if params.get("error"):
         if state:
-            await session.execute(
-                update(PendingLogin)
-                .where(PendingLogin.state_hash == crypto.digest(state), PendingLogin.used_at.is_(None))
-                .values(used_at=now)
-            )
+            await repository.consume_pending_login(session, crypto.digest(state), now)
         error = params["error"][:100]
         description = params.get("error_description", "")[:300]
         raise SignInRefused(
@@ -312,8 +295,7 @@ async def link_account(
             email_verified=verified,
             display_name=(name or email.split("@", 1)[0])[:200],
         )
-        session.add(account)
-        await session.flush()
+        await repository.add_and_flush(session, account)
     elif not account.is_active:
         raise SignInRefused(
             "Account disabled",
@@ -321,7 +303,8 @@ async def link_account(
             reason="account inactive",
             status=403,
         )
-    session.add(
+    await repository.add_and_flush(
+        session,
         LinkedIdentity(
             id=uuid.uuid4(),
             account_id=account.id,
@@ -330,9 +313,8 @@ async def link_account(
             network_id=network.id,
             email=email,
             last_used_at=now,
-        )
+        ),
     )
-    await session.flush()
     audit.record(
         session,
         actor_id=account.id,

@@ -26,6 +26,7 @@ from services.persistence.models.identity import (
     LoginThrottle,
     OidcClient,
     OidcToken,
+    PendingLogin,
     UpstreamProvider,
     WebSession,
 )
@@ -362,3 +363,157 @@ async def access_token_with_owner(
         )
     ).one_or_none()
     return (row[0], row[1], row[2]) if row is not None else None
+
+
+# --- upstream sign-in in progress -------------------------------------------------------------
+
+
+async def network_with_provider(session: AsyncSession, slug: str) -> tuple[Network, UpstreamProvider] | None:
+    """The network with this slug and its upstream provider, or None if either is missing."""
+    row = (
+        await session.execute(
+            select(Network, UpstreamProvider)
+            .join(UpstreamProvider, UpstreamProvider.network_id == Network.id)
+            .where(Network.slug == slug)
+        )
+    ).one_or_none()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def pending_login(session: AsyncSession, state_hash: bytes) -> PendingLogin | None:
+    """A pending upstream sign-in by the hash of its state."""
+    found: PendingLogin | None = await session.scalar(select(PendingLogin).where(PendingLogin.state_hash == state_hash))
+    return found
+
+
+async def consume_pending_login(session: AsyncSession, state_hash: bytes, now: dt.datetime) -> uuid.UUID | None:
+    """Mark the pending sign-in with this state used, atomically; its id, or None if it already was."""
+    consumed = await session.execute(
+        update(PendingLogin)
+        .where(PendingLogin.state_hash == state_hash, PendingLogin.used_at.is_(None))
+        .values(used_at=now)
+        .returning(PendingLogin.id)
+    )
+    return consumed.scalar_one_or_none()
+
+
+async def delete_pending_logins_of(session: AsyncSession, network_id: uuid.UUID) -> None:
+    """Forget every sign-in in flight through the network's provider."""
+    await session.execute(delete(PendingLogin).where(PendingLogin.network_id == network_id))
+
+
+# --- web sessions -------------------------------------------------------------------------------
+
+
+async def session_with_account(session: AsyncSession, token_hash: bytes) -> tuple[WebSession, Account] | None:
+    """A web session by the hash of its cookie, with its account."""
+    row = (
+        await session.execute(
+            select(WebSession, Account)
+            .join(Account, Account.id == WebSession.account_id)
+            .where(WebSession.token_hash == token_hash)
+        )
+    ).one_or_none()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def touch_session(session: AsyncSession, session_id: uuid.UUID, now: dt.datetime) -> None:
+    """Record that the session was used."""
+    await session.execute(update(WebSession).where(WebSession.id == session_id).values(last_seen_at=now))
+
+
+async def renew_session(session: AsyncSession, session_id: uuid.UUID, token_hash: bytes, now: dt.datetime) -> None:
+    """The member signed in again: new cookie value, ``authenticated_at`` moved forward."""
+    await session.execute(
+        update(WebSession)
+        .where(WebSession.id == session_id)
+        .values(token_hash=token_hash, authenticated_at=now, last_seen_at=now)
+    )
+
+
+async def revoke_session(session: AsyncSession, session_id: uuid.UUID, now: dt.datetime) -> None:
+    """End a web session and revoke every token our provider issued under it."""
+    await session.execute(
+        update(WebSession).where(WebSession.id == session_id, WebSession.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    await session.execute(
+        update(OidcToken)
+        .where(OidcToken.session_id == session_id, OidcToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+# --- the API's records: clients, linked identities ------------------------------------------------
+
+
+async def clients_of_network(session: AsyncSession, network_id: uuid.UUID) -> list[OidcClient]:
+    """The network's registered clients, revoked ones included, newest first."""
+    rows = await session.scalars(
+        select(OidcClient).where(OidcClient.network_id == network_id).order_by(OidcClient.created_at.desc())
+    )
+    return list(rows)
+
+
+async def client_of_network(session: AsyncSession, network_id: uuid.UUID, client_id: str) -> OidcClient | None:
+    """One of the network's clients by its client_id (revoked or not)."""
+    found: OidcClient | None = await session.scalar(
+        select(OidcClient).where(OidcClient.network_id == network_id, OidcClient.client_id == client_id)
+    )
+    return found
+
+
+async def revoke_tokens_of_client(session: AsyncSession, client_pk: uuid.UUID, now: dt.datetime) -> None:
+    """Every token the client holds stops working."""
+    await session.execute(
+        update(OidcToken).where(OidcToken.client_pk == client_pk, OidcToken.revoked_at.is_(None)).values(revoked_at=now)
+    )
+
+
+async def identities_with_network(
+    session: AsyncSession, account_id: uuid.UUID
+) -> list[tuple[LinkedIdentity, str | None]]:
+    """The account's linked identities with the slug of the network each came through (one query)."""
+    rows = await session.execute(
+        select(LinkedIdentity, Network.slug)
+        .outerjoin(Network, Network.id == LinkedIdentity.network_id)
+        .where(LinkedIdentity.account_id == account_id)
+        .order_by(LinkedIdentity.created_at)
+    )
+    return [(identity, slug) for identity, slug in rows]
+
+
+async def has_password(session: AsyncSession, account_id: uuid.UUID) -> bool:
+    """Whether the account can sign in with a password."""
+    return bool(await session.scalar(select(Account.password_hash.is_not(None)).where(Account.id == account_id)))
+
+
+async def account_for_update(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
+    """The account, locked until the end of the transaction."""
+    found: Account | None = await session.scalar(select(Account).where(Account.id == account_id).with_for_update())
+    return found
+
+
+async def identity_of(session: AsyncSession, account_id: uuid.UUID, identity_id: uuid.UUID) -> LinkedIdentity | None:
+    """One of the account's linked identities."""
+    found: LinkedIdentity | None = await session.scalar(
+        select(LinkedIdentity).where(LinkedIdentity.id == identity_id, LinkedIdentity.account_id == account_id)
+    )
+    return found
+
+
+async def count_other_identities(session: AsyncSession, account_id: uuid.UUID, identity_id: uuid.UUID) -> int:
+    """How many identities the account has besides ``identity_id``."""
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(LinkedIdentity)
+            .where(LinkedIdentity.account_id == account_id, LinkedIdentity.id != identity_id)
+        )
+        or 0
+    )
+
+
+async def delete_row(session: AsyncSession, row: object) -> None:
+    """Delete one loaded row now."""
+    await session.delete(row)
+    await session.flush()

@@ -6,7 +6,6 @@ import datetime as dt
 import uuid
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import identity as identity_rules
@@ -32,13 +31,11 @@ from services.identity.schemas import (
     LinkedIdentityOut,
 )
 from services.networks.service import require_network
-from services.persistence.models import Account, Network
+from services.persistence.models import Network
 from services.persistence.models.identity import (
     EmailDomainClaim,
     LinkedIdentity,
     OidcClient,
-    OidcToken,
-    PendingLogin,
     UpstreamProvider,
 )
 from services.settings import Settings
@@ -82,7 +79,7 @@ async def set_identity_provider(
             details={"field": "issuer", "reason": exc.reason},
         ) from None
     now = dt.datetime.now(dt.UTC)
-    row = await session.scalar(select(UpstreamProvider).where(UpstreamProvider.network_id == network.id))
+    row = await repository.provider_of_network(session, network.id)
     before = {"issuer": row.issuer, "client_id": row.client_id} if row else None
     if row is None:
         row = UpstreamProvider(id=uuid.uuid4(), network_id=network.id)
@@ -278,8 +275,7 @@ async def register_client(
         post_logout_redirect_uris=list(dict.fromkeys(data.post_logout_redirect_uris)),
         created_by=actor.account_id,
     )
-    session.add(row)
-    await session.flush()
+    await repository.add_and_flush(session, row)
     audit.record(
         session,
         actor_id=actor.account_id,
@@ -310,7 +306,7 @@ async def _managed_network(session: AsyncSession, actor: Actor, slug: str, what:
 
 
 async def _provider_row(session: AsyncSession, network: Network) -> UpstreamProvider:
-    row = await session.scalar(select(UpstreamProvider).where(UpstreamProvider.network_id == network.id))
+    row = await repository.provider_of_network(session, network.id)
     if row is None:
         raise NotFound(
             f"The network '{network.slug}' has no sign-in provider connected. Connect one with "
@@ -346,9 +342,8 @@ async def disconnect_identity_provider(session: AsyncSession, actor: Actor, slug
     network = await _managed_network(session, actor, slug, "disconnect its sign-in provider")
     row = await _provider_row(session, network)
     before = {"issuer": row.issuer, "client_id": row.client_id}
-    await session.execute(delete(PendingLogin).where(PendingLogin.network_id == network.id))
-    await session.delete(row)
-    await session.flush()
+    await repository.delete_pending_logins_of(session, network.id)
+    await repository.delete_row(session, row)
     audit.record(
         session,
         actor_id=actor.account_id,
@@ -375,16 +370,12 @@ def _client_out(row: OidcClient) -> ClientOut:
 async def list_clients(session: AsyncSession, actor: Actor, slug: str) -> ClientList:
     """The network's registered clients, revoked ones included (newest first)."""
     network = await _managed_network(session, actor, slug, "see its registered applications")
-    rows = await session.scalars(
-        select(OidcClient).where(OidcClient.network_id == network.id).order_by(OidcClient.created_at.desc())
-    )
+    rows = await repository.clients_of_network(session, network.id)
     return ClientList(items=[_client_out(r) for r in rows])
 
 
 async def _client_row(session: AsyncSession, network: Network, client_id: str) -> OidcClient:
-    row = await session.scalar(
-        select(OidcClient).where(OidcClient.network_id == network.id, OidcClient.client_id == client_id)
-    )
+    row = await repository.client_of_network(session, network.id, client_id)
     if row is None:
         raise NotFound(
             f"The network '{network.slug}' has no application with client_id '{client_id}'. "
@@ -402,9 +393,7 @@ async def revoke_client(session: AsyncSession, actor: Actor, slug: str, client_i
         return  # already revoked: nothing to do
     now = dt.datetime.now(dt.UTC)
     row.revoked_at = now
-    await session.execute(
-        update(OidcToken).where(OidcToken.client_pk == row.id, OidcToken.revoked_at.is_(None)).values(revoked_at=now)
-    )
+    await repository.revoke_tokens_of_client(session, row.id, now)
     await session.flush()
     audit.record(
         session,
@@ -444,13 +433,8 @@ async def rotate_client_secret(session: AsyncSession, actor: Actor, slug: str, c
 
 async def list_my_identities(session: AsyncSession, account_id: uuid.UUID) -> LinkedIdentityList:
     """The caller's linked upstream identities (one query) and whether a password is set."""
-    rows = await session.execute(
-        select(LinkedIdentity, Network.slug)
-        .outerjoin(Network, Network.id == LinkedIdentity.network_id)
-        .where(LinkedIdentity.account_id == account_id)
-        .order_by(LinkedIdentity.created_at)
-    )
-    has_password = await session.scalar(select(Account.password_hash.is_not(None)).where(Account.id == account_id))
+    rows = await repository.identities_with_network(session, account_id)
+    has_password = await repository.has_password(session, account_id)
     return LinkedIdentityList(
         items=[
             LinkedIdentityOut(
@@ -470,28 +454,21 @@ async def list_my_identities(session: AsyncSession, account_id: uuid.UUID) -> Li
 async def unlink_my_identity(session: AsyncSession, account_id: uuid.UUID, identity_id: uuid.UUID) -> None:
     """Unlink one of the caller's identities, unless it is their last way to sign in."""
     # Lock the account so two unlinks at once cannot both see "another way is left".
-    account = await session.scalar(select(Account).where(Account.id == account_id).with_for_update())
-    row = await session.scalar(
-        select(LinkedIdentity).where(LinkedIdentity.id == identity_id, LinkedIdentity.account_id == account_id)
-    )
+    account = await repository.account_for_update(session, account_id)
+    row = await repository.identity_of(session, account_id, identity_id)
     if account is None or row is None:
         raise NotFound(
             "You have no linked sign-in identity with this id. GET /api/v1/me/identities lists yours.",
             code="identity_not_found",
         )
-    others = await session.scalar(
-        select(func.count())
-        .select_from(LinkedIdentity)
-        .where(LinkedIdentity.account_id == account_id, LinkedIdentity.id != identity_id)
-    )
+    others = await repository.count_other_identities(session, account_id, identity_id)
     if not others and not account.password_hash:
         raise Conflict(
             "This is your only way to sign in: you have no password and no other connected provider. "
             "Connect another provider (or have a password set) first, then unlink this one.",
             code="last_sign_in_method",
         )
-    await session.delete(row)
-    await session.flush()
+    await repository.delete_row(session, row)
     audit.record(
         session,
         actor_id=account_id,

@@ -13,15 +13,15 @@ import uuid
 from collections.abc import Mapping
 
 from litestar.datastructures import Cookie
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth.cookies import CSRF_COOKIE, SESSION_COOKIE
 from services.auth.csrf import csrf_token, new_csrf_binding
 from services.auth.principal import FULL_ACCESS, Principal
+from services.identity import repository
 from services.identity.crypto import digest, new_secret
 from services.persistence.models import Account
-from services.persistence.models.identity import OidcToken, WebSession
+from services.persistence.models.identity import WebSession
 from services.settings import Settings
 
 __all__ = ["CSRF_COOKIE", "SESSION_COOKIE", "csrf_token", "new_csrf_binding"]
@@ -51,8 +51,7 @@ async def create_session(
         authenticated_at=now,
         expires_at=now + dt.timedelta(hours=settings.session_lifetime_hours),
     )
-    session.add(row)
-    await session.flush()
+    await repository.add_and_flush(session, row)
     return NewSession(row, token)
 
 
@@ -61,11 +60,7 @@ async def reauthenticate(session: AsyncSession, web: WebSession, *, now: dt.date
     give the session a new cookie value (the old one stops working). Tokens issued under it stay."""
     now = now or dt.datetime.now(dt.UTC)
     token = new_secret(nbytes=32)
-    await session.execute(
-        update(WebSession)
-        .where(WebSession.id == web.id)
-        .values(token_hash=digest(token), authenticated_at=now, last_seen_at=now)
-    )
+    await repository.renew_session(session, web.id, digest(token), now)
     return token
 
 
@@ -96,20 +91,14 @@ async def find_session(
     if not token or len(token) > 200:
         return None
     now = now or dt.datetime.now(dt.UTC)
-    row = (
-        await session.execute(
-            select(WebSession, Account)
-            .join(Account, Account.id == WebSession.account_id)
-            .where(WebSession.token_hash == digest(token))
-        )
-    ).one_or_none()
+    row = await repository.session_with_account(session, digest(token))
     if row is None:
         return None
     web, account = row
     if web.revoked_at is not None or web.expires_at <= now or not account.is_active:
         return None
     if now - web.last_seen_at > _SEEN_GRANULARITY:
-        await session.execute(update(WebSession).where(WebSession.id == web.id).values(last_seen_at=now))
+        await repository.touch_session(session, web.id, now)
     return web, account
 
 
@@ -127,16 +116,7 @@ async def resolve_session_cookie(session: AsyncSession, cookies: Mapping[str, st
 async def end_session(session: AsyncSession, web_session_id: uuid.UUID, *, now: dt.datetime | None = None) -> None:
     """Revoke a web session and every token our provider issued under it."""
     now = now or dt.datetime.now(dt.UTC)
-    await session.execute(
-        update(WebSession)
-        .where(WebSession.id == web_session_id, WebSession.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    await session.execute(
-        update(OidcToken)
-        .where(OidcToken.session_id == web_session_id, OidcToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    await repository.revoke_session(session, web_session_id, now)
 
 
 async def begin_after_sign_in(

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import identity as identity_rules
@@ -157,7 +158,7 @@ async def _sync_claims(
                 details={"field": "email_domains", "domain": domain},
             )
         claim = repository.add_claim(session, network.id, domain, actor.account_id)
-        await session.flush()
+        await _flush_claims(session, domain)
         audit.record(
             session,
             actor_id=actor.account_id,
@@ -169,6 +170,20 @@ async def _sync_claims(
         )
     await session.flush()
     return await repository.claims_of_network(session, network.id)
+
+
+async def _flush_claims(session: AsyncSession, domain: str) -> None:
+    """Write claim changes; a concurrent request that claimed or approved the same domain first
+    trips the unique indexes, which is the same answer as seeing it (409), never a 500."""
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict(
+            f"The e-mail domain '{domain}' was claimed or approved by another request at the same time. "
+            "Reload and try again.",
+            code="email_domain_taken",
+            details={"domain": domain},
+        ) from None
 
 
 async def list_network_claims(session: AsyncSession, actor: Actor, slug: str) -> DomainClaimList:
@@ -222,7 +237,7 @@ async def decide_claim(session: AsyncSession, actor: Actor, claim_id: uuid.UUID,
     claim.status = status.value
     claim.decided_by = actor.account_id
     claim.decided_at = dt.datetime.now(dt.UTC)
-    await session.flush()
+    await _flush_claims(session, claim.domain)
     audit.record(
         session,
         actor_id=actor.account_id,

@@ -273,3 +273,26 @@ def test_email_link_rule() -> None:
     assert email_link_refusal(**ok, account=operator) is EmailLinkRefusal.OPERATOR_ACCOUNT
     elsewhere = ExistingAccount(is_operator=False, network_ids=frozenset({net, other}))
     assert email_link_refusal(**ok, account=elsewhere) is EmailLinkRefusal.ROLE_IN_ANOTHER_NETWORK
+
+
+async def test_concurrent_approvals_of_one_domain_approve_exactly_one(
+    client, fed, mock_idp, db_session, settings
+) -> None:
+    """Two operators approving two networks' claims to one domain at the same moment (real server):
+    one 200, one 409, never a 500 and never two approvals."""
+    import asyncio
+
+    import httpx
+
+    from tests.services.test_identity_login_race import _Server
+
+    await connect(client, fed["b_admin"], "bnet", mock_idp, ["race.example"])
+    await connect(client, fed["a_admin"], "anet", mock_idp, ["race.example"])
+    claims = [await _claim_id(db_session, slug, "race.example") for slug in ("bnet", "anet")]
+    with _Server(settings) as base:
+        async with httpx.AsyncClient(base_url=base, headers=bearer(fed["operator"])) as http:
+            responses = await asyncio.gather(*(http.post(f"/api/v1/email-domain-claims/{c}/approve") for c in claims))
+    assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
+    await db_session.rollback()
+    approved = list(await db_session.scalars(select(EmailDomainClaim).where(EmailDomainClaim.status == "approved")))
+    assert len(approved) == 1

@@ -193,7 +193,8 @@ async def check_authorize(session: AsyncSession, params: dict[str, str]) -> Auth
         state=state,
         nonce=params.get("nonce"),
         code_challenge=params["code_challenge"],
-        prompt=params.get("prompt"),
+        # Parsed once, here: a space-separated list (" none" is "none"), kept normalised.
+        prompt=" ".join(sorted(set(params.get("prompt", "").split()))) or None,
         max_age=int(params["max_age"]) if params.get("max_age") else None,
         reauth=params.get(REAUTH_PARAM),
     )

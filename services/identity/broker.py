@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import identity as identity_rules
+from federation.networks import slug_problem
 from services import audit
 from services.identity import crypto, repository, upstream
 from services.identity.errors import SignInRefused
@@ -41,12 +42,15 @@ def safe_next(value: str | None) -> str:
     """Only same-site relative paths are followed after sign-in (no open redirect)."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > 2000:
         return "/auth/account"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):  # control characters (NUL included)
+        return "/auth/account"
     return value
 
 
 async def provider_for(session: AsyncSession, slug: str) -> tuple[Network, UpstreamProvider]:
     """The network and its provider, or a refusal page saying there is none."""
-    row = await repository.network_with_provider(session, slug)
+    # A string that cannot be a slug (e.g. with a NUL, which PostgreSQL refuses) names no network.
+    row = None if slug_problem(slug) else await repository.network_with_provider(session, slug)
     if row is None:
         raise SignInRefused(
             "No sign-in provider",

@@ -23,7 +23,7 @@ from services.auth.csrf import REFUSAL_OPT, FormRefused, form_guard
 from services.auth.principal import Principal
 from services.identity import authorize as authorize_use_case
 from services.identity import broker, local, pages, provider, service, sessions
-from services.identity.errors import SignInRefused
+from services.identity.errors import SignInRefused, UnreadableInput
 from services.identity.keys import published_keys
 from services.identity.schemas import (
     ClientCreate,
@@ -72,13 +72,34 @@ def form_refused(request: AnyRequest, exc: FormRefused) -> Response[str]:
     return pages.message(exc.title, exc.message, status=403, problem=True)
 
 
+def _readable(values: dict[str, str]) -> dict[str, str]:
+    """Every form and query value passes here: one with a NUL (which no field may hold, and
+    PostgreSQL refuses) is refused as a whole, never sent on to a query."""
+    for key, value in values.items():
+        if "\x00" in key or "\x00" in value:
+            raise UnreadableInput(key.replace("\x00", "")[:40])
+    return values
+
+
 async def _form(request: AnyRequest) -> dict[str, str]:
     form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    return _readable({k: v for k, v in form.items() if isinstance(v, str)})
 
 
 def _query(request: AnyRequest) -> dict[str, str]:
-    return {k: v for k, v in request.query_params.items() if isinstance(v, str)}
+    return _readable({k: v for k, v in request.query_params.items() if isinstance(v, str)})
+
+
+_JSON_ENDPOINTS = ("/oidc/token", "/oidc/revoke", "/oidc/userinfo")
+
+
+def unreadable_input(request: AnyRequest, exc: UnreadableInput) -> Response[Any]:
+    """400 for a NUL in a parameter: OAuth JSON on the token-style endpoints, a page elsewhere."""
+    log.warning("refused path=%s: parameter %r contains a NUL character", request.url.path, exc.name)
+    text = f"The parameter '{exc.name}' contains a character that is not allowed (NUL)."
+    if request.url.path in _JSON_ENDPOINTS:
+        return _oauth_error(provider.OAuthError("invalid_request", text))
+    return pages.message("Cannot continue", text + " Go back and try again.", status=400, problem=True)
 
 
 def _redirect(url: str, *, cookies: list[Cookie] | None = None) -> Redirect:
@@ -156,7 +177,7 @@ class SignInController(Controller):
     path = "/auth"
     tags = ["sign-in"]
     include_in_schema = True
-    exception_handlers = {FormRefused: form_refused}
+    exception_handlers = {FormRefused: form_refused, UnreadableInput: unreadable_input}
 
     @get("/login", opt=_PUBLIC, summary="Sign-in choices (HTML)", media_type=MediaType.HTML)
     async def login_page(
@@ -296,7 +317,7 @@ class ProviderController(Controller):
 
     path = "/oidc"
     tags = ["openid-connect"]
-    exception_handlers = {FormRefused: form_refused}
+    exception_handlers = {FormRefused: form_refused, UnreadableInput: unreadable_input}
 
     @get("/jwks", opt=_PUBLIC, summary="Public keys that sign our id_tokens")
     async def jwks(self, request: AnyRequest, db_session: AsyncSession) -> Response[dict[str, Any]]:

@@ -169,3 +169,43 @@ async def test_every_form_post_passes_the_csrf_and_origin_guard(client, two_peop
     live = [w for w in await db_session.scalars(select(WebSession)) if w.revoked_at is None]
     assert len(live) == 1  # nothing was signed in or out
     assert (await client.get("/api/v1/me")).status_code == 200
+
+
+# --- input PostgreSQL cannot store: a 400, never a 500 -----------------------------------------------
+
+NUL_REQUESTS = [
+    ("GET", "/auth/login/ke%00nt", None, None),
+    ("GET", "/auth/callback/ke%00nt", {"state": "s", "code": "c"}, None),
+    ("GET", "/auth/login/kent", {"next": "/a\x00b"}, None),
+    ("GET", "/oidc/authorize", {"client_id": "afc\x00x", "redirect_uri": "https://x.example/cb"}, None),
+    ("GET", "/oidc/logout", {"client_id": "afc\x00x"}, None),
+    ("POST", "/oidc/token", None, {"client_id": "a\x00", "client_secret": "s", "grant_type": "refresh_token"}),
+    ("POST", "/oidc/revoke", None, {"client_id": "a\x00", "client_secret": "s", "token": "t"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "form"), NUL_REQUESTS, ids=[f"{m} {p}" for m, p, *_ in NUL_REQUESTS]
+)
+async def test_a_nul_character_is_refused_not_a_500(client, db_session, method, path, query, form) -> None:
+    r = await client.request(method, path, params=query, data=form, follow_redirects=False)
+    assert 400 <= r.status_code < 500 or r.status_code in (302, 303), (r.status_code, r.text[:300])
+    if path in ("/oidc/token", "/oidc/revoke"):
+        assert r.json()["error"] == "invalid_request"
+
+
+async def test_a_nul_character_in_the_sign_in_form_is_refused(client, two_people, db_session) -> None:
+    for email, password in (("ana\x00@westwood.example", PASSWORD), ("ana@westwood.example", "pass\x00word")):
+        csrf = _csrf((await client.get("/auth/login")).text)
+        r = await client.post(
+            "/auth/login", data={"email": email, "password": password, "csrf_token": csrf}, follow_redirects=False
+        )
+        assert r.status_code == 400 and "NUL" in r.text
+    assert (await db_session.scalar(select(LoginThrottle.key))) is None  # nothing was counted
+
+
+def test_next_with_control_characters_falls_back_to_the_account_page() -> None:
+    from services.identity.broker import safe_next
+
+    assert safe_next("/a\x00b") == safe_next("/a\nb") == safe_next("/a\x7fb") == "/auth/account"
+    assert safe_next("/spaces/1?x=y") == "/spaces/1?x=y"

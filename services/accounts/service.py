@@ -83,7 +83,6 @@ async def require_by_email(session: AsyncSession, email: str) -> Account:
 
 async def me(session: AsyncSession, principal: Principal) -> MeOut:
     """The caller's account, networks with roles and spaces with roles (three queries)."""
-    from services.spaces.repository import my_spaces
     account = await session.get(Account, principal.account_id)
     if account is None:
         raise NotFound("Your account no longer exists.", code="account_not_found")
@@ -103,6 +102,7 @@ async def me(session: AsyncSession, principal: Principal) -> MeOut:
         credential=principal.via,
         scopes=sorted(principal.scopes),
         spaces=[
-            MySpace(id=i, name=n, kind=k, network=s, role=r) for i, n, k, s, r in await my_spaces(session, account.id)
+            MySpace(id=i, name=n, kind=k, network=s, role=r)
+            for i, n, k, s, r in await repository.my_spaces(session, account.id)
         ],
     )

@@ -1,15 +1,20 @@
 """Turn stored templates, attachments and spaces into the policy engine's inputs.
 
 The engine (``federation.policy``) is pure; this module is the one place that maps rows to
-layers. Template versions are immutable, so parsed layers are cached per (template, version,
-name, mode) for the life of the process.
+layers, and :func:`policy_of` is the one way an area loads a space's effective policy.
+Template versions are immutable, so parsed layers are cached per (template, version, name,
+mode) for the life of the process. The clock (:func:`now`) lives here too: deadlines and
+decisions are dated by one function, which tests and areas below the spaces area can reach.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.policy import (
     EffectivePolicy,
@@ -22,6 +27,7 @@ from federation.policy import (
     path_layers,
 )
 from services.persistence.models import Space
+from services.policies import repository
 from services.policies.repository import AttachedTemplate
 
 _LAYER_CACHE: dict[tuple[uuid.UUID, int, str, str], PolicyLayer] = {}
@@ -74,6 +80,17 @@ def space_policy(
             per_space.get(space_id, []),
         )
     )
+
+
+async def policy_of(session: AsyncSession, space: Space, ancestors: Sequence[Space]) -> EffectivePolicy:
+    """Effective policy of a space: one query for the templates on its path and network."""
+    attached = await repository.attached_templates(session, space.network_id, [*space.path, space.id])
+    return space_policy(space.id, ancestors, attached)
+
+
+def now() -> dt.datetime:
+    """The current time (UTC)."""
+    return dt.datetime.now(dt.UTC)
 
 
 def resolver_for(

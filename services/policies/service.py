@@ -1,4 +1,4 @@
-"""Use cases of the policies area: templates, versions with dry runs, attachments, compliance.
+"""Use cases of the policies area: templates, versions with dry runs, attachments.
 
 Check (permissions via ``federation``), then do (repository), then record (audit). A change
 that would put spaces out of bounds is refused unless the admin explicitly marks them
@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.compliance import ComplianceSubject, compliance_report, program_year
 from federation.permissions import Actor
 from federation.policy import (
     CATALOGUE,
@@ -32,10 +31,9 @@ from federation.policy import (
     parse_constraints,
     validate_settings,
 )
-from federation.space_permissions import can_manage_templates, can_read_templates, can_view_compliance
+from federation.space_permissions import SpaceActor, can_manage_templates, can_read_templates, space_actor
 from services import audit
-from services.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
-from services.meetings import repository as meetings_repository
+from services.errors import Conflict, Forbidden, NotFound, Unprocessable
 from services.networks.service import require_network
 from services.persistence.models import (
     Network,
@@ -49,7 +47,6 @@ from services.policies import loading, repository
 from services.policies.repository import AttachedTemplate
 from services.policies.schemas import (
     AttachmentOut,
-    ComplianceOut,
     DryRunOut,
     Noncompliance,
     TemplateChangeOut,
@@ -59,8 +56,11 @@ from services.policies.schemas import (
     TemplateUpdate,
     VersionOut,
 )
-from services.spaces import repository as spaces_repository
-from services.spaces.access import network_actor
+
+
+def network_actor(actor: Actor, network_id: uuid.UUID) -> SpaceActor:
+    """The caller's roles relative to a network (template and attachment checks)."""
+    return space_actor(actor, home_network_id=network_id)
 
 
 def parse_or_422(raw: dict[str, Any], source: Source, what: str) -> PolicyLayer:
@@ -316,7 +316,7 @@ def _refuse_or_mark(
 
 
 async def _facilitator_counts(session: AsyncSession, network_id: uuid.UUID) -> dict[uuid.UUID, int]:
-    return {sid: total for sid, (total, _) in (await spaces_repository.facilitator_counts(session, network_id)).items()}
+    return {sid: total for sid, (total, _) in (await repository.facilitator_counts(session, network_id)).items()}
 
 
 async def change_template(
@@ -510,12 +510,11 @@ async def detach_from_network(session: AsyncSession, actor: Actor, slug: str, te
 
 
 async def _space_and_network(session: AsyncSession, actor: Actor, space_id: uuid.UUID) -> tuple[Space, Network]:
-    space = await spaces_repository.get_space(session, space_id)
-    network = await session.get(Network, space.network_id) if space else None
-    if space is None or network is None or not can_manage_templates(network_actor(actor, space.network_id)):
+    found = await repository.space_and_network(session, space_id)
+    if found is None or not can_manage_templates(network_actor(actor, found[0].network_id)):
         # Non-admins learn nothing about a space from this endpoint.
         raise NotFound(f"No space with id {space_id} is visible to you.", code="space_not_found")
-    return space, network
+    return found
 
 
 async def attach_to_space(
@@ -547,49 +546,7 @@ async def detach_from_space(session: AsyncSession, actor: Actor, space_id: uuid.
     await detach(session, actor, network=network, template_id=template_id, space=space)
 
 
-# --- compliance -------------------------------------------------------------------------------
-
-
-async def compliance(
-    session: AsyncSession, actor: Actor, slug: str, *, start_month: int, today: dt.date
-) -> ComplianceOut:
-    """Per-space compliance of a network for the program year containing ``today`` (five queries:
-    the meetings of every space in one)."""
-    network = await require_network(session, slug)
-    if not can_view_compliance(network_actor(actor, network.id)):
-        raise Forbidden("Only this network's admins can see its compliance report.", code="forbidden")
-    if not 1 <= start_month <= 12:
-        raise BadRequest("program_year_start_month must be 1-12.")
-    spaces = await repository.network_spaces(session, network.id)
-    attached = await repository.attached_templates(session, network.id, None)
-    counts = await spaces_repository.facilitator_counts(session, network.id)
-    deadlines: dict[uuid.UUID, dt.date] = {}
-    for mark in await repository.open_marks(session, network.id):
-        deadlines.setdefault(mark.space_id, mark.deadline)
-    resolver = loading.resolver_for(spaces, attached)
-    year = program_year(today, start_month)
-    meetings = await meetings_repository.network_meetings(session, network.id, year.start, year.end)
-    subjects = [
-        ComplianceSubject(
-            space_id=s.id,
-            name=s.name,
-            settings=s.settings,
-            facilitators=counts.get(s.id, (0, 0))[0],
-            trained_facilitators=counts.get(s.id, (0, 0))[1],
-            meetings=meetings.get(s.id, ()),
-            deadline=deadlines.get(s.id),
-        )
-        for s in spaces
-    ]
-    report = compliance_report(resolver, subjects, year, today=today)
-    body = report.to_dict()
-    return ComplianceOut(
-        network=network.slug,
-        year=dict(body["year"]),  # type: ignore[call-overload]
-        counts=report.counts(),
-        spaces=list(body["spaces"]),  # type: ignore[call-overload]
-        meetings_tracked=True,
-    )
+# --- catalogue --------------------------------------------------------------------------------
 
 
 def parameter_catalogue() -> list[dict[str, object]]:

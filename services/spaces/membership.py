@@ -44,6 +44,7 @@ from services.errors import Conflict, Forbidden, NotFound, Unprocessable
 from services.persistence.models import Space, SpaceJoinRequest, SpaceMember
 from services.policies import loading
 from services.policies import repository as policy_repository
+from services.policies.loading import now, policy_of
 from services.sharing import guests
 from services.spaces import access, repository
 from services.spaces.access import SpaceContext
@@ -58,7 +59,6 @@ from services.spaces.schemas import (
     RequestList,
     RequestOut,
 )
-from services.spaces.service import now, policy_of
 
 GUESTS_ALLOWED = "membership.guests_allowed"
 

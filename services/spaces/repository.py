@@ -172,21 +172,6 @@ async def active_facilitators(session: AsyncSession, space_id: uuid.UUID) -> lis
     )
 
 
-async def facilitator_counts(session: AsyncSession, network_id: uuid.UUID) -> dict[uuid.UUID, tuple[int, int]]:
-    """(active facilitators, trained ones) per space of a network (one query)."""
-    rows = await session.execute(
-        select(
-            SpaceMember.space_id,
-            func.count(),
-            func.count().filter(SpaceMember.trained.is_(True)),
-        )
-        .join(Space, Space.id == SpaceMember.space_id)
-        .where(Space.network_id == network_id, SpaceMember.role == "facilitator", SpaceMember.status == "active")
-        .group_by(SpaceMember.space_id)
-    )
-    return {sid: (int(total), int(trained)) for sid, total, trained in rows}
-
-
 @dataclass(frozen=True, slots=True)
 class MemberRow:
     """A member as the member list shows them."""
@@ -289,18 +274,6 @@ async def directory(
         .order_by(Space.depth, Space.name)
     )
     return [(s, r, st) for s, r, st in rows]
-
-
-async def my_spaces(session: AsyncSession, account_id: uuid.UUID) -> list[tuple[uuid.UUID, str, str, str, str]]:
-    """(space id, name, kind, network slug, role) of the account's active memberships (one query)."""
-    rows = await session.execute(
-        select(Space.id, Space.name, Space.kind, Network.slug, SpaceMember.role)
-        .join(SpaceMember, SpaceMember.space_id == Space.id)
-        .join(Network, Network.id == Space.network_id)
-        .where(SpaceMember.account_id == account_id, SpaceMember.status == "active")
-        .order_by(Network.slug, Space.depth, Space.name)
-    )
-    return [(i, n, k, s, r) for i, n, k, s, r in rows]
 
 
 async def move_subtree(session: AsyncSession, space: Space, new_path: list[uuid.UUID]) -> None:

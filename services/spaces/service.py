@@ -7,7 +7,6 @@ loads facts, asks, writes and records an audit event.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -177,12 +176,6 @@ def _parse_subspace(raw: dict[str, Any], space_id: uuid.UUID, name: str, policy:
     contained = check_containment(layer, policy)
     if contained.violations:
         raise policy_violation(contained, "The constraints for sub-spaces")
-
-
-async def policy_of(session: AsyncSession, space: Space, ancestors: Sequence[Space]) -> EffectivePolicy:
-    """Effective policy of a space: one query for the templates on its path and network."""
-    attached = await policy_repository.attached_templates(session, space.network_id, [*space.path, space.id])
-    return loading.space_policy(space.id, ancestors, attached)
 
 
 def _extra_violation(parameter: str, value: object, bound: str, limit: object, message: str) -> Unprocessable:
@@ -414,7 +407,7 @@ async def read_policy(session: AsyncSession, actor: Actor, space_id: uuid.UUID) 
     ctx = await access.load(session, actor, space_id)
     if not can_read_policy(ctx.who, ctx.facts):
         raise access.not_found(space_id)
-    policy = await policy_of(session, ctx.space, ctx.ancestors)
+    policy = await loading.policy_of(session, ctx.space, ctx.ancestors)
     if ctx.guest_shares:  # a guest sees the bounds that apply to them: their network's guest constraints too
         policy = policy.narrow(*guests.guest_layers(ctx.guest_shares))
     body = policy.to_dict()
@@ -571,7 +564,7 @@ async def update_space(session: AsyncSession, actor: Actor, space_id: uuid.UUID,
         policy = resolver.policy(space.id)
         checked = None  # a move checks every parameter: the new ancestors' bounds all apply
     else:
-        policy = await policy_of(session, space, ancestors)
+        policy = await loading.policy_of(session, space, ancestors)
         checked = changed
     result = check_settings(new_settings, policy, checked) if (changed or moving) else None
 
@@ -771,8 +764,3 @@ async def _check_descendants(
             code="policy_violation",
             details={"problems": [], "violations": findings, "warnings": [], "audit": []},
         )
-
-
-def now() -> dt.datetime:
-    """The current time (UTC)."""
-    return dt.datetime.now(dt.UTC)

@@ -178,6 +178,17 @@ async def network_spaces(session: AsyncSession, network_id: uuid.UUID) -> list[S
     )
 
 
+async def marks_of(session: AsyncSession, space_id: uuid.UUID) -> list[SpaceNoncompliance]:
+    """Non-compliance marks on one space, newest first (one query)."""
+    return list(
+        await session.scalars(
+            select(SpaceNoncompliance)
+            .where(SpaceNoncompliance.space_id == space_id)
+            .order_by(SpaceNoncompliance.created_at.desc())
+        )
+    )
+
+
 async def open_marks(session: AsyncSession, network_id: uuid.UUID) -> list[SpaceNoncompliance]:
     """Non-compliance marks on the network's spaces, newest first (one query)."""
     return list(

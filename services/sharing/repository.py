@@ -2,7 +2,8 @@
 
 Also read by the spaces area (:mod:`services.spaces.access`, hierarchy, join) to learn which of
 the caller's networks a space is actively shared with: one indexed query, made only when the
-caller has no role in the space's home network.
+caller has no role in the space's home network. This module and :mod:`services.sharing.guests`
+are the guest-share read model: they stand below the spaces area and import nothing of it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from services.persistence.models import (
     SpaceMember,
     TrustedNetwork,
 )
-from services.spaces.repository import below
+from services.persistence.models.spaces import below
 
 _OPEN = ("pending", "active")
 

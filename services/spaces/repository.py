@@ -12,16 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, any_, bindparam, case, cast, delete, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY, UUID, array
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from services.persistence.models import Account, Network, NetworkMember, Space, SpaceJoinRequest, SpaceMember
-
-
-def below(root_id: uuid.UUID) -> ColumnElement[bool]:
-    """``spaces.path @> ARRAY[root_id]``: the space lies strictly below ``root_id`` (GIN index)."""
-    return Space.path.contains(array([root_id], type_=UUID(as_uuid=True)).cast(ARRAY(UUID(as_uuid=True))))
+from services.persistence.models.spaces import below
 
 
 async def get_space(session: AsyncSession, space_id: uuid.UUID, *, lock: bool = False) -> Space | None:
@@ -120,6 +115,41 @@ async def subtree(session: AsyncSession, root: Space, max_depth: int | None) -> 
     if max_depth is not None:
         stmt = stmt.where(Space.depth <= root.depth + max_depth)
     return list(await session.scalars(stmt.order_by(Space.depth, Space.name, Space.id)))
+
+
+async def subtree_with_roles(
+    session: AsyncSession, root: Space, account_id: uuid.UUID, max_depth: int | None
+) -> list[tuple[Space, str | None, str | None]]:
+    """:func:`subtree` with the account's role and status in each space (one query)."""
+    stmt = (
+        select(Space, SpaceMember.role, SpaceMember.status)
+        .outerjoin(SpaceMember, and_(SpaceMember.space_id == Space.id, SpaceMember.account_id == account_id))
+        .where(or_(Space.id == root.id, below(root.id)))
+    )
+    if max_depth is not None:
+        stmt = stmt.where(Space.depth <= root.depth + max_depth)
+    rows = await session.execute(stmt.order_by(Space.depth, Space.name, Space.id))
+    return [(s, r, st) for s, r, st in rows]
+
+
+async def levels_below(session: AsyncSession, space: Space) -> int:
+    """How many levels of sub-spaces nest below ``space`` (0 for a leaf; one query)."""
+    deepest = await session.scalar(select(func.max(Space.depth)).where(below(space.id)))
+    return (int(deepest) - space.depth) if deepest is not None else 0
+
+
+async def network_members(
+    session: AsyncSession, network_id: uuid.UUID, account_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of ``account_ids`` hold a role in the network (one query; none for an empty list)."""
+    if not account_ids:
+        return set()
+    rows = await session.scalars(
+        select(NetworkMember.account_id).where(
+            NetworkMember.network_id == network_id, NetworkMember.account_id.in_(list(account_ids))
+        )
+    )
+    return set(rows)
 
 
 async def memberships(

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.permissions import Actor
@@ -54,7 +53,7 @@ from federation.spaces import (
 from services import audit
 from services.errors import Forbidden, NotFound, Unprocessable
 from services.networks.service import require_network
-from services.persistence.models import NetworkMember, PolicyAttachment, Space, SpaceMember, SpaceNoncompliance
+from services.persistence.models import PolicyAttachment, Space, SpaceMember
 from services.policies import loading
 from services.policies import repository as policy_repository
 from services.policies.repository import AttachedTemplate
@@ -213,17 +212,6 @@ def _facilitator_list(data: SpaceCreate, actor: Actor) -> list[FacilitatorIn]:
     return list(out.values())
 
 
-async def _network_members(session: AsyncSession, network_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    if not ids:
-        return set()
-    rows = await session.scalars(
-        select(NetworkMember.account_id).where(
-            NetworkMember.network_id == network_id, NetworkMember.account_id.in_(ids)
-        )
-    )
-    return set(rows)
-
-
 async def create_space(session: AsyncSession, actor: Actor, slug: str, data: SpaceCreate) -> SpaceOut:
     """Create a space at the network's root or under a parent of the same network."""
     network = await require_network(session, slug)
@@ -326,7 +314,7 @@ async def create_space(session: AsyncSession, actor: Actor, slug: str, data: Spa
             f"{len(facilitators)} given. List them in 'facilitators'.",
         )
     ids = [f.account_id for f in facilitators]
-    in_network = await _network_members(session, network.id, ids)
+    in_network = await repository.network_members(session, network.id, ids)
     outsiders = [str(i) for i in ids if i not in in_network]
     if outsiders:
         raise Unprocessable(
@@ -411,16 +399,7 @@ async def read_policy(session: AsyncSession, actor: Actor, space_id: uuid.UUID) 
     if ctx.guest_shares:  # a guest sees the bounds that apply to them: their network's guest constraints too
         policy = policy.narrow(*guests.guest_layers(ctx.guest_shares))
     body = policy.to_dict()
-    marks = await session.execute(
-        select(
-            SpaceNoncompliance.template_id,
-            SpaceNoncompliance.version,
-            SpaceNoncompliance.deadline,
-            SpaceNoncompliance.violations,
-        )
-        .where(SpaceNoncompliance.space_id == space_id)
-        .order_by(SpaceNoncompliance.created_at.desc())
-    )
+    marks = await policy_repository.marks_of(session, space_id)
     return PolicyOut(
         space_id=space_id,
         constraints=body["constraints"],  # type: ignore[arg-type]
@@ -446,16 +425,9 @@ async def hierarchy(session: AsyncSession, actor: Actor, space_id: uuid.UUID, ma
     (and everything below it) is shown only to those it is visible to."""
     ctx = await access.load(session, actor, space_id)
     root = ctx.space
-    stmt = (
-        select(Space, SpaceMember.role, SpaceMember.status)
-        .outerjoin(SpaceMember, (SpaceMember.space_id == Space.id) & (SpaceMember.account_id == actor.account_id))
-        .where((Space.id == root.id) | repository.below(root.id))
-    )
-    if max_depth is not None:
-        stmt = stmt.where(Space.depth <= root.depth + max_depth)
-    rows = (await session.execute(stmt.order_by(Space.depth, Space.name, Space.id))).all()
+    rows = await repository.subtree_with_roles(session, root, actor.account_id, max_depth)
     facts: dict[uuid.UUID, MembershipFacts] = {
-        s.id: MembershipFacts(MemberRole(r), MemberStatus(st)) for s, r, st in rows if r is not None
+        s.id: MembershipFacts(MemberRole(r), MemberStatus(st)) for s, r, st in rows if r is not None and st is not None
     }
     facts.update({sid: MembershipFacts(MemberRole(m.role), MemberStatus(m.status)) for sid, m in ctx.mine.items()})
     banned = {sid for sid, f in facts.items() if f.status is MemberStatus.BANNED}
@@ -717,8 +689,7 @@ async def _check_invariants(
     if "nesting.max_depth" in changed:
         limit = nesting_limit(policy, settings)
         if limit is not None:
-            deepest = await session.scalar(select(func.max(Space.depth)).where(repository.below(space.id)))
-            below = (int(deepest) - space.depth) if deepest is not None else 0
+            below = await repository.levels_below(session, space)
             if below > limit:
                 raise _extra_violation(
                     "nesting.max_depth",

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.persistence.models import Account, Network, Space, SpaceMember
+from services.persistence.models import Account, Network, NetworkMember, Space, SpaceMember
 
 
 async def get_by_email(session: AsyncSession, email: str) -> Account | None:
@@ -26,3 +26,14 @@ async def my_spaces(session: AsyncSession, account_id: uuid.UUID) -> list[tuple[
         .order_by(Network.slug, Space.depth, Space.name)
     )
     return [(i, n, k, s, r) for i, n, k, s, r in rows]
+
+
+async def my_networks(session: AsyncSession, account_id: uuid.UUID) -> list[tuple[uuid.UUID, str, str, str]]:
+    """(network id, slug, name, role) of every network the account has a role in (one query)."""
+    rows = await session.execute(
+        select(Network.id, Network.slug, Network.name, NetworkMember.role)
+        .join(NetworkMember, NetworkMember.network_id == Network.id)
+        .where(NetworkMember.account_id == account_id)
+        .order_by(Network.name)
+    )
+    return [(i, s, n, r) for i, s, n, r in rows]

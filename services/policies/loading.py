@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.policy import (
+    DryRunSubject,
     EffectivePolicy,
     PolicyLayer,
     PolicyResolver,
     Source,
     SpacePolicyInput,
+    applies_to,
     effective_policy,
     parse_constraints,
     path_layers,
@@ -118,6 +120,27 @@ def resolver_for(
             for s in spaces
         ],
     )
+
+
+def dry_run_subjects(
+    spaces: Iterable[Space],
+    targets: Iterable[uuid.UUID | None],
+    facilitator_counts: Mapping[uuid.UUID, tuple[int, int]],
+) -> list[DryRunSubject]:
+    """The spaces a template attached at ``targets`` binds, as :func:`federation.policy.dry_run`
+    reads them (settings, constraints for sub-spaces, active facilitators)."""
+    at = set(targets)
+    return [
+        DryRunSubject(
+            s.id,
+            s.name,
+            s.settings,
+            subspace_constraints=subspace_layer(s.id, s.name, s.subspace_constraints),
+            facilitators=facilitator_counts.get(s.id, (0, 0))[0],
+        )
+        for s in spaces
+        if applies_to(at, s.id, s.path)
+    ]
 
 
 def _replaced(layers: list[PolicyLayer], new: PolicyLayer) -> list[PolicyLayer]:

@@ -164,6 +164,26 @@ async def get_attachment(
     return result
 
 
+async def add_attachment(
+    session: AsyncSession,
+    template_id: uuid.UUID,
+    network_id: uuid.UUID,
+    space_id: uuid.UUID | None,
+    created_by: uuid.UUID | None,
+) -> None:
+    """Attach a template to the network (``space_id`` None) or to a space and its subtree."""
+    session.add(
+        PolicyAttachment(
+            id=uuid.uuid4(),
+            template_id=template_id,
+            network_id=network_id,
+            space_id=space_id,
+            created_by=created_by,
+        )
+    )
+    await session.flush()
+
+
 async def delete_attachment(session: AsyncSession, attachment_id: uuid.UUID) -> None:
     """Remove an attachment."""
     await session.execute(delete(PolicyAttachment).where(PolicyAttachment.id == attachment_id))

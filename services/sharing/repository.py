@@ -64,9 +64,7 @@ async def active_guest_shares(
             Share.id, Share.space_id, Share.guest_network_id, Network.name, Share.include_subspaces, Share.constraints
         )
         .join(Network, Network.id == Share.guest_network_id)
-        .where(
-            _covering(space_ids), Share.guest_network_id.in_(list(network_ids)), Share.status == "active"
-        )
+        .where(_covering(space_ids), Share.guest_network_id.in_(list(network_ids)), Share.status == "active")
         .order_by(Share.created_at, Share.id)
     )
     return [GuestShare(i, s, g, n, inc, dict(c)) for i, s, g, n, inc, c in rows]
@@ -219,4 +217,3 @@ async def link_guest(session: AsyncSession, share_id: uuid.UUID, space_id: uuid.
         session.add(ShareMembership(space_id=space_id, account_id=account_id, share_id=share_id))
     else:
         existing.share_id = share_id
-

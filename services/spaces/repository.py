@@ -152,6 +152,19 @@ async def network_members(
     return set(rows)
 
 
+async def insert_space(session: AsyncSession, space: Space, facilitators: Sequence[tuple[uuid.UUID, bool]]) -> None:
+    """Write a new space and its facilitators ((account, trained) pairs); ``space`` comes back
+    with its database defaults (timestamps)."""
+    session.add(space)
+    await session.flush()
+    session.add_all(
+        SpaceMember(space_id=space.id, account_id=a, role="facilitator", status="active", trained=t)
+        for a, t in facilitators
+    )
+    await session.flush()
+    await session.refresh(space)
+
+
 async def memberships(
     session: AsyncSession, account_id: uuid.UUID, space_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, SpaceMember]:
@@ -282,6 +295,11 @@ async def network_role(session: AsyncSession, network_id: uuid.UUID, account_id:
         select(NetworkMember.role).where(NetworkMember.network_id == network_id, NetworkMember.account_id == account_id)
     )
     return role
+
+
+async def display_name(session: AsyncSession, account_id: uuid.UUID) -> str:
+    """The account's display name ("" when there is none)."""
+    return str(await session.scalar(select(Account.display_name).where(Account.id == account_id)) or "")
 
 
 async def account_exists(session: AsyncSession, account_id: uuid.UUID) -> bool:

@@ -325,7 +325,9 @@ async def directory(
 
 
 async def move_subtree(session: AsyncSession, space: Space, new_path: list[uuid.UUID]) -> None:
-    """Rewrite ``path``/``depth`` of the space and every descendant after a move (one statement)."""
+    """Put ``space`` under the last of ``new_path`` (its new ancestors, root first): rewrite
+    ``path``/``depth`` of every descendant (one statement); the space's own row follows with
+    the unit of work's next flush."""
     old_len = len(space.path)
     await session.execute(
         text(
@@ -335,3 +337,6 @@ async def move_subtree(session: AsyncSession, space: Space, new_path: list[uuid.
         ),
         {"new_path": [str(p) for p in new_path], "old_len": old_len, "root": str(space.id)},
     )
+    space.parent_id = new_path[-1] if new_path else None
+    space.path = new_path
+    space.depth = len(new_path)

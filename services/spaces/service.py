@@ -474,26 +474,7 @@ async def update_space(session: AsyncSession, actor: Actor, space_id: uuid.UUID,
             attached=attached_all,
         )
 
-    new_settings = dict(space.settings)
-    changed: list[str] = []
-    if data.settings is not msgspec.UNSET:
-        for key, value in data.settings.items():
-            if value is None:
-                new_settings.pop(key, None)
-            else:
-                new_settings[key] = value
-            changed.append(key)
-    if data.join_mode is not msgspec.UNSET:
-        if JOIN_PARAM in changed and new_settings.get(JOIN_PARAM) != data.join_mode:
-            raise Unprocessable(
-                f"join_mode and settings.{JOIN_PARAM} disagree; give one.",
-                code="validation_error",
-                details={"field": "join_mode"},
-            )
-        new_settings[JOIN_PARAM] = data.join_mode
-        changed.append(JOIN_PARAM)
-    new_settings.setdefault(JOIN_PARAM, space.join_mode)
-
+    new_settings, changed = _patched_settings(space, data)
     if moving:
         assert network_spaces is not None and attached_all is not None
         resolver = loading.resolver_for(_with_path(network_spaces, space, ancestors), attached_all)
@@ -520,24 +501,11 @@ async def update_space(session: AsyncSession, actor: Actor, space_id: uuid.UUID,
         after["settings"] = new_settings
         space.settings = new_settings
         space.join_mode = str(new_settings[JOIN_PARAM])
-    for field in ("name", "description", "visibility"):
-        value = getattr(data, field)
-        if value is not msgspec.UNSET:
-            value = value.strip() if isinstance(value, str) and field != "visibility" else value
-            if field == "name" and not value:
-                raise Unprocessable("The name must not be blank.", code="validation_error", details={"field": "name"})
-            if getattr(space, field) != value:
-                before[field] = getattr(space, field)
-                after[field] = value
-                setattr(space, field, value)
+    _apply_fields(space, data, before, after)
     if moving:
-        new_path = [a.id for a in ancestors]
         before["parent_id"] = str(space.parent_id) if space.parent_id else None
         after["parent_id"] = str(data.parent_id) if data.parent_id else None
-        await repository.move_subtree(session, space, new_path)
-        space.parent_id = data.parent_id  # type: ignore[assignment]
-        space.path = new_path
-        space.depth = len(new_path)
+        await repository.move_subtree(session, space, [a.id for a in ancestors])
     await session.flush()  # updated_at comes back with RETURNING (eager_defaults)
     if after:
         audit.record(
@@ -554,6 +522,45 @@ async def update_space(session: AsyncSession, actor: Actor, space_id: uuid.UUID,
     return to_out(
         space, ctx.network_slug, mine=ctx.membership, member_count=count, warnings=result.warnings if result else ()
     )
+
+
+def _patched_settings(space: Space, data: SpacePatch) -> tuple[dict[str, Any], list[str]]:
+    """The settings after the PATCH (``null`` removes a setting; ``join_mode`` folds in) and the
+    parameters it names."""
+    new_settings = dict(space.settings)
+    changed: list[str] = []
+    if data.settings is not msgspec.UNSET:
+        for key, value in data.settings.items():
+            if value is None:
+                new_settings.pop(key, None)
+            else:
+                new_settings[key] = value
+            changed.append(key)
+    if data.join_mode is not msgspec.UNSET:
+        if JOIN_PARAM in changed and new_settings.get(JOIN_PARAM) != data.join_mode:
+            raise Unprocessable(
+                f"join_mode and settings.{JOIN_PARAM} disagree; give one.",
+                code="validation_error",
+                details={"field": "join_mode"},
+            )
+        new_settings[JOIN_PARAM] = data.join_mode
+        changed.append(JOIN_PARAM)
+    new_settings.setdefault(JOIN_PARAM, space.join_mode)
+    return new_settings, changed
+
+
+def _apply_fields(space: Space, data: SpacePatch, before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Name, description and visibility as the PATCH gives them (recording what changed)."""
+    for field in ("name", "description", "visibility"):
+        value = getattr(data, field)
+        if value is not msgspec.UNSET:
+            value = value.strip() if isinstance(value, str) and field != "visibility" else value
+            if field == "name" and not value:
+                raise Unprocessable("The name must not be blank.", code="validation_error", details={"field": "name"})
+            if getattr(space, field) != value:
+                before[field] = getattr(space, field)
+                after[field] = value
+                setattr(space, field, value)
 
 
 def _with_path(spaces: list[Space], moved: Space, new_ancestors: list[Space]) -> list[Space]:

@@ -3,8 +3,9 @@
 The engine (``federation.policy``) is pure; this module is the one place that maps rows to
 layers, and :func:`policy_of` is the one way an area loads a space's effective policy.
 Template versions are immutable, so parsed layers are cached per (template, version, name,
-mode) for the life of the process. The clock (:func:`now`) lives here too: deadlines and
-decisions are dated by one function, which tests and areas below the spaces area can reach.
+mode) for the life of the process. The clock (:func:`now`) lives here too, beside the policy
+that areas load with it, so that membership, meetings and sharing date their decisions
+without importing the spaces area's use cases.
 """
 
 from __future__ import annotations

@@ -4,9 +4,12 @@ typed violations (parameter, value, bound, limit, source) through one mapper."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.persistence.models import Space
 from tests.factories import (
     add_facilitators,
     add_member,
@@ -98,3 +101,19 @@ async def test_a_dry_run_reports_the_same_violation(client, net) -> None:
     assert set(v) == KEYS
     assert (v["parameter"], v["value"], v["bound"], v["limit"]) == ("facilitators.min_count", 2, "min", 3)
     assert v["source"]["version"] == 2
+
+
+async def test_a_dry_run_does_not_blame_the_template_for_the_space_s_own_setting(client, net, db_session) -> None:
+    # The space itself asks for 4 facilitators and has 2 (it is behind on its own rule, which is
+    # not this template's doing): raising the template's minimum to 3 does not list it.
+    space = await db_session.get(Space, uuid.UUID(net["space"]))
+    assert space is not None
+    space.settings = {"facilitators.min_count": 4}
+    await db_session.commit()
+    r = await client.put(
+        f"/api/v1/networks/twofac/templates/{net['template']}?dry_run=true",
+        json={"constraints": {"facilitators.min_count": {"min": 3}}},
+        headers=bearer(net["admin"]),
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["spaces"] == [] and r.json()["out_of_bounds"] == 0

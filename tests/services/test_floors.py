@@ -43,8 +43,12 @@ UPWARD = {
     ("services/sharing/service.py", "spaces"): "sharing a space acts on it: the caller's rights on the space "
     "(spaces/access.py) and its subtree (spaces/repository.py). The sharing read model (repository.py, "
     "guests.py) stays below spaces, which asks it who reaches a space through an agreement.",
+}
+
+# Allowed while work in flight removes them (not required to exist): delete each when it is gone.
+LEAVING = {
     ("services/identity/pages.py", "web"): "page rendering moves to a low-floor module with the identity "
-    "work (issue 10, item 2); remove this line when it has.",
+    "work (issue 10, item 2).",
 }
 
 
@@ -86,7 +90,8 @@ def test_services_imports_point_down() -> None:
                 continue
             if rank[parts[1]] > rank[area]:
                 upward.add((str(path.relative_to(ROOT)), parts[1]))
-    assert upward <= set(UPWARD), f"imports that run up a floor: {sorted(upward - set(UPWARD))}"
+    allowed = set(UPWARD) | set(LEAVING)
+    assert upward <= allowed, f"imports that run up a floor: {sorted(upward - allowed)}"
     assert set(UPWARD) <= upward, f"listed but gone (remove from UPWARD and docs): {sorted(set(UPWARD) - upward)}"
 
 

@@ -23,12 +23,14 @@ from services.auth.resolve import AuthenticationMiddleware, Authenticator, Beare
 from services.auth.tokens import resolve_personal_token
 from services.chat.controllers import MessageController, websocket_gateway
 from services.chat.runtime import start_chat
+from services.compliance.controllers import compliance_router
 from services.directory.controllers import DirectoryController, PublicDirectoryPages
 from services.errors import exception_handlers
 from services.facilitation.controllers import FacilitationController
 from services.gc_tuning import tune_for_server
 from services.identity.cleanup import start_cleanup
 from services.identity.controllers import (
+    EmailDomainClaimController,
     IdentityApiController,
     MyIdentitiesController,
     ProviderController,
@@ -73,8 +75,10 @@ def _api_routes() -> list[ControllerRouterHandler]:
         sharing_router,
         MessageController,
         IdentityApiController,
+        EmailDomainClaimController,
         MyIdentitiesController,
         meetings_router,
+        compliance_router,
         MyNotificationsController,
         SpaceInvitationController,
         MyInvitationsController,

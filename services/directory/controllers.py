@@ -21,8 +21,8 @@ from services.directory.schemas import (
     PublicListing,
 )
 from services.errors import NotFound
+from services.rendering import render
 from services.settings import Settings
-from services.web.pages import render
 
 Slug = Annotated[str, Parameter(max_length=80)]
 KindFilter = Annotated[Literal["identity", "role", "topic", "cohort"] | None, Parameter(description="Only this kind")]

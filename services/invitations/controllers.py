@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.invitations import LinkProblem
 from federation.permissions import Actor
 from services.accounts.passwords import hash_password, password_problem
+from services.auth.csrf import form_post_ok
 from services.errors import AppError
 from services.identity import sessions
 from services.invitations import service
@@ -27,8 +28,8 @@ from services.invitations.schemas import (
     MyInvitationList,
 )
 from services.persistence.models import Account
+from services.rendering import PAGE_HEADERS, render
 from services.settings import Settings
-from services.web.pages import PAGE_HEADERS, render
 
 log = logging.getLogger("affinity.invitations")
 AnyRequest = Request[Any, Any, Any]
@@ -200,10 +201,7 @@ class InvitationPages(Controller):
         settings: Settings = request.app.state.settings
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         current = await _signed_in(request, db_session)
-        binding = current[0] if current else request.cookies.get(sessions.CSRF_COOKIE)
-        if not sessions.origin_ok(settings, request.headers) or not sessions.csrf_ok(
-            settings, binding, form.get("csrf_token")
-        ):
+        if not form_post_ok(settings, request.headers, request.cookies, form.get("csrf_token")):
             return render(
                 "message.html",
                 status=403,

@@ -14,8 +14,8 @@ from services.auth.principal import Principal
 from services.mail import outbox
 from services.notifications import service
 from services.notifications.schemas import NotificationList, PreferenceList, PreferenceOut, PreferenceSet
+from services.rendering import render
 from services.settings import Settings
-from services.web.pages import render
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="At most this many (newest first)")]
 Token = Annotated[str, QueryParameter(name="t", max_length=1200, description="The token from the e-mail's link")]

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.spaces.repository import facilitator_counts
+from services.policies.repository import facilitator_counts
 from tests.factories import add_facilitators, add_member, bearer, make_account, make_network, make_space, make_token
 
 

@@ -18,7 +18,8 @@ from realtime.gateway import Gateway, GatewayConfig
 from realtime.hub import Observer
 from services.chat import repository
 from services.chat.adapters import ChatAuthenticator, PostingRules, SqlMessageStore, SqlRoomAccess
-from services.persistence.engine import libpq_url
+from services.errors import database_unavailable
+from services.persistence.engine import connect_args, libpq_url
 from services.readiness import ReadinessCheck
 from services.settings import Settings
 
@@ -105,6 +106,8 @@ async def start_chat(state: Any, settings: Settings) -> ChatRuntime:
         max_size=SEND_POOL_SIZE,
         reset=_keep,
         max_inactive_connection_lifetime=300.0,
+        # Same bounded waits as the engine, so a frozen database cannot hang a websocket send.
+        **connect_args(connect_timeout=settings.db_connect_timeout, statement_timeout=settings.db_statement_timeout),
     )
     posting = PostingRules(engine)  # one cache for subscribe and send
     gateway = Gateway(
@@ -116,6 +119,7 @@ async def start_chat(state: Any, settings: Settings) -> ChatRuntime:
         observer=Observer(
             delivered=metrics.deliveries.inc, connections=metrics.websockets.inc, stored=metrics.messages.inc
         ),
+        transient=database_unavailable,
     )
     await gateway.start()
     state.readiness_checks.append(ReadinessCheck(f"broker ({broker.name})", broker.ping))

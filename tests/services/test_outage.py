@@ -77,7 +77,7 @@ class Throwaway:
         )
         deadline = time.monotonic() + 20
         while subprocess.run(
-            [_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)], capture_output=True
+            [_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)], check=False, capture_output=True
         ).returncode:
             if time.monotonic() > deadline:
                 raise RuntimeError("throwaway PostgreSQL did not start: " + self.log.read_text()[-2000:])
@@ -200,7 +200,8 @@ async def test_stopped_database_gives_503_on_every_route_then_recovers(running: 
     url = running.tcp_url() if via == "tcp" else running.socket_url()
     token = await _token(running.tcp_url())
     auth = {"Authorization": f"Bearer {token}"}
-    async with AsyncTestClient(app=create_app(_settings(tmp_path, url)), base_url="http://testserver.local") as client:
+    app = create_app(_settings(tmp_path, url))
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
         assert (await client.get("/api/v1/me", headers=auth)).status_code == 200
         running.stop()  # the unix socket file disappears with it (FileNotFoundError on connect)
         started = time.monotonic()

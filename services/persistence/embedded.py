@@ -108,7 +108,7 @@ def _share_with_server(path: Path) -> None:
 
 def _initdb(pgdata: Path, password_file: Path) -> None:
     """A new cluster that never trusted anyone: SCRAM from the first start."""
-    from pgserver._commands import initdb
+    from pgserver._commands import initdb  # type: ignore[attr-defined]  # made at import time
 
     pgdata.mkdir(mode=0o700, exist_ok=True)
     user = _server_user()

@@ -231,7 +231,11 @@ async def test_fuzz_every_operation_no_5xx_and_refusals_write_nothing(fuzz_serve
             skipped=skipped,
         )
     elapsed = time.monotonic() - started
-    print(f"fuzz: {counter[0]} requests over {len(operations)} operations in {elapsed:.0f}s")
+    summary = ", ".join(f"{k}xx: {v}" for k, v in sorted(statuses.items()))
+    print(  # the figures docs/development.md quotes (shown with -s)
+        f"fuzz: {counter[0]} requests ({summary}; {skipped[0]} not sendable) over {len(operations)} operations"
+        f" in {elapsed:.0f}s"
+    )
     assert counter[0] >= len(operations), "too few requests were made"
     assert not failures, "\n".join(failures[:20])
 

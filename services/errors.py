@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 
 from federation.wire import humanize
+from realtime.connection import CLOSE_TRY_AGAIN_LATER
 
 log = logging.getLogger("affinity.errors")
 
@@ -295,10 +296,6 @@ exception_handlers: dict[type[Exception] | int, Any] = {
     Exception: _unhandled_handler,
 }
 """Handlers to pass to the Litestar app: every failure leaves as the error envelope."""
-
-
-CLOSE_TRY_AGAIN_LATER = 1013
-"""Websocket close code (RFC 6455 "Try Again Later") while the database is unreachable."""
 
 
 class OutageMiddleware:

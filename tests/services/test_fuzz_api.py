@@ -273,6 +273,7 @@ async def test_fuzz_websocket_frames_get_answers_never_unavailable(fuzz_server, 
     collect()
     frames += ['{"type": "ping", "x": ' + "[" * 3000 + "]" * 3000 + "}", "{not json", "[]", '"x"', "null"]
     problems: list[str] = []
+    stored: set[tuple[str, int]] = set()
     async with websockets.connect(
         url, additional_headers={"Authorization": f"Bearer {world['token']}"}, open_timeout=10
     ) as ws:
@@ -283,6 +284,8 @@ async def test_fuzz_websocket_frames_get_answers_never_unavailable(fuzz_server, 
                 reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
                 if reply.get("type") == "error" and reply.get("code") in {"unavailable", "not_stored", "not_readable"}:
                     problems.append(f"{raw[:200]} -> {reply}")
+                if reply.get("type") == "ack":
+                    stored.add((reply["space"], reply["seq"]))
                 if reply.get("type") == "pong":
                     break
             if len(problems) > 5:
@@ -291,3 +294,7 @@ async def test_fuzz_websocket_frames_get_answers_never_unavailable(fuzz_server, 
                 break
         assert ws.close_code is None, ws.close_code
     assert not problems, "\n".join(problems)
+    # Refused frames wrote nothing: the only rows are the messages that were acknowledged.
+    async with engine.connect() as conn:
+        rows = {(str(r[0]), r[1]) for r in await conn.execute(text("SELECT space_id, seq FROM messages"))}
+    assert rows == stored

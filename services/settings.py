@@ -71,6 +71,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     signing_key_rotate_days: int = 90
     """Age at which our id_token signing key is replaced; the old one stays published for the grace period."""
     signing_key_grace_days: int = 7
+    # E-mail and invitations (services/mail, services/invitations)
+    smtp_host: str | None = None
+    """SMTP server for outgoing mail. None: mail is off (in-app notifications still work)."""
+    smtp_port: int = 587
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "Affinity Federation <no-reply@localhost>"
+    mail_max_attempts: int = 8
+    """Delivery attempts (with growing pauses) before an e-mail is marked failed."""
+    mail_poll_seconds: float = 5.0
+    """How often the sender looks for due mail."""
+    invitation_days: int = 14
+    """How long an invitation link stays valid."""
 
     @property
     def base_url(self) -> str:
@@ -136,6 +150,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         take(PREFIX + "OIDC_REFRESH_TOKEN_DAYS", "oidc_refresh_token_days", _int_between(1, 365))
         take(PREFIX + "SIGNING_KEY_ROTATE_DAYS", "signing_key_rotate_days", _int_between(1, 3650))
         take(PREFIX + "SIGNING_KEY_GRACE_DAYS", "signing_key_grace_days", _int_between(1, 365))
+        take(PREFIX + "SMTP_HOST", "smtp_host", str)
+        take(PREFIX + "SMTP_PORT", "smtp_port", _int_between(1, 65535))
+        take(PREFIX + "SMTP_SECURITY", "smtp_security", _choice("starttls", "tls", "none"))
+        take(PREFIX + "SMTP_USERNAME", "smtp_username", str)
+        take(PREFIX + "SMTP_PASSWORD", "smtp_password", str)
+        take(PREFIX + "MAIL_FROM", "mail_from", _parse_mail_from)
+        take(PREFIX + "MAIL_MAX_ATTEMPTS", "mail_max_attempts", _int_between(1, 50))
+        take(PREFIX + "MAIL_POLL_SECONDS", "mail_poll_seconds", _int_between(1, 3600))
+        take(PREFIX + "INVITATION_DAYS", "invitation_days", _int_between(1, 365))
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
         settings.check()
@@ -150,6 +173,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 "AFFINITY_SECRET_KEY must be set in production (at least 32 characters); "
                 "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            raise SettingsError("Set both AFFINITY_SMTP_USERNAME and AFFINITY_SMTP_PASSWORD, or neither.")
         if self.environment == "production" and not self.database_url:
             raise SettingsError("DATABASE_URL must be set in production; the embedded PostgreSQL is for development.")
 
@@ -190,6 +215,12 @@ def _parse_public_url(raw: str) -> str:
     if not raw.startswith(("http://", "https://")):
         raise ValueError("expected an absolute URL such as https://affinity.example.org")
     return raw.rstrip("/")
+
+
+def _parse_mail_from(raw: str) -> str:
+    if "@" not in raw:
+        raise ValueError("expected an address such as 'Kent Affinity <affinity@kent.example.org>'")
+    return raw.strip()
 
 
 def _parse_secret(raw: str) -> str:

@@ -234,6 +234,12 @@ CATALOGUE = ParameterRegistry(
             "Facilitators must be marked trained.",
         ),
         Parameter(
+            "facilitators.compensated",
+            ParamKind.FLAG,
+            False,
+            "Facilitators are paid for facilitating (who is, is recorded by the network's admins only).",
+        ),
+        Parameter(
             "sessions.required_components",
             ParamKind.SET,
             frozenset(),

@@ -31,6 +31,7 @@ WITH existing AS (
     SELECT 1 FROM space_members m
     WHERE m.space_id = :space AND m.account_id = :author AND m.status = 'active'
       AND (m.role = 'facilitator' OR CAST(:members_may_post AS boolean))
+      AND NOT EXISTS (SELECT 1 FROM spaces s WHERE s.id = :space AND s.archived_at IS NOT NULL)
       AND NOT EXISTS (SELECT 1 FROM existing)
 ), room AS (
     INSERT INTO chat_rooms (space_id, head_seq, version) SELECT :space, 1, 1 FROM allowed

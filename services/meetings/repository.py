@@ -95,3 +95,34 @@ async def network_meetings(
         else:
             found.append(meeting)
     return {uuid.UUID(k): v for k, v in by_space.items()}
+
+
+async def next_starts(
+    session: AsyncSession, space_ids: Sequence[uuid.UUID], now: dt.datetime
+) -> dict[uuid.UUID, dt.datetime]:
+    """The next (not cancelled) meeting start of each space after ``now``, in one query (the public directory)."""
+    if not space_ids:
+        return {}
+    rows = await session.execute(
+        select(Meeting.space_id, func.min(Meeting.starts_at))
+        .where(Meeting.space_id.in_(space_ids), Meeting.cancelled_at.is_(None), Meeting.starts_at > now)
+        .group_by(Meeting.space_id)
+    )
+    out: dict[uuid.UUID, dt.datetime] = {}
+    for space_id, starts in rows:
+        out[space_id] = starts
+    return out
+
+
+async def starting_between(
+    session: AsyncSession, start: dt.datetime, end: dt.datetime
+) -> list[tuple[uuid.UUID, uuid.UUID, str, dt.datetime]]:
+    """(meeting id, space id, title, start) of every meeting not cancelled starting in (start, end]
+    (the day-before reminders), by start time."""
+    rows = await session.execute(
+        select(Meeting.id, Meeting.space_id, Meeting.title, Meeting.starts_at)
+        .where(Meeting.cancelled_at.is_(None), Meeting.starts_at > start, Meeting.starts_at <= end)
+        .order_by(Meeting.starts_at, Meeting.id)
+        .limit(MAX_LISTED * 20)
+    )
+    return [(m, s, str(t), at) for m, s, t, at in rows]

@@ -82,6 +82,8 @@ async def _load(session: AsyncSession, actor: Actor, space_id: uuid.UUID, *, man
             "Only this space's facilitators and the network's admins can schedule or change its meetings.",
             code="forbidden",
         )
+    if manage:
+        access.refuse_if_archived(ctx.space)  # read-only while archived
     return ctx
 
 

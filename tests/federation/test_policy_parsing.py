@@ -34,6 +34,7 @@ def test_catalogue_has_every_parameter_of_the_contract() -> None:
         "meetings.in_person_per_year",
         "facilitators.min_count",
         "facilitators.training_required",
+        "facilitators.compensated",
         "sessions.required_components",
         "membership.join_mode",
         "membership.max_members",

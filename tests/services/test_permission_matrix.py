@@ -22,7 +22,18 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import crypto
-from services.persistence.models import Meeting, Share, SpaceJoinRequest, TrustedNetwork
+from services.persistence.models import (
+    FacilitatorTraining,
+    Meeting,
+    Notification,
+    PublicSpace,
+    Share,
+    SpaceInvitation,
+    SpaceJoinRequest,
+    SpaceMember,
+    SpaceProposal,
+    TrustedNetwork,
+)
 from services.persistence.models.identity import EmailDomainClaim, LinkedIdentity, OidcClient, UpstreamProvider
 from tests.factories import (
     add_facilitators,
@@ -42,6 +53,7 @@ COVERED_PREFIXES = ("/api/v1/me", "/api/v1/networks", "/api/v1/spaces", "/api/v1
 COVERED_PREFIXES += ("/api/v1/email-domain-claims",)  # identity: operators decide e-mail domain claims
 EXCLUDED_PREFIXES = (
     "/api/v1/spaces/{space_id}/messages",  # chat area (services/chat), tested there
+    "/api/v1/networks/{slug}/public-directory",  # public by design, nobody to refuse: test_directory.py
 )
 """Endpoints under the covered prefixes that other areas own and test."""
 
@@ -68,6 +80,15 @@ WRITTEN_TABLES = (
     "linked_identities",
     "pending_logins",
     "email_domain_claims",
+    "notifications",  # growing-groups areas
+    "notification_preferences",
+    "mail_outbox",
+    "space_invitations",
+    "space_proposals",
+    "network_directories",
+    "public_spaces",
+    "facilitator_trainings",
+    "facilitator_compensation",
 )
 
 # Who asks. Roles are relative to the space S of network "home".
@@ -79,6 +100,7 @@ MEMBER = "member"  # member of S
 NET_MEMBER = "net_member"  # member of the home network, not of S
 STRANGER = "stranger"  # signed in, no role anywhere
 ANON = "anon"  # no credentials
+OUTSIDE = "outside_facilitator"  # facilitator of S from outside the home network (no network role)
 EVERYONE_SIGNED_IN = (OPERATOR, ADMIN, OTHER_ADMIN, FACILITATOR, MEMBER, NET_MEMBER, STRANGER)
 
 
@@ -107,10 +129,14 @@ N = "/api/v1/networks/{slug}"
 NOT_IN_S = (NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)
 MANAGERS_ONLY = (MEMBER, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)  # refused where admins/facilitators act
 ADMINS_ONLY = (FACILITATOR, MEMBER, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)
+NOT_PROPOSER = (ADMIN, FACILITATOR, MEMBER, OTHER_ADMIN, STRANGER, ANON)  # the world's proposal is NET_MEMBER's
+TRAINING = {"account_id": "{facilitator_id}", "course": "Circle keeping", "completed_on": "2026-02-01"}
+PROPOSAL = {"name": "Book circle", "kind": "topic", "purpose": "Read one book a term together."}
 MEETING = {"kind": "virtual", "title": "Circle", "starts_at": "2030-01-15T17:00:00Z", "components": ["quote"]}
 
 MATRIX: tuple[Row, ...] = (
     Row("GET", "/api/v1/me", STRANGER, 200, (ANON,)),
+    Row("PATCH", "/api/v1/me", STRANGER, 200, (ANON,), {"pronouns": "they/them"}),
     # networks
     Row("GET", "/api/v1/networks", STRANGER, 200, (ANON,)),
     Row(
@@ -259,6 +285,51 @@ MATRIX: tuple[Row, ...] = (
     Row("DELETE", N + "/clients/{client_id}", ADMIN, 204, ADMINS_ONLY),
     Row("POST", N + "/clients/{client_id}/secret", ADMIN, 200, ADMINS_ONLY),
     Row("GET", "/api/v1/me/identities", MEMBER, 200, (ANON,)),
+    # notifications (services/notifications)
+    Row("GET", "/api/v1/me/notifications", STRANGER, 200, (ANON,)),
+    Row("POST", "/api/v1/me/notifications/{notification_id}/read", MEMBER, 204, (ADMIN, STRANGER, ANON)),
+    Row("GET", "/api/v1/me/notification-preferences", STRANGER, 200, (ANON,)),
+    Row("PUT", "/api/v1/me/notification-preferences/{kind}", STRANGER, 200, (ANON,), {"channel": "in_app"}),
+    # invitations by e-mail (services/invitations)
+    Row("POST", S + "/email-invitations", FACILITATOR, 201, MANAGERS_ONLY, {"email": "fresh@example.org"}),
+    Row("POST", S + "/email-invitations", ADMIN, 201, MANAGERS_ONLY, {"email": "fresh@example.org"}),
+    Row("GET", S + "/email-invitations", FACILITATOR, 200, MANAGERS_ONLY),
+    Row("DELETE", S + "/email-invitations/{invitation_id}", FACILITATOR, 204, MANAGERS_ONLY),
+    Row("GET", "/api/v1/me/invitations", STRANGER, 200, (ANON,)),
+    Row("POST", "/api/v1/me/invitations/{invitation_id}/accept", NET_MEMBER, 200, (ADMIN, FACILITATOR, STRANGER, ANON)),
+    Row("POST", "/api/v1/me/invitations/{invitation_id}/decline", NET_MEMBER, 204, (ADMIN, MEMBER, STRANGER, ANON)),
+    # directory (services/directory)
+    Row("GET", N + "/directory", NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
+    Row("GET", N + "/directory-settings", ADMIN, 200, ADMINS_ONLY),
+    Row("PUT", N + "/directory-settings", ADMIN, 200, ADMINS_ONLY, {"public": True}),
+    Row("PUT", S + "/public-listing", ADMIN, 204, ADMINS_ONLY, {"how_to_join": "Ask at orientation."}),
+    Row("DELETE", S + "/public-listing", ADMIN, 204, ADMINS_ONLY),
+    # stewardship (services/stewardship)
+    Row("DELETE", N + "/members/{account_id}", ADMIN, 200, ADMINS_ONLY, use={"account_id": "member2_id"}),
+    Row("PUT", S + "/archive", ADMIN, 200, ADMINS_ONLY),
+    Row("DELETE", S + "/archive", ADMIN, 200, ADMINS_ONLY, use={"space_id": "archived_id"}),
+    # facilitators (services/facilitation); an outside facilitator sees S, never the network's roster
+    Row("GET", N + "/members", ADMIN, 200, (OUTSIDE,)),
+    Row("GET", N + "/spaces", NET_MEMBER, 200, (OUTSIDE,)),
+    Row("GET", S + "/members", OUTSIDE, 200, (NET_MEMBER, STRANGER, ANON)),
+    Row("GET", S + "/policy", OUTSIDE, 200, (STRANGER, ANON)),
+    Row("GET", N + "/facilitators", ADMIN, 200, (OUTSIDE, *ADMINS_ONLY)),
+    Row("POST", N + "/trainings", ADMIN, 201, (OUTSIDE, *ADMINS_ONLY), TRAINING),
+    Row("DELETE", N + "/trainings/{training_id}", ADMIN, 204, (OUTSIDE, *ADMINS_ONLY)),
+    Row("PUT", N + "/compensation/{account_id}", ADMIN, 204, (OUTSIDE, *ADMINS_ONLY), {"compensated": True},
+        use={"account_id": "facilitator_id"}),
+    Row("PUT", S + "/outside-facilitators/{account_id}", ADMIN, 200, (OUTSIDE, *ADMINS_ONLY),
+        use={"account_id": "target_id"}),
+    # proposals (services/proposals); the world's proposal is NET_MEMBER's, waiting for their answer
+    Row("POST", N + "/proposals", NET_MEMBER, 201, (OTHER_ADMIN, STRANGER, ANON), PROPOSAL),
+    Row("GET", N + "/proposals", NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
+    Row("GET", N + "/proposals/{proposal_id}", ADMIN, 200, (FACILITATOR, MEMBER, OTHER_ADMIN, STRANGER, ANON)),
+    Row("GET", N + "/proposals/{proposal_id}", NET_MEMBER, 200, (FACILITATOR, MEMBER, OTHER_ADMIN, STRANGER, ANON)),
+    Row("POST", N + "/proposals/{proposal_id}/question", ADMIN, 200, ADMINS_ONLY, {"question": "When?"}),
+    Row("POST", N + "/proposals/{proposal_id}/answer", NET_MEMBER, 200, NOT_PROPOSER, {"answer": "Monthly."}),
+    Row("POST", N + "/proposals/{proposal_id}/approve", ADMIN, 200, ADMINS_ONLY),
+    Row("POST", N + "/proposals/{proposal_id}/decline", ADMIN, 200, ADMINS_ONLY, {"reason": "Not now."}),
+    Row("POST", N + "/proposals/{proposal_id}/withdraw", NET_MEMBER, 200, NOT_PROPOSER),
     Row(
         "DELETE",
         "/api/v1/me/identities/{identity_id}",
@@ -343,6 +414,9 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
     await make_space(db_session, home, name="Latina new principals", parent=space, join_mode="parent_members")
     hidden = await make_space(db_session, home, name="Hidden", join_mode="invite", visibility="unlisted")
     await add_facilitators(db_session, space, who[FACILITATOR], extra["fac2"])
+    outside = await make_account(db_session, name=OUTSIDE)
+    db_session.add(SpaceMember(space_id=space.id, account_id=outside.id, role="facilitator", status="active",
+                               own_standing=True, outside=True))
     await add_space_member(db_session, space, who[MEMBER])
     await add_space_member(db_session, space, extra["member2"])
     await add_space_member(db_session, space, extra["banned"], status="banned")
@@ -404,6 +478,46 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         redirect_uris=["https://lms.home.example/cb"],
     )
     db_session.add(oidc_client)
+    notification = Notification(id=uuid.uuid4(), account_id=who[MEMBER].id, kind="invitation", title="Hello")
+    db_session.add(notification)
+    invitation = SpaceInvitation(
+        id=uuid.uuid4(),
+        space_id=space.id,
+        space_name=space.name,
+        network_id=home.id,
+        email=who[NET_MEMBER].email,
+        token_hash=b"not-a-real-token-hash",
+        message="",
+        for_new_person=False,
+        status="pending",
+        invited_by=who[FACILITATOR].id,
+        expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=14),
+    )
+    db_session.add(invitation)
+    proposal = SpaceProposal(
+        id=uuid.uuid4(),
+        network_id=home.id,
+        proposed_by=who[NET_MEMBER].id,
+        name="Proposed circle",
+        kind="topic",
+        purpose="Meet and read.",
+        status="question",
+        question="How often?",
+        facilitator_ids=[],
+        proposer_facilitates=True,
+    )
+    db_session.add(proposal)
+    db_session.add(PublicSpace(space_id=space.id, network_id=home.id, how_to_join=""))
+    training = FacilitatorTraining(
+        id=uuid.uuid4(),
+        network_id=home.id,
+        account_id=who[FACILITATOR].id,
+        course="Circle keeping",
+        completed_on=dt.date(2026, 1, 10),
+    )
+    db_session.add(training)
+    archived = await make_space(db_session, home, name="Archived circle")
+    archived.archived_at = dt.datetime.now(dt.UTC)
     identities = [
         LinkedIdentity(id=uuid.uuid4(), account_id=who[MEMBER].id, issuer=issuer, subject=f"member-{n}")
         for n in range(2)  # two, so unlinking one leaves a way to sign in
@@ -420,6 +534,12 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         "third_slug": third.slug,
         "share_id": str(share.id),
         "meeting_id": str(meeting.id),
+        "notification_id": str(notification.id),
+        "invitation_id": str(invitation.id),
+        "proposal_id": str(proposal.id),
+        "archived_id": str(archived.id),
+        "training_id": str(training.id),
+        "kind": "invitation",
         "space_id": str(space.id),
         "hidden_id": str(hidden.id),
         "request_id": str(request.id),
@@ -430,6 +550,7 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
     }
     for name, account in who.items():
         out[f"token:{name}"] = await make_token(db_session, account)
+    out[f"token:{OUTSIDE}"] = await make_token(db_session, outside)
     await db_session.commit()
     return out
 
@@ -477,6 +598,6 @@ async def test_identity_space_member_list_is_the_same_404_as_a_missing_space(cli
         assert real.json()["error"]["code"] == fake.json()["error"]["code"] == "space_not_found"
         assert real.json()["error"]["message"].replace(world["space_id"], missing) == fake.json()["error"]["message"]
         assert real.json()["error"]["details"] == fake.json()["error"]["details"]
-    # A member sees it: facilitator, fac2, member, member2 (not the banned account).
+    # A member sees it: facilitator, fac2, member, member2, the outside facilitator (not the banned account).
     r = await client.get(f"/api/v1/spaces/{world['space_id']}/members", headers=bearer(world[f"token:{MEMBER}"]))
-    assert r.status_code == 200 and len(r.json()["items"]) == 4
+    assert r.status_code == 200 and len(r.json()["items"]) == 5

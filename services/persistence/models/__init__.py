@@ -3,6 +3,19 @@
 from services.persistence.models.accounts import Account, ApiToken
 from services.persistence.models.audit import AuditEvent
 from services.persistence.models.chat import ChatRoom, Message
+from services.persistence.models.growing import (
+    FacilitatorCompensation,
+    FacilitatorTraining,
+    MailOutbox,
+    MailSuppression,
+    MeetingReminder,
+    NetworkDirectory,
+    Notification,
+    NotificationPreference,
+    PublicSpace,
+    SpaceInvitation,
+    SpaceProposal,
+)
 from services.persistence.models.meetings import Meeting
 from services.persistence.models.networks import Network, NetworkMember
 from services.persistence.models.sharing import Share, ShareMembership, TrustedNetwork
@@ -21,18 +34,29 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "ChatRoom",
+    "FacilitatorCompensation",
+    "FacilitatorTraining",
+    "MailOutbox",
+    "MailSuppression",
     "Meeting",
+    "MeetingReminder",
     "Message",
     "Network",
+    "NetworkDirectory",
     "NetworkMember",
+    "Notification",
+    "NotificationPreference",
     "PolicyAttachment",
     "PolicyTemplate",
     "PolicyTemplateVersion",
+    "PublicSpace",
     "Share",
     "ShareMembership",
     "Space",
+    "SpaceInvitation",
     "SpaceJoinRequest",
     "SpaceMember",
     "SpaceNoncompliance",
+    "SpaceProposal",
     "TrustedNetwork",
 ]

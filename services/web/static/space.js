@@ -2,15 +2,18 @@
 import {
   JOIN_MODES, act, api, describeBound, el, fill, label, say, showApiError, showValue,
 } from "/static/app.js";
+import { archiveSection, emailInvitationsSection } from "/static/space_growing.js";
 import { ChatRoom } from "/static/chat.js";
 
 const page = document.getElementById("page");
 const spaceId = page.dataset.space;
 
-function header(space, network) {
+function header(space, network, parent) {
   return [
     el("p", { class: "small" }, el("a", { href: `/networks/${space.network}` }, network ? network.name : space.network),
-      space.path.length ? " › …" : ""),
+      space.path.length > 1 || (space.path.length && !parent) ? " › …" : "",
+      // Breadcrumbs name the parent (when the viewer may see it).
+      parent ? [" › ", el("a", { href: `/spaces/${parent.id}` }, parent.name)] : ""),
     el("h1", {}, space.name),
     el("p", {}, el("span", { class: "badge" }, space.kind), " ",
       space.visibility === "unlisted" ? el("span", { class: "badge warn" }, "unlisted") : null, " ",
@@ -34,6 +37,11 @@ function membershipActions(space, area) {
     box.append(el("span", { class: "badge ok" }, space.my_role === "facilitator" ? "You facilitate this space" : "You are a member"), leave);
   } else if (space.my_status === "banned") {
     box.append(el("span", { class: "badge bad" }, "You cannot join this space"));
+  } else if (space.archived_at) {
+    box.append(el("span", { class: "badge warn" }, "Archived: read-only"));
+  } else if (space.join_mode === "invite" && space.my_status !== "invited") {
+    // No Join button that the server would refuse.
+    box.append(el("span", { class: "muted" }, "By invitation only: ask one of its facilitators to invite you."));
   } else {
     const text = space.join_mode === "request" ? "Ask to join" : "Join this space";
     const join = el("button", { type: "button" }, text);
@@ -321,7 +329,8 @@ async function main() {
     fold.append(...policy_.childNodes);
     policy_.replaceChildren(fold);
   }
-  fill(page, header(space, network), actions);
+  const parent = space.parent_id ? await api("GET", `/spaces/${space.parent_id}`).catch(() => null) : null;
+  fill(page, header(space, network, parent), actions);
   const names = new Map();
   let members = null;
   if (isMember) {
@@ -348,6 +357,8 @@ async function main() {
   }
   page.append(policy_, subspacesSection(space, hierarchy, canEdit));
   if (isAdmin) page.append(shareForm(space, await api("GET", "/networks")));
+  if (canEdit) page.append(await emailInvitationsSection(space));
+  if (isAdmin) page.append(archiveSection(space));
   if (members) page.append(membersSection(members));
 }
 

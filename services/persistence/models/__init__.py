@@ -3,7 +3,7 @@
 from services.persistence.models.accounts import Account, ApiToken
 from services.persistence.models.audit import AuditEvent
 from services.persistence.models.chat import ChatRoom, Message
-from services.persistence.models.meetings import Meeting
+from services.persistence.models.meetings import CalendarFeed, Meeting, MeetingSeries, MeetingSeriesException
 from services.persistence.models.networks import Network, NetworkMember
 from services.persistence.models.sharing import Share, ShareMembership, TrustedNetwork
 from services.persistence.models.spaces import (
@@ -20,8 +20,11 @@ __all__ = [
     "Account",
     "ApiToken",
     "AuditEvent",
+    "CalendarFeed",
     "ChatRoom",
     "Meeting",
+    "MeetingSeries",
+    "MeetingSeriesException",
     "Message",
     "Network",
     "NetworkMember",

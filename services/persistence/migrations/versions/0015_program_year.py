@@ -1,4 +1,8 @@
-"""Time zones, recurring meetings, events, attendance, insights (owned by the program-year work).
+"""Time zones, recurring meetings, calendar feeds (owned by the program-year work).
+
+Networks get an IANA time zone (existing ones: UTC, which is how their days were counted
+before); meetings get an optional zone of their own and an RFC 5545 SEQUENCE; recurring series
+and their per-occurrence exceptions; members' calendar-feed tokens (hashed).
 
 Revision ID: 0015_program_year
 Revises: 0014_growing_groups
@@ -9,15 +13,106 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql as pg
+
 revision: str = "0015_program_year"
 down_revision: str | None = "0014_growing_groups"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+UUID = pg.UUID(as_uuid=True)
+TS = sa.DateTime(timezone=True)
+
 
 def upgrade() -> None:
-    pass
+    op.add_column("networks", sa.Column("time_zone", sa.String(64), nullable=False, server_default="UTC"))
+    op.add_column("meetings", sa.Column("time_zone", sa.String(64)))
+    op.add_column("meetings", sa.Column("sequence", sa.Integer, nullable=False, server_default="0"))
+    op.create_table(
+        "meeting_series",
+        sa.Column("id", UUID, nullable=False),
+        sa.Column("space_id", UUID, nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("title", sa.String(200), nullable=False),
+        sa.Column("start_local", sa.DateTime(timezone=False), nullable=False),
+        sa.Column("time_zone", sa.String(64), nullable=False),
+        sa.Column("rule", sa.String(500), nullable=False),
+        sa.Column("duration_minutes", sa.Integer, nullable=False),
+        sa.Column("location", sa.String(500)),
+        sa.Column("join_url", sa.String(2000)),
+        sa.Column("components", pg.ARRAY(sa.Text), nullable=False, server_default="{}"),
+        sa.Column("notes", sa.Text, nullable=False, server_default=""),
+        sa.Column("first_start", TS, nullable=False),
+        sa.Column("last_start", TS, nullable=False),
+        sa.Column("sequence", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("created_by", UUID),
+        sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
+        sa.Column("updated_at", TS, nullable=False, server_default=sa.func.now()),
+        sa.Column("cancelled_at", TS),
+        sa.PrimaryKeyConstraint("id", name="pk_meeting_series"),
+        sa.ForeignKeyConstraint(
+            ["space_id"], ["spaces.id"], ondelete="CASCADE", name="fk_meeting_series_space_id_spaces"
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["accounts.id"], ondelete="SET NULL", name="fk_meeting_series_created_by_accounts"
+        ),
+        sa.CheckConstraint("kind IN ('virtual','in_person')", name="ck_meeting_series_kind"),
+        sa.CheckConstraint("duration_minutes BETWEEN 5 AND 1440", name="ck_meeting_series_duration"),
+    )
+    op.create_index("ix_meeting_series_space_id_last_start", "meeting_series", ["space_id", "last_start"])
+    op.create_table(
+        "meeting_series_exceptions",
+        sa.Column("series_id", UUID, nullable=False),
+        sa.Column("original_start", TS, nullable=False),
+        sa.Column("kind", sa.String(10), nullable=False),
+        sa.Column("starts_at", TS),
+        sa.Column("duration_minutes", sa.Integer),
+        sa.Column("revision", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("created_by", UUID),
+        sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
+        sa.Column("updated_at", TS, nullable=False, server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("series_id", "original_start", name="pk_meeting_series_exceptions"),
+        sa.ForeignKeyConstraint(
+            ["series_id"],
+            ["meeting_series.id"],
+            ondelete="CASCADE",
+            name="fk_meeting_series_exceptions_series_id_meeting_series",
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"],
+            ["accounts.id"],
+            ondelete="SET NULL",
+            name="fk_meeting_series_exceptions_created_by_accounts",
+        ),
+        sa.CheckConstraint("kind IN ('skip','cancel','move')", name="ck_meeting_series_exceptions_kind"),
+        sa.CheckConstraint(
+            "kind <> 'move' OR starts_at IS NOT NULL", name="ck_meeting_series_exceptions_move_has_start"
+        ),
+        sa.CheckConstraint(
+            "duration_minutes IS NULL OR duration_minutes BETWEEN 5 AND 1440",
+            name="ck_meeting_series_exceptions_duration",
+        ),
+    )
+    op.create_table(
+        "calendar_feeds",
+        sa.Column("account_id", UUID, nullable=False),
+        sa.Column("token_hash", sa.String(64), nullable=False),
+        sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("account_id", name="pk_calendar_feeds"),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], ondelete="CASCADE", name="fk_calendar_feeds_account_id_accounts"
+        ),
+        sa.UniqueConstraint("token_hash", name="uq_calendar_feeds_token_hash"),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("calendar_feeds")
+    op.drop_table("meeting_series_exceptions")
+    op.drop_index("ix_meeting_series_space_id_last_start", table_name="meeting_series")
+    op.drop_table("meeting_series")
+    op.drop_column("meetings", "sequence")
+    op.drop_column("meetings", "time_zone")
+    op.drop_column("networks", "time_zone")

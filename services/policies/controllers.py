@@ -126,8 +126,9 @@ async def compliance(db_session: AsyncSession, actor: Actor, state: State, slug:
     """Compliance report (network admins). The program year starts on the 1st of
     AFFINITY_PROGRAM_YEAR_START_MONTH (default August)."""
     settings: Settings = state.settings
+    now = dt.datetime.now(dt.UTC)
     return await service.compliance(
-        db_session, actor, slug, start_month=settings.program_year_start_month, today=dt.datetime.now(dt.UTC).date()
+        db_session, actor, slug, start_month=settings.program_year_start_month, today=now.date(), now=now
     )
 
 

@@ -32,6 +32,7 @@ from federation.policy import (
     parse_constraints,
     validate_settings,
 )
+from federation.schedule import local_day, time_zone
 from federation.space_permissions import can_manage_templates, can_read_templates, can_view_compliance
 from services import audit
 from services.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
@@ -551,7 +552,7 @@ async def detach_from_space(session: AsyncSession, actor: Actor, space_id: uuid.
 
 
 async def compliance(
-    session: AsyncSession, actor: Actor, slug: str, *, start_month: int, today: dt.date
+    session: AsyncSession, actor: Actor, slug: str, *, start_month: int, today: dt.date, now: dt.datetime | None = None
 ) -> ComplianceOut:
     """Per-space compliance of a network for the program year containing ``today`` (five queries:
     the meetings of every space in one)."""
@@ -560,6 +561,8 @@ async def compliance(
         raise Forbidden("Only this network's admins can see its compliance report.", code="forbidden")
     if not 1 <= start_month <= 12:
         raise BadRequest("program_year_start_month must be 1-12.")
+    if now is not None:  # the day, and so the program year, follows the network's time zone
+        today = local_day(now, time_zone(network.time_zone))
     spaces = await repository.network_spaces(session, network.id)
     attached = await repository.attached_templates(session, network.id, None)
     counts = await spaces_repository.facilitator_counts(session, network.id)

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import crypto
-from services.persistence.models import Meeting, Share, SpaceJoinRequest, TrustedNetwork
+from services.persistence.models import Meeting, MeetingSeries, Share, SpaceJoinRequest, TrustedNetwork
 from services.persistence.models.identity import LinkedIdentity, OidcClient, UpstreamProvider
 from tests.factories import (
     add_facilitators,
@@ -58,6 +58,8 @@ WRITTEN_TABLES = (
     "space_noncompliance",
     "audit_events",
     "meetings",
+    "meeting_series",
+    "meeting_series_exceptions",
     "shares",  # sharing area
     "share_memberships",
     "trusted_networks",
@@ -106,6 +108,12 @@ NOT_IN_S = (NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)
 MANAGERS_ONLY = (MEMBER, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)  # refused where admins/facilitators act
 ADMINS_ONLY = (FACILITATOR, MEMBER, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)
 MEETING = {"kind": "virtual", "title": "Circle", "starts_at": "2030-01-15T17:00:00Z", "components": ["quote"]}
+SERIES = {
+    **MEETING,
+    "starts_at": "2030-01-15T09:00:00",
+    "time_zone": "America/Los_Angeles",
+    "rule": "FREQ=MONTHLY;COUNT=3",
+}
 
 MATRIX: tuple[Row, ...] = (
     Row("GET", "/api/v1/me", STRANGER, 200, (ANON,)),
@@ -209,6 +217,20 @@ MATRIX: tuple[Row, ...] = (
     Row("GET", S + "/meetings", ADMIN, 200, (NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)),
     Row("PATCH", S + "/meetings/{meeting_id}", FACILITATOR, 200, MANAGERS_ONLY, {"title": "Moved"}),
     Row("DELETE", S + "/meetings/{meeting_id}", ADMIN, 200, MANAGERS_ONLY),
+    Row("PUT", N + "/time-zone", ADMIN, 200, ADMINS_ONLY, {"time_zone": "America/Chicago"}),
+    Row("POST", S + "/series", FACILITATOR, 201, MANAGERS_ONLY, SERIES),
+    Row("GET", S + "/series", MEMBER, 200, NOT_IN_S),
+    Row("GET", S + "/series/{series_id}", MEMBER, 200, NOT_IN_S),
+    Row("PATCH", S + "/series/{series_id}", FACILITATOR, 200, MANAGERS_ONLY, {"title": "Moved"}),
+    Row("DELETE", S + "/series/{series_id}", ADMIN, 200, MANAGERS_ONLY),
+    Row(
+        "PUT",
+        S + "/series/{series_id}/exceptions",
+        FACILITATOR,
+        200,
+        MANAGERS_ONLY,
+        {"original_start": "2030-02-15T17:00:00Z", "action": "skip"},
+    ),
     Row("GET", "/api/v1/policy/parameters", STRANGER, 200, (ANON,)),
     # sharing agreements (services/sharing): S offered to "other" (pending); "home" trusts "third"
     Row("POST", S + "/shares", ADMIN, 201, ADMINS_ONLY, {"guest_network": "third"}),
@@ -362,6 +384,20 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         components=["story"],
     )
     db_session.add(meeting)
+    series = MeetingSeries(
+        id=uuid.uuid4(),
+        space_id=space.id,
+        kind="virtual",
+        title="Monthly",
+        start_local=dt.datetime(2030, 1, 15, 9),
+        time_zone="America/Los_Angeles",
+        rule="FREQ=MONTHLY;COUNT=3",
+        duration_minutes=60,
+        components=["quote"],
+        first_start=dt.datetime(2030, 1, 15, 17, tzinfo=dt.UTC),
+        last_start=dt.datetime(2030, 3, 15, 16, tzinfo=dt.UTC),
+    )
+    db_session.add(series)
     third = await make_network(db_session, slug="third", kind="district")
     share = Share(
         id=uuid.uuid4(),
@@ -412,6 +448,7 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         "third_slug": third.slug,
         "share_id": str(share.id),
         "meeting_id": str(meeting.id),
+        "series_id": str(series.id),
         "space_id": str(space.id),
         "hidden_id": str(hidden.id),
         "request_id": str(request.id),

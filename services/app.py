@@ -21,6 +21,7 @@ from services.accounts.controllers import read_me
 from services.auth.guards import provide_actor, provide_principal, require_principal
 from services.auth.resolve import AuthenticationMiddleware, Authenticator, BearerResolver, CookieResolver
 from services.auth.tokens import resolve_personal_token
+from services.calendar.controllers import calendar_router, member_feed
 from services.chat.controllers import MessageController, websocket_gateway
 from services.chat.runtime import start_chat
 from services.errors import exception_handlers
@@ -65,6 +66,7 @@ def _api_routes() -> list[ControllerRouterHandler]:
         IdentityApiController,
         MyIdentitiesController,
         meetings_router,
+        calendar_router,
     ]
 
 
@@ -137,6 +139,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
             SignInController,
             ProviderController,
             openid_configuration,
+            member_feed,
             *web_pages,
             create_static_files_router(
                 path="/static", directories=[_HERE / "web" / "static"], opt={"public": True}, include_in_schema=False

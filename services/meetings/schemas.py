@@ -45,7 +45,8 @@ class MeetingCreate(msgspec.Struct, forbid_unknown_fields=True):
     join_url: JoinUrl | None = None
     notes: Notes = ""
     time_zone: TimeZoneName | None = None
-    """Zone the meeting is shown in; default: the network's."""
+    """Zone the meeting is shown in; default: the network's. With a zone, ``starts_at`` may be
+    a wall-clock time without offset (read in that zone)."""
 
 
 class MeetingPatch(msgspec.Struct, forbid_unknown_fields=True):

@@ -26,7 +26,7 @@ from federation.meetings import (
     required_components,
 )
 from federation.permissions import Actor
-from federation.schedule import ScheduleError, time_zone, zone_abbreviation
+from federation.schedule import ScheduleError, place, time_zone, zone_abbreviation
 from services import audit
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable
 from services.meetings import occurrences, repository
@@ -124,6 +124,14 @@ def invalid(message: str, field: str, **details: Any) -> Unprocessable:
     return Unprocessable(message, code="validation_error", details={"field": field, **details})
 
 
+def in_zone(starts_at: dt.datetime, zone: str | None) -> dt.datetime:
+    """A wall-clock ``starts_at`` without offset read in ``zone`` (when the body names one);
+    with an offset it stands as given. Without either, :func:`check_fields` refuses it."""
+    if starts_at.tzinfo is None and zone is not None:
+        return place(starts_at, time_zone(zone))
+    return starts_at
+
+
 def check_fields(kind: str, starts_at: dt.datetime, location: str | None, join_url: str | None) -> None:
     """The 422s a meeting's own fields can earn (offset, years, kind against location/join_url)."""
     if starts_at.tzinfo is None or starts_at.utcoffset() is None:
@@ -199,17 +207,18 @@ async def schedule(session: AsyncSession, actor: Actor, space_id: uuid.UUID, dat
         raise invalid("The title must not be blank.", "title")
     location = (data.location or "").strip() or None
     join_url = (data.join_url or "").strip() or None
-    check_fields(data.kind, data.starts_at, location, join_url)
+    own_zone = checked_zone(data.time_zone) if data.time_zone else None
+    starts_at = in_zone(data.starts_at, own_zone)
+    check_fields(data.kind, starts_at, location, join_url)
     components = check_components(data.components)
     await check_agenda(session, ctx, components)
     zone = await network_zone(session, ctx.space.network_id)
-    own_zone = checked_zone(data.time_zone) if data.time_zone else None
     meeting = Meeting(
         id=uuid.uuid4(),
         space_id=space_id,
         kind=data.kind,
         title=title,
-        starts_at=data.starts_at,
+        starts_at=starts_at,
         duration_minutes=data.duration_minutes,
         location=location,
         join_url=join_url,
@@ -301,7 +310,8 @@ async def update(
             location = None
         if kind == "in_person" and "join_url" not in given:
             join_url = None
-    starts_at = given.get("starts_at", meeting.starts_at)
+    new_zone = checked_zone(given["time_zone"]) if "time_zone" in given else meeting.time_zone
+    starts_at = in_zone(given["starts_at"], new_zone) if "starts_at" in given else meeting.starts_at
     check_fields(kind, starts_at, location, join_url)
     components = check_components(given["components"]) if "components" in given else list(meeting.components)
     await check_agenda(session, ctx, components)
@@ -315,8 +325,7 @@ async def update(
     meeting.components = components
     if "notes" in given:
         meeting.notes = given["notes"].strip()
-    if "time_zone" in given:
-        meeting.time_zone = checked_zone(given["time_zone"])
+    meeting.time_zone = new_zone
     meeting.sequence += 1  # calendars replace an event only when its SEQUENCE grows
     await session.flush()
     await session.refresh(meeting)

@@ -275,3 +275,19 @@ async def test_compliance_counts_occurrences_on_the_networks_local_day(client, a
     rows = await _report(client, alas)
     assert [f["code"] for f in rows[s]["findings"]] == ["too_few_virtual_meetings"]
     assert "1 virtual meeting(s)" in rows[s]["findings"][0]["message"]
+
+
+async def test_wall_clock_start_is_read_in_the_named_zone(client, alas) -> None:
+    url = f"/api/v1/spaces/{alas['space']}/meetings"
+    body = {"kind": "virtual", "title": "Summer", "starts_at": "2030-07-09T16:00:00", "components": AGENDA}
+    r = await client.post(url, json={**body, "time_zone": "America/Los_Angeles"}, headers=bearer(alas["fac1"]))
+    assert r.status_code == 201, r.text
+    assert r.json()["starts_at"].startswith("2030-07-09T23:00:00") and r.json()["zone_abbreviation"] == "PDT"
+    r = await client.patch(
+        f"{url}/{r.json()['id']}",
+        json={"starts_at": "2030-12-10T16:00:00", "time_zone": "America/Los_Angeles"},
+        headers=bearer(alas["fac1"]),
+    )
+    assert r.status_code == 200 and r.json()["starts_at_local"] == "2030-12-10T16:00:00-08:00"
+    r = await client.post(url, json=body, headers=bearer(alas["fac1"]))  # no zone, no offset: ambiguous
+    assert r.status_code == 422 and r.json()["error"]["details"]["field"] == "starts_at"

@@ -193,6 +193,7 @@ class ParameterRegistry:
 
 JOIN_MODES = ("open", "parent_members", "request", "invite")  # most open first
 CHAT_POSTING = ("members", "facilitators")
+CADENCES = ("none", "quarterly", "monthly")  # most open first: "monthly" is the strictest
 
 #: The catalogue of the public contract (API.md, "Policy parameters").
 CATALOGUE = ParameterRegistry(
@@ -208,6 +209,14 @@ CATALOGUE = ParameterRegistry(
             ParamKind.INTEGER,
             0,
             "In-person meetings per program year.",
+        ),
+        Parameter(
+            "meetings.cadence",
+            ParamKind.CHOICE,
+            "none",
+            "How regularly a space meets: none, quarterly (a meeting in every quarter of the program "
+            "year) or monthly (a meeting in every calendar month of the program year).",
+            choices=CADENCES,
         ),
         Parameter(
             "facilitators.min_count",

@@ -32,6 +32,7 @@ def test_catalogue_has_every_parameter_of_the_contract() -> None:
     assert set(CATALOGUE.names()) == {
         "meetings.virtual_per_year",
         "meetings.in_person_per_year",
+        "meetings.cadence",
         "facilitators.min_count",
         "facilitators.training_required",
         "sessions.required_components",

@@ -145,22 +145,30 @@ class Attachment:
     target: Target = EVERYTHING
 
 
-def unbound_templates(
+def unbound_attachments(
     space: SpaceShape, attachments: Iterable[Attachment], exemptions: Sequence[Exemption]
-) -> frozenset[uuid.UUID]:
-    """Templates attached over ``space`` that do not bind it (targeted elsewhere, or exempted).
+) -> frozenset[tuple[uuid.UUID, uuid.UUID | None]]:
+    """(template id, attached-to space id) of the attachments over ``space`` that do not bind it
+    (targeted elsewhere, or exempted).
 
     An attachment to a space applies to that space's sub-tree; only attachments over ``space``
     (network-wide, to the space itself or to an ancestor) are considered.
     """
     over = {None, space.space_id, *space.ancestors}
-    out: set[uuid.UUID] = set()
+    out: set[tuple[uuid.UUID, uuid.UUID | None]] = set()
     for a in attachments:
         if a.space_id not in over:
             continue
         if not binds(a.target, space) or exemption_for(space, a.template_id, exemptions) is not None:
-            out.add(a.template_id)
+            out.add((a.template_id, a.space_id))
     return frozenset(out)
+
+
+def unbound_templates(
+    space: SpaceShape, attachments: Iterable[Attachment], exemptions: Sequence[Exemption]
+) -> frozenset[uuid.UUID]:
+    """Ids of the templates with an attachment over ``space`` that does not bind it."""
+    return frozenset(t for t, _ in unbound_attachments(space, attachments, exemptions))
 
 
 def check_reason(reason: str) -> str:

@@ -48,6 +48,7 @@ from services.readiness import ReadinessCheck
 from services.settings import Settings
 from services.sharing.controllers import sharing_router
 from services.spaces.controllers import spaces_router
+from services.targeting.controllers import targeting_router
 from services.web.controllers import web_pages
 
 API_PREFIX = "/api/v1"
@@ -67,6 +68,7 @@ def _api_routes() -> list[ControllerRouterHandler]:
         MyIdentitiesController,
         meetings_router,
         calendar_router,
+        targeting_router,
     ]
 
 

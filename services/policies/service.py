@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.compliance import ComplianceSubject, compliance_report, program_year
+from federation.compliance import ComplianceSubject, program_year
 from federation.permissions import Actor
 from federation.policy import (
     CATALOGUE,
@@ -62,6 +62,7 @@ from services.policies.schemas import (
 )
 from services.spaces import repository as spaces_repository
 from services.spaces.access import network_actor
+from services.targeting import service as targeting
 
 
 def parse_or_422(raw: dict[str, Any], source: Source, what: str) -> PolicyLayer:
@@ -569,7 +570,6 @@ async def compliance(
     deadlines: dict[uuid.UUID, dt.date] = {}
     for mark in await repository.open_marks(session, network.id):
         deadlines.setdefault(mark.space_id, mark.deadline)
-    resolver = loading.resolver_for(spaces, attached)
     year = program_year(today, start_month)
     meetings = await meetings_repository.network_meetings(session, network.id, year.start, year.end)
     subjects = [
@@ -584,7 +584,10 @@ async def compliance(
         )
         for s in spaces
     ]
-    report = compliance_report(resolver, subjects, year, today=today)
+    # Targets and exemptions (services.targeting) decide which attachments measure which space.
+    report = await targeting.targeted_report(
+        session, network.id, spaces, attached, subjects, year=year, today=today
+    )
     body = report.to_dict()
     return ComplianceOut(
         network=network.slug,

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import crypto
-from services.persistence.models import Meeting, MeetingSeries, Share, SpaceJoinRequest, TrustedNetwork
+from services.persistence.models import Meeting, MeetingSeries, PolicyExemption, Share, SpaceJoinRequest, TrustedNetwork
 from services.persistence.models.identity import LinkedIdentity, OidcClient, UpstreamProvider
 from tests.factories import (
     add_facilitators,
@@ -61,6 +61,7 @@ WRITTEN_TABLES = (
     "meeting_series",
     "meeting_series_exceptions",
     "calendar_feeds",
+    "policy_exemptions",
     "shares",  # sharing area
     "share_memberships",
     "trusted_networks",
@@ -220,6 +221,18 @@ MATRIX: tuple[Row, ...] = (
     Row("DELETE", S + "/meetings/{meeting_id}", ADMIN, 200, MANAGERS_ONLY),
     Row("PUT", N + "/time-zone", ADMIN, 200, ADMINS_ONLY, {"time_zone": "America/Chicago"}),
     Row("GET", S + "/calendar.ics", MEMBER, 200, NOT_IN_S),
+    Row(
+        "PUT",
+        N + "/templates/{template_id}/target",
+        ADMIN,
+        200,
+        ADMINS_ONLY,
+        {"leaf_only": True},
+        use={"template_id": "net_template_id"},
+    ),
+    Row("GET", N + "/exemptions", ADMIN, 200, ADMINS_ONLY),
+    Row("POST", N + "/exemptions", ADMIN, 201, ADMINS_ONLY, {"space_id": "{hidden_id}", "reason": "An umbrella"}),
+    Row("DELETE", N + "/exemptions/{exemption_id}", ADMIN, 204, ADMINS_ONLY),
     Row("GET", S + "/calendar.ics", FACILITATOR, 200, (ADMIN, OPERATOR, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)),
     Row("GET", "/api/v1/me/calendar-feed", MEMBER, 200, (ANON,)),
     Row("POST", "/api/v1/me/calendar-feed", MEMBER, 201, (ANON,)),
@@ -404,6 +417,11 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         last_start=dt.datetime(2030, 3, 15, 16, tzinfo=dt.UTC),
     )
     db_session.add(series)
+    await db_session.flush()
+    exemption = PolicyExemption(
+        id=uuid.uuid4(), network_id=home.id, space_id=space.id, template_id=None, reason="Holds groups only"
+    )
+    db_session.add(exemption)
     third = await make_network(db_session, slug="third", kind="district")
     share = Share(
         id=uuid.uuid4(),
@@ -455,6 +473,7 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         "share_id": str(share.id),
         "meeting_id": str(meeting.id),
         "series_id": str(series.id),
+        "exemption_id": str(exemption.id),
         "space_id": str(space.id),
         "hidden_id": str(hidden.id),
         "request_id": str(request.id),

@@ -5,6 +5,7 @@ from services.persistence.models.audit import AuditEvent
 from services.persistence.models.chat import ChatRoom, Message
 from services.persistence.models.meetings import CalendarFeed, Meeting, MeetingSeries, MeetingSeriesException
 from services.persistence.models.networks import Network, NetworkMember
+from services.persistence.models.program_year import PolicyExemption
 from services.persistence.models.sharing import Share, ShareMembership, TrustedNetwork
 from services.persistence.models.spaces import (
     PolicyAttachment,
@@ -29,6 +30,7 @@ __all__ = [
     "Network",
     "NetworkMember",
     "PolicyAttachment",
+    "PolicyExemption",
     "PolicyTemplate",
     "PolicyTemplateVersion",
     "Share",

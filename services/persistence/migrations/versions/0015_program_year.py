@@ -106,9 +106,40 @@ def upgrade() -> None:
         ),
         sa.UniqueConstraint("token_hash", name="uq_calendar_feeds_token_hash"),
     )
+    op.add_column("policy_attachments", sa.Column("target", pg.JSONB))
+    op.create_table(
+        "policy_exemptions",
+        sa.Column("id", UUID, nullable=False),
+        sa.Column("network_id", UUID, nullable=False),
+        sa.Column("space_id", UUID, nullable=False),
+        sa.Column("template_id", UUID),
+        sa.Column("reason", sa.String(500), nullable=False),
+        sa.Column("created_by", UUID),
+        sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("id", name="pk_policy_exemptions"),
+        sa.ForeignKeyConstraint(
+            ["network_id"], ["networks.id"], ondelete="CASCADE", name="fk_policy_exemptions_network_id_networks"
+        ),
+        sa.ForeignKeyConstraint(
+            ["space_id"], ["spaces.id"], ondelete="CASCADE", name="fk_policy_exemptions_space_id_spaces"
+        ),
+        sa.ForeignKeyConstraint(
+            ["template_id"],
+            ["policy_templates.id"],
+            ondelete="CASCADE",
+            name="fk_policy_exemptions_template_id_policy_templates",
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["accounts.id"], ondelete="SET NULL", name="fk_policy_exemptions_created_by_accounts"
+        ),
+    )
+    op.create_index("ix_policy_exemptions_network_id", "policy_exemptions", ["network_id"])
+    op.create_index("ix_policy_exemptions_space_id", "policy_exemptions", ["space_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("policy_exemptions")
+    op.drop_column("policy_attachments", "target")
     op.drop_table("calendar_feeds")
     op.drop_table("meeting_series_exceptions")
     op.drop_index("ix_meeting_series_space_id_last_start", table_name="meeting_series")

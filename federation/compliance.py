@@ -50,6 +50,8 @@ class Meeting:
     on: date
     components: frozenset[str] = frozenset()
     id: uuid.UUID | None = None
+    with_event: bool = False
+    """Held with one of the network's events (a convening, a conference)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,7 @@ class FindingCode(StrEnum):
     TOO_FEW_IN_PERSON_MEETINGS = "too_few_in_person_meetings"
     AGENDA_MISSING_COMPONENTS = "agenda_missing_components"
     CADENCE_GAP = "cadence_gap"
+    TOO_FEW_EVENT_MEETINGS = "too_few_event_meetings"
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +307,19 @@ def check_compliance(
                             None,
                         )
                     )
+            need = _count(_governing(cs, values, "meetings.with_event_per_year", registry))
+            have = sum(1 for m in in_year if m.with_event)
+            if have < need:
+                new.append(
+                    (
+                        _FEW_EVENT_MEETINGS,
+                        -1,
+                        f"{have} meeting(s) held with a network event in {year.label}; {need} required "
+                        "(meetings.with_event_per_year)",
+                        "meetings.with_event_per_year",
+                        None,
+                    )
+                )
             cadence = _governing(cs, values, "meetings.cadence", registry)
             if cadence in _CADENCE_MONTHS:
                 gaps = cadence_gaps([m.on for m in in_year], year, str(cadence))
@@ -363,6 +379,7 @@ _FEW_FACILITATORS = FindingCode.TOO_FEW_FACILITATORS
 _FEW_TRAINED = FindingCode.TOO_FEW_TRAINED_FACILITATORS
 _MISSING_COMPONENTS = FindingCode.AGENDA_MISSING_COMPONENTS
 _CADENCE_GAP = FindingCode.CADENCE_GAP
+_FEW_EVENT_MEETINGS = FindingCode.TOO_FEW_EVENT_MEETINGS
 _MEETING_COUNTS = (
     (_VIRTUAL, "meetings.virtual_per_year", FindingCode.TOO_FEW_VIRTUAL_MEETINGS, "virtual"),
     (_IN_PERSON, "meetings.in_person_per_year", FindingCode.TOO_FEW_IN_PERSON_MEETINGS, "in-person"),

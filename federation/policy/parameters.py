@@ -211,6 +211,12 @@ CATALOGUE = ParameterRegistry(
             "In-person meetings per program year.",
         ),
         Parameter(
+            "meetings.with_event_per_year",
+            ParamKind.INTEGER,
+            0,
+            "Meetings per program year held with one of the network's events (a convening, a conference).",
+        ),
+        Parameter(
             "meetings.cadence",
             ParamKind.CHOICE,
             "none",

@@ -51,7 +51,7 @@ def expand_row(
     return expand(row.id, rule_of(row), row.duration_minutes, exception_facts(exceptions), since=since, until=until)
 
 
-def occurrence_out(row: MeetingSeries, occ: Occurrence) -> OccurrenceOut:
+def occurrence_out(row: MeetingSeries, occ: Occurrence, attendance: int | None = None) -> OccurrenceOut:
     """One occurrence for the wire, in the series' zone."""
     zone = time_zone(row.time_zone)
     return OccurrenceOut(
@@ -67,6 +67,7 @@ def occurrence_out(row: MeetingSeries, occ: Occurrence) -> OccurrenceOut:
         cancelled=occ.cancelled,
         moved=occ.moved,
         exception=occ.exception.kind.value if occ.exception else None,
+        attendance_count=attendance,
     )
 
 
@@ -81,10 +82,11 @@ async def between(
     """Occurrences of the space's live series starting in [since, until), by start."""
     rows = await repository.series_for_spaces(session, [space_id], since=since, until=until, include_cancelled=False)
     exceptions = await repository.exceptions_of(session, [r.id for r in rows])
+    attendance = await repository.attendance_of(session, [r.id for r in rows])
     out: list[OccurrenceOut] = []
     for row in rows:
         for occ in expand_row(row, exceptions[row.id], since=since, until=until):
             if include_cancelled or not occ.cancelled:
-                out.append(occurrence_out(row, occ))
+                out.append(occurrence_out(row, occ, attendance.get((str(row.id), occ.original))))
     out.sort(key=lambda o: o.starts_at)
     return out

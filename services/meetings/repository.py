@@ -13,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.compliance import Meeting as MeetingFact
 from federation.compliance import MeetingKind
 from federation.schedule import ExceptionKind, OccurrenceException, expand, local_day, parse_series
-from services.persistence.models import Meeting, MeetingSeries, MeetingSeriesException, Network, Space
+from services.persistence.models import (
+    Meeting,
+    MeetingSeries,
+    MeetingSeriesException,
+    Network,
+    OccurrenceAttendance,
+    Space,
+)
 
 MAX_LISTED = 500
 
@@ -73,6 +80,7 @@ async def network_meetings(
             Meeting.kind == "virtual",
             func.date(func.timezone(zone_name, Meeting.starts_at)),
             func.array_to_string(Meeting.components, " "),
+            Meeting.event_id.is_not(None),
         )
         .join(Space, Space.id == Meeting.space_id)
         .where(
@@ -87,11 +95,11 @@ async def network_meetings(
     by_space: dict[str, list[MeetingFact]] = {}
     agendas: dict[str, frozenset[str]] = {}
     virtual, in_person = MeetingKind.VIRTUAL, MeetingKind.IN_PERSON
-    for space_id, meeting_id, is_virtual, day, agenda in rows.all():
+    for space_id, meeting_id, is_virtual, day, agenda, with_event in rows.all():
         components = agendas.get(agenda)
         if components is None:
             components = agendas[agenda] = frozenset(agenda.split())
-        meeting = MeetingFact(virtual if is_virtual else in_person, day, components, meeting_id)
+        meeting = MeetingFact(virtual if is_virtual else in_person, day, components, meeting_id, with_event)
         found = by_space.get(space_id)
         if found is None:
             by_space[space_id] = [meeting]
@@ -192,3 +200,18 @@ async def network_series(
         .all()
     )
     return rows, await exceptions_of(session, [r.id for r in rows])
+
+
+async def attendance_of(
+    session: AsyncSession, series_ids: Sequence[uuid.UUID]
+) -> dict[tuple[str, dt.datetime], int]:
+    """Recorded attendance of these series' occurrences, by (series id as text, original start)."""
+    if not series_ids:
+        return {}
+    rows = await session.execute(
+        select(OccurrenceAttendance.series_id, OccurrenceAttendance.original_start, OccurrenceAttendance.count).where(
+            OccurrenceAttendance.series_id.in_(series_ids)
+        )
+    )
+    # Keyed by the id's text, like the other per-row lookups here (cheap to hash).
+    return {(str(sid), start): count for sid, start, count in rows.all()}

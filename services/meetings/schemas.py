@@ -47,6 +47,8 @@ class MeetingCreate(msgspec.Struct, forbid_unknown_fields=True):
     time_zone: TimeZoneName | None = None
     """Zone the meeting is shown in; default: the network's. With a zone, ``starts_at`` may be
     a wall-clock time without offset (read in that zone)."""
+    event_id: uuid.UUID | None = None
+    """A network event (same network) this meeting is held with; it must fall on the event's days."""
 
 
 class MeetingPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -62,6 +64,7 @@ class MeetingPatch(msgspec.Struct, forbid_unknown_fields=True):
     join_url: JoinUrl | msgspec.UnsetType | None = msgspec.UNSET
     notes: Notes | msgspec.UnsetType = msgspec.UNSET
     time_zone: TimeZoneName | msgspec.UnsetType = msgspec.UNSET
+    event_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class MeetingOut(msgspec.Struct):
@@ -91,6 +94,9 @@ class MeetingOut(msgspec.Struct):
     """The zone's short name at the start (PDT, PST), for display."""
     sequence: int = 0
     """RFC 5545 SEQUENCE: grows with every change, as in calendar feeds."""
+    event_id: uuid.UUID | None = None
+    attendance_count: int | None = None
+    """How many attended, as recorded by a facilitator (a count; names are never kept)."""
 
 
 class OccurrenceOut(msgspec.Struct):
@@ -109,6 +115,7 @@ class OccurrenceOut(msgspec.Struct):
     cancelled: bool
     moved: bool
     exception: Literal["skip", "cancel", "move"] | None
+    attendance_count: int | None = None
 
 
 class MeetingList(msgspec.Struct):
@@ -199,3 +206,63 @@ class SeriesList(msgspec.Struct):
 
     space_id: uuid.UUID
     items: list[SeriesOut]
+
+
+Count = Annotated[int, msgspec.Meta(ge=0, le=100_000, description="How many attended")]
+
+
+class AttendanceSet(msgspec.Struct, forbid_unknown_fields=True):
+    """Body of PUT /spaces/{id}/meetings/{mid}/attendance: how many attended (at most the
+    space's member count; names are never recorded)."""
+
+    count: Count
+
+
+class OccurrenceAttendanceSet(msgspec.Struct, forbid_unknown_fields=True):
+    """Body of PUT /spaces/{id}/series/{sid}/attendance: how many attended one occurrence."""
+
+    original_start: dt.datetime
+    count: Count
+
+
+class OccurrenceAttendanceOut(msgspec.Struct):
+    """The recorded attendance of one occurrence."""
+
+    series_id: uuid.UUID
+    original_start: dt.datetime
+    count: int
+
+
+EventKind = Literal["convening", "conference", "other"]
+
+
+class EventCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """Body of POST /networks/{slug}/events: a network-wide event (times with offset)."""
+
+    title: Title
+    kind: EventKind
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    location: Location | None = None
+
+
+class EventOut(msgspec.Struct):
+    """A network event; ``starts_at_local`` in the network's zone."""
+
+    id: uuid.UUID
+    network: str
+    title: str
+    kind: EventKind
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    starts_at_local: str
+    time_zone: str
+    location: str | None
+    cancelled_at: dt.datetime | None
+
+
+class EventList(msgspec.Struct):
+    """Body of GET /networks/{slug}/events."""
+
+    network: str
+    items: list[EventOut]

@@ -17,23 +17,32 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.meetings import can_see_join_url
+from federation.meetings import can_record_attendance, can_see_join_url
 from federation.permissions import Actor
 from federation.schedule import ScheduleError, SeriesRule, check_exception, parse_series
 from services import audit
-from services.errors import Conflict, NotFound
+from services.errors import Conflict, Forbidden, NotFound
 from services.meetings import occurrences, repository
-from services.meetings.schemas import ExceptionSet, SeriesCreate, SeriesList, SeriesOut, SeriesPatch
+from services.meetings.schemas import (
+    ExceptionSet,
+    OccurrenceAttendanceOut,
+    OccurrenceAttendanceSet,
+    SeriesCreate,
+    SeriesList,
+    SeriesOut,
+    SeriesPatch,
+)
 from services.meetings.service import (
     check_agenda,
     check_components,
+    check_count,
     check_fields,
     checked_zone,
     invalid,
     load,
     network_zone,
 )
-from services.persistence.models import MeetingSeries, MeetingSeriesException
+from services.persistence.models import MeetingSeries, MeetingSeriesException, OccurrenceAttendance
 
 _FIELDS = (
     "kind",
@@ -56,8 +65,15 @@ def _rule(rule: str, starts_at: dt.datetime, zone: str) -> SeriesRule:
         raise invalid(exc.message, exc.field) from None
 
 
-def series_out(row: MeetingSeries, exceptions: list[MeetingSeriesException], *, show_join_url: bool) -> SeriesOut:
-    """A series with every occurrence (cancelled ones flagged)."""
+def series_out(
+    row: MeetingSeries,
+    exceptions: list[MeetingSeriesException],
+    *,
+    show_join_url: bool,
+    attendance: dict[tuple[str, dt.datetime], int] | None = None,
+) -> SeriesOut:
+    """A series with every occurrence (cancelled ones flagged, attendance where recorded)."""
+    counts = attendance or {}
     return SeriesOut(
         id=row.id,
         space_id=row.space_id,
@@ -76,7 +92,10 @@ def series_out(row: MeetingSeries, exceptions: list[MeetingSeriesException], *, 
         created_at=row.created_at,
         updated_at=row.updated_at,
         cancelled_at=row.cancelled_at,
-        occurrences=[occurrences.occurrence_out(row, o) for o in occurrences.expand_row(row, exceptions)],
+        occurrences=[
+            occurrences.occurrence_out(row, o, counts.get((str(row.id), o.original)))
+            for o in occurrences.expand_row(row, exceptions)
+        ],
     )
 
 
@@ -158,8 +177,12 @@ async def list_series(
         session, [space_id], since=None, until=None, include_cancelled=include_cancelled
     )
     exceptions = await repository.exceptions_of(session, [r.id for r in rows])
+    attendance = await repository.attendance_of(session, [r.id for r in rows])
     show = can_see_join_url(ctx.who, ctx.facts)
-    return SeriesList(space_id=space_id, items=[series_out(r, exceptions[r.id], show_join_url=show) for r in rows])
+    return SeriesList(
+        space_id=space_id,
+        items=[series_out(r, exceptions[r.id], show_join_url=show, attendance=attendance) for r in rows],
+    )
 
 
 async def _require(session: AsyncSession, space_id: uuid.UUID, series_id: uuid.UUID) -> MeetingSeries:
@@ -174,7 +197,10 @@ async def read(session: AsyncSession, actor: Actor, space_id: uuid.UUID, series_
     ctx = await load(session, actor, space_id, manage=False)
     row = await _require(session, space_id, series_id)
     exceptions = await repository.exceptions_of(session, [row.id])
-    return series_out(row, exceptions[row.id], show_join_url=can_see_join_url(ctx.who, ctx.facts))
+    attendance = await repository.attendance_of(session, [row.id])
+    return series_out(
+        row, exceptions[row.id], show_join_url=can_see_join_url(ctx.who, ctx.facts), attendance=attendance
+    )
 
 
 async def update(
@@ -327,3 +353,54 @@ async def set_exception(
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+async def record_attendance(
+    session: AsyncSession,
+    actor: Actor,
+    space_id: uuid.UUID,
+    series_id: uuid.UUID,
+    data: OccurrenceAttendanceSet,
+    *,
+    now: dt.datetime,
+) -> OccurrenceAttendanceOut:
+    """PUT /spaces/{id}/series/{sid}/attendance: how many attended one occurrence."""
+    ctx = await load(session, actor, space_id, manage=False)
+    if not can_record_attendance(ctx.who, ctx.facts):
+        raise Forbidden("Only this space's facilitators and the network's admins record attendance.", code="forbidden")
+    row = await _require(session, space_id, series_id)
+    if row.cancelled_at is not None:
+        raise Conflict("This series was cancelled; nobody attended it.", code="series_cancelled")
+    rule = occurrences.rule_of(row)
+    try:
+        original = check_exception(rule, data.original_start, "original_start")
+    except ScheduleError as exc:
+        raise invalid(exc.message, exc.field) from None
+    exceptions = await repository.exceptions_of(session, [row.id])
+    occ = next(o for o in occurrences.expand_row(row, exceptions[row.id]) if o.original == original)
+    if occ.cancelled:
+        raise Conflict("That occurrence was skipped or cancelled; nobody attended it.", code="occurrence_cancelled")
+    await check_count(session, space_id, data.count, occ.starts_at, now)
+    existing = await session.get(OccurrenceAttendance, (row.id, original))
+    before = None if existing is None else {"count": existing.count}
+    if existing is None:
+        session.add(
+            OccurrenceAttendance(
+                series_id=row.id, original_start=original, count=data.count, recorded_by=actor.account_id
+            )
+        )
+    else:
+        existing.count = data.count
+        existing.recorded_by = actor.account_id
+    await session.flush()
+    audit.record(
+        session,
+        actor_id=actor.account_id,
+        action="meeting_series.attendance",
+        target_type="meeting_series",
+        target_id=row.id,
+        network_id=ctx.space.network_id,
+        before=before,
+        after={"space_id": str(space_id), "original_start": original.isoformat(), "count": data.count},
+    )
+    return OccurrenceAttendanceOut(series_id=row.id, original_start=original, count=data.count)

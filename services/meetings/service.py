@@ -19,6 +19,7 @@ from federation.meetings import (
     MissingComponent,
     bad_components,
     can_list_meetings,
+    can_record_attendance,
     can_schedule_meeting,
     can_see_join_url,
     missing_components,
@@ -29,10 +30,11 @@ from federation.permissions import Actor
 from federation.schedule import ScheduleError, place, time_zone, zone_abbreviation
 from services import audit
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable
-from services.meetings import occurrences, repository
-from services.meetings.schemas import MeetingCreate, MeetingList, MeetingOut, MeetingPatch
+from services.meetings import events, occurrences, repository
+from services.meetings.schemas import AttendanceSet, MeetingCreate, MeetingList, MeetingOut, MeetingPatch
 from services.persistence.models import Meeting, Network
 from services.spaces import access
+from services.spaces import repository as spaces_repository
 from services.spaces.access import SpaceContext
 from services.spaces.service import policy_of
 
@@ -46,6 +48,7 @@ _FIELDS = (
     "join_url",
     "notes",
     "time_zone",
+    "event_id",
 )
 
 
@@ -74,6 +77,8 @@ def to_out(m: Meeting, *, show_join_url: bool, network_zone: str = "UTC") -> Mee
         starts_at_local=m.starts_at.astimezone(zone).isoformat(),
         zone_abbreviation=zone_abbreviation(m.starts_at, zone),
         sequence=m.sequence,
+        event_id=m.event_id,
+        attendance_count=m.attendance_count,
     )
 
 
@@ -94,6 +99,8 @@ def checked_zone(name: str, field: str = "time_zone") -> str:
 def _json(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
     if isinstance(value, list):
         return list(value)
     return value
@@ -213,6 +220,8 @@ async def schedule(session: AsyncSession, actor: Actor, space_id: uuid.UUID, dat
     components = check_components(data.components)
     await check_agenda(session, ctx, components)
     zone = await network_zone(session, ctx.space.network_id)
+    if data.event_id is not None:
+        await events.check_meeting_event(session, data.event_id, ctx.space.network_id, starts_at, zone)
     meeting = Meeting(
         id=uuid.uuid4(),
         space_id=space_id,
@@ -227,6 +236,7 @@ async def schedule(session: AsyncSession, actor: Actor, space_id: uuid.UUID, dat
         created_by=actor.account_id,
         time_zone=own_zone,
         sequence=0,
+        event_id=data.event_id,
     )
     session.add(meeting)
     await session.flush()
@@ -315,6 +325,9 @@ async def update(
     check_fields(kind, starts_at, location, join_url)
     components = check_components(given["components"]) if "components" in given else list(meeting.components)
     await check_agenda(session, ctx, components)
+    event_id = given.get("event_id", meeting.event_id)
+    if event_id is not None and ("event_id" in given or "starts_at" in given):
+        await events.check_meeting_event(session, event_id, ctx.space.network_id, starts_at, zone)
     before = _snapshot(meeting)
     meeting.kind = kind
     meeting.title = title
@@ -326,6 +339,7 @@ async def update(
     if "notes" in given:
         meeting.notes = given["notes"].strip()
     meeting.time_zone = new_zone
+    meeting.event_id = event_id
     meeting.sequence += 1  # calendars replace an event only when its SEQUENCE grows
     await session.flush()
     await session.refresh(meeting)
@@ -365,3 +379,51 @@ async def cancel(
         )
     zone = await network_zone(session, ctx.space.network_id)
     return to_out(meeting, show_join_url=can_see_join_url(ctx.who, ctx.facts), network_zone=zone)
+
+
+async def record_attendance(
+    session: AsyncSession,
+    actor: Actor,
+    space_id: uuid.UUID,
+    meeting_id: uuid.UUID,
+    data: AttendanceSet,
+    *,
+    now: dt.datetime,
+) -> MeetingOut:
+    """PUT /spaces/{id}/meetings/{mid}/attendance: how many attended (facilitators, admins)."""
+    ctx = await load(session, actor, space_id, manage=False)
+    if not can_record_attendance(ctx.who, ctx.facts):
+        raise Forbidden("Only this space's facilitators and the network's admins record attendance.", code="forbidden")
+    meeting = await _require(session, space_id, meeting_id)
+    if meeting.cancelled_at is not None:
+        raise Conflict("This meeting was cancelled; nobody attended it.", code="meeting_cancelled")
+    await check_count(session, space_id, data.count, meeting.starts_at, now)
+    before = {"attendance_count": meeting.attendance_count}
+    meeting.attendance_count = data.count
+    await session.flush()
+    await session.refresh(meeting)
+    audit.record(
+        session,
+        actor_id=actor.account_id,
+        action="meeting.attendance",
+        target_type="meeting",
+        target_id=meeting.id,
+        network_id=ctx.space.network_id,
+        before=before,
+        after={"space_id": str(space_id), "attendance_count": data.count},
+    )
+    zone = await network_zone(session, ctx.space.network_id)
+    return to_out(meeting, show_join_url=can_see_join_url(ctx.who, ctx.facts), network_zone=zone)
+
+
+async def check_count(
+    session: AsyncSession, space_id: uuid.UUID, count: int, starts_at: dt.datetime, now: dt.datetime
+) -> None:
+    """A 422 naming ``count`` when it exceeds the space's members, or the meeting is still ahead."""
+    if starts_at > now:
+        raise invalid("This meeting has not started yet; record attendance once it has.", "count")
+    members = await spaces_repository.count_active(session, space_id)
+    if count > members:
+        raise invalid(
+            f"{count} attended is more than the space's {members} member(s); check the count.", "count", members=members
+        )

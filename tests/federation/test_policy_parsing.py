@@ -33,6 +33,7 @@ def test_catalogue_has_every_parameter_of_the_contract() -> None:
         "meetings.virtual_per_year",
         "meetings.in_person_per_year",
         "meetings.cadence",
+        "meetings.with_event_per_year",
         "facilitators.min_count",
         "facilitators.training_required",
         "sessions.required_components",

@@ -22,7 +22,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import crypto
-from services.persistence.models import Meeting, MeetingSeries, PolicyExemption, Share, SpaceJoinRequest, TrustedNetwork
+from services.persistence.models import (
+    Meeting,
+    MeetingSeries,
+    NetworkEvent,
+    PolicyExemption,
+    Share,
+    SpaceJoinRequest,
+    TrustedNetwork,
+)
 from services.persistence.models.identity import LinkedIdentity, OidcClient, UpstreamProvider
 from tests.factories import (
     add_facilitators,
@@ -62,6 +70,8 @@ WRITTEN_TABLES = (
     "meeting_series_exceptions",
     "calendar_feeds",
     "policy_exemptions",
+    "network_events",
+    "occurrence_attendance",
     "shares",  # sharing area
     "share_memberships",
     "trusted_networks",
@@ -231,6 +241,39 @@ MATRIX: tuple[Row, ...] = (
         use={"template_id": "net_template_id"},
     ),
     Row("GET", N + "/exemptions", ADMIN, 200, ADMINS_ONLY),
+    Row(
+        "POST",
+        N + "/events",
+        ADMIN,
+        201,
+        ADMINS_ONLY,
+        {
+            "title": "Institute",
+            "kind": "convening",
+            "starts_at": "2030-07-10T09:00:00Z",
+            "ends_at": "2030-07-11T17:00:00Z",
+        },
+    ),
+    Row("GET", N + "/events", NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
+    Row("DELETE", N + "/events/{event_id}", ADMIN, 200, ADMINS_ONLY),
+    Row(
+        "PUT",
+        S + "/meetings/{meeting_id}/attendance",
+        FACILITATOR,
+        200,
+        MANAGERS_ONLY,
+        {"count": 2},
+        use={"meeting_id": "past_meeting_id"},
+    ),
+    Row(
+        "PUT",
+        S + "/series/{series_id}/attendance",
+        FACILITATOR,
+        200,
+        MANAGERS_ONLY,
+        {"original_start": "2025-01-15T17:00:00Z", "count": 2},
+        use={"series_id": "past_series_id"},
+    ),
     Row("POST", N + "/exemptions", ADMIN, 201, ADMINS_ONLY, {"space_id": "{hidden_id}", "reason": "An umbrella"}),
     Row("DELETE", N + "/exemptions/{exemption_id}", ADMIN, 204, ADMINS_ONLY),
     Row("GET", S + "/calendar.ics", FACILITATOR, 200, (ADMIN, OPERATOR, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)),
@@ -422,6 +465,37 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         id=uuid.uuid4(), network_id=home.id, space_id=space.id, template_id=None, reason="Holds groups only"
     )
     db_session.add(exemption)
+    event = NetworkEvent(
+        id=uuid.uuid4(),
+        network_id=home.id,
+        title="Convening",
+        kind="convening",
+        starts_at=dt.datetime(2030, 3, 1, 9, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2030, 3, 2, 17, tzinfo=dt.UTC),
+    )
+    past_meeting = Meeting(
+        id=uuid.uuid4(),
+        space_id=space.id,
+        kind="virtual",
+        title="Last year",
+        starts_at=dt.datetime(2025, 3, 1, 18, tzinfo=dt.UTC),
+        duration_minutes=60,
+        components=["quote"],
+    )
+    past_series = MeetingSeries(
+        id=uuid.uuid4(),
+        space_id=space.id,
+        kind="virtual",
+        title="Last year's monthly",
+        start_local=dt.datetime(2025, 1, 15, 9),
+        time_zone="America/Los_Angeles",
+        rule="FREQ=MONTHLY;COUNT=2",
+        duration_minutes=60,
+        components=["quote"],
+        first_start=dt.datetime(2025, 1, 15, 17, tzinfo=dt.UTC),
+        last_start=dt.datetime(2025, 2, 15, 17, tzinfo=dt.UTC),
+    )
+    db_session.add_all([event, past_meeting, past_series])
     third = await make_network(db_session, slug="third", kind="district")
     share = Share(
         id=uuid.uuid4(),
@@ -474,6 +548,9 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         "meeting_id": str(meeting.id),
         "series_id": str(series.id),
         "exemption_id": str(exemption.id),
+        "event_id": str(event.id),
+        "past_meeting_id": str(past_meeting.id),
+        "past_series_id": str(past_series.id),
         "space_id": str(space.id),
         "hidden_id": str(hidden.id),
         "request_id": str(request.id),

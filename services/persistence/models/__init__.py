@@ -5,7 +5,7 @@ from services.persistence.models.audit import AuditEvent
 from services.persistence.models.chat import ChatRoom, Message
 from services.persistence.models.meetings import CalendarFeed, Meeting, MeetingSeries, MeetingSeriesException
 from services.persistence.models.networks import Network, NetworkMember
-from services.persistence.models.program_year import PolicyExemption
+from services.persistence.models.program_year import NetworkEvent, OccurrenceAttendance, PolicyExemption
 from services.persistence.models.sharing import Share, ShareMembership, TrustedNetwork
 from services.persistence.models.spaces import (
     PolicyAttachment,
@@ -28,7 +28,9 @@ __all__ = [
     "MeetingSeriesException",
     "Message",
     "Network",
+    "NetworkEvent",
     "NetworkMember",
+    "OccurrenceAttendance",
     "PolicyAttachment",
     "PolicyExemption",
     "PolicyTemplate",

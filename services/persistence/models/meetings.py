@@ -40,10 +40,15 @@ class Meeting(Base):
     """IANA zone the meeting is shown in; None: the network's zone."""
     sequence: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     """RFC 5545 SEQUENCE: bumped on every change and on cancellation, so calendars take the update."""
+    event_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("network_events.id", ondelete="SET NULL"))
+    """The network event this meeting is held with (a convening, a conference), if any."""
+    attendance_count: Mapped[int | None] = mapped_column(Integer)
+    """How many attended (recorded by a facilitator); a count, never names."""
 
     __table_args__ = (
         CheckConstraint("kind IN ('virtual','in_person')", name="kind"),
         CheckConstraint("duration_minutes BETWEEN 5 AND 1440", name="duration"),
+        CheckConstraint("attendance_count IS NULL OR attendance_count >= 0", name="attendance"),
         Index("ix_meetings_space_id_starts_at", "space_id", "starts_at"),
     )
     __mapper_args__ = {"eager_defaults": True}

@@ -1,11 +1,12 @@
-"""Exemptions from templates (owned by the program-year work)."""
+"""Exemptions from templates, network events, attendance of series occurrences (owned by the
+program-year work)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.persistence.base import Base, created_at, uuid_pk
@@ -29,4 +30,46 @@ class PolicyExemption(Base):
     __table_args__ = (
         Index("ix_policy_exemptions_network_id", "network_id"),
         Index("ix_policy_exemptions_space_id", "space_id"),
+    )
+
+
+class NetworkEvent(Base):
+    """A network-wide event (an in-person convening, a conference); a space's meeting can be held
+    "with" it, and ``meetings.with_event_per_year`` can require that."""
+
+    __tablename__ = "network_events"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    network_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    starts_at: Mapped[dt.datetime] = mapped_column(nullable=False)
+    ends_at: Mapped[dt.datetime] = mapped_column(nullable=False)
+    location: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = created_at()
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column()
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('convening','conference','other')", name="kind"),
+        CheckConstraint("ends_at > starts_at", name="span"),
+        Index("ix_network_events_network_id_starts_at", "network_id", "starts_at"),
+    )
+    __mapper_args__ = {"eager_defaults": True}
+
+
+class OccurrenceAttendance(Base):
+    """How many attended one occurrence of a series (a count, never names)."""
+
+    __tablename__ = "occurrence_attendance"
+
+    series_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meeting_series.id", ondelete="CASCADE"), nullable=False)
+    original_start: Mapped[dt.datetime] = mapped_column(nullable=False)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)
+    recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    updated_at: Mapped[dt.datetime] = mapped_column(nullable=False, server_default=func.now(), onupdate=func.now())
+
+    __table_args__ = (
+        PrimaryKeyConstraint("series_id", "original_start"),
+        CheckConstraint("count >= 0", name="count"),
     )

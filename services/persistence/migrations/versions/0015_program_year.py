@@ -135,9 +135,63 @@ def upgrade() -> None:
     )
     op.create_index("ix_policy_exemptions_network_id", "policy_exemptions", ["network_id"])
     op.create_index("ix_policy_exemptions_space_id", "policy_exemptions", ["space_id"])
+    op.create_table(
+        "network_events",
+        sa.Column("id", UUID, nullable=False),
+        sa.Column("network_id", UUID, nullable=False),
+        sa.Column("title", sa.String(200), nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("starts_at", TS, nullable=False),
+        sa.Column("ends_at", TS, nullable=False),
+        sa.Column("location", sa.String(500)),
+        sa.Column("created_by", UUID),
+        sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
+        sa.Column("cancelled_at", TS),
+        sa.PrimaryKeyConstraint("id", name="pk_network_events"),
+        sa.ForeignKeyConstraint(
+            ["network_id"], ["networks.id"], ondelete="CASCADE", name="fk_network_events_network_id_networks"
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["accounts.id"], ondelete="SET NULL", name="fk_network_events_created_by_accounts"
+        ),
+        sa.CheckConstraint("kind IN ('convening','conference','other')", name="ck_network_events_kind"),
+        sa.CheckConstraint("ends_at > starts_at", name="ck_network_events_span"),
+    )
+    op.create_index("ix_network_events_network_id_starts_at", "network_events", ["network_id", "starts_at"])
+    op.add_column("meetings", sa.Column("event_id", UUID))
+    op.create_foreign_key(
+        "fk_meetings_event_id_network_events", "meetings", "network_events", ["event_id"], ["id"], ondelete="SET NULL"
+    )
+    op.add_column("meetings", sa.Column("attendance_count", sa.Integer))
+    op.create_check_constraint(
+        "ck_meetings_attendance", "meetings", "attendance_count IS NULL OR attendance_count >= 0"
+    )
+    op.create_table(
+        "occurrence_attendance",
+        sa.Column("series_id", UUID, nullable=False),
+        sa.Column("original_start", TS, nullable=False),
+        sa.Column("count", sa.Integer, nullable=False),
+        sa.Column("recorded_by", UUID),
+        sa.Column("updated_at", TS, nullable=False, server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("series_id", "original_start", name="pk_occurrence_attendance"),
+        sa.ForeignKeyConstraint(
+            ["series_id"],
+            ["meeting_series.id"],
+            ondelete="CASCADE",
+            name="fk_occurrence_attendance_series_id_meeting_series",
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by"], ["accounts.id"], ondelete="SET NULL", name="fk_occurrence_attendance_recorded_by_accounts"
+        ),
+        sa.CheckConstraint("count >= 0", name="ck_occurrence_attendance_count"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("occurrence_attendance")
+    op.drop_column("meetings", "attendance_count")
+    op.drop_column("meetings", "event_id")
+    op.drop_table("network_events")
     op.drop_table("policy_exemptions")
     op.drop_column("policy_attachments", "target")
     op.drop_table("calendar_feeds")

@@ -36,6 +36,7 @@ from services.identity.controllers import (
 )
 from services.identity.provider import resolve_access_token
 from services.identity.sessions import resolve_session_cookie
+from services.insights.controllers import insights_router
 from services.logs import configure_logging
 from services.meetings.controllers import meetings_router
 from services.metrics import Metrics, RequestContextMiddleware
@@ -69,6 +70,7 @@ def _api_routes() -> list[ControllerRouterHandler]:
         meetings_router,
         calendar_router,
         targeting_router,
+        insights_router,
     ]
 
 

@@ -72,6 +72,7 @@ WRITTEN_TABLES = (
     "policy_exemptions",
     "network_events",
     "occurrence_attendance",
+    "network_staff_figures",
     "shares",  # sharing area
     "share_memberships",
     "trusted_networks",
@@ -241,6 +242,17 @@ MATRIX: tuple[Row, ...] = (
         use={"template_id": "net_template_id"},
     ),
     Row("GET", N + "/exemptions", ADMIN, 200, ADMINS_ONLY),
+    Row("GET", N + "/insights", ADMIN, 200, ADMINS_ONLY),
+    Row("GET", N + "/insights/export.csv", ADMIN, 200, ADMINS_ONLY),
+    Row("GET", N + "/insights/charts/{chart}", ADMIN, 200, ADMINS_ONLY),
+    Row(
+        "PUT",
+        N + "/insights/staff",
+        ADMIN,
+        200,
+        ADMINS_ONLY,
+        {"year": "2026-27", "staff_total": 120, "staff_retained": 100},
+    ),
     Row(
         "POST",
         N + "/events",
@@ -548,6 +560,7 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         "meeting_id": str(meeting.id),
         "series_id": str(series.id),
         "exemption_id": str(exemption.id),
+        "chart": "trend-members.svg",
         "event_id": str(event.id),
         "past_meeting_id": str(past_meeting.id),
         "past_series_id": str(past_series.id),

@@ -5,7 +5,12 @@ from services.persistence.models.audit import AuditEvent
 from services.persistence.models.chat import ChatRoom, Message
 from services.persistence.models.meetings import CalendarFeed, Meeting, MeetingSeries, MeetingSeriesException
 from services.persistence.models.networks import Network, NetworkMember
-from services.persistence.models.program_year import NetworkEvent, OccurrenceAttendance, PolicyExemption
+from services.persistence.models.program_year import (
+    NetworkEvent,
+    OccurrenceAttendance,
+    PolicyExemption,
+    StaffFigure,
+)
 from services.persistence.models.sharing import Share, ShareMembership, TrustedNetwork
 from services.persistence.models.spaces import (
     PolicyAttachment,
@@ -41,5 +46,6 @@ __all__ = [
     "SpaceJoinRequest",
     "SpaceMember",
     "SpaceNoncompliance",
+    "StaffFigure",
     "TrustedNetwork",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, func
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.persistence.base import Base, created_at, uuid_pk
@@ -72,4 +72,24 @@ class OccurrenceAttendance(Base):
     __table_args__ = (
         PrimaryKeyConstraint("series_id", "original_start"),
         CheckConstraint("count >= 0", name="count"),
+    )
+
+
+class StaffFigure(Base):
+    """A network's own yearly staff totals (Kent's "number of BIPOC staff" and "retained
+    annually"), entered by its admins and shown beside the engagement figures."""
+
+    __tablename__ = "network_staff_figures"
+
+    network_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), nullable=False)
+    year_start: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    staff_total: Mapped[int] = mapped_column(Integer, nullable=False)
+    staff_retained: Mapped[int] = mapped_column(Integer, nullable=False)
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    updated_at: Mapped[dt.datetime] = mapped_column(nullable=False, server_default=func.now(), onupdate=func.now())
+
+    __table_args__ = (
+        PrimaryKeyConstraint("network_id", "year_start"),
+        CheckConstraint("staff_total >= 0 AND staff_retained >= 0", name="non_negative"),
+        CheckConstraint("staff_retained <= staff_total", name="retained_within_total"),
     )

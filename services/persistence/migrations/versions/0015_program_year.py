@@ -186,8 +186,28 @@ def upgrade() -> None:
         sa.CheckConstraint("count >= 0", name="ck_occurrence_attendance_count"),
     )
 
+    op.create_table(
+        "network_staff_figures",
+        sa.Column("network_id", UUID, nullable=False),
+        sa.Column("year_start", sa.Date, nullable=False),
+        sa.Column("staff_total", sa.Integer, nullable=False),
+        sa.Column("staff_retained", sa.Integer, nullable=False),
+        sa.Column("updated_by", UUID),
+        sa.Column("updated_at", TS, nullable=False, server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("network_id", "year_start", name="pk_network_staff_figures"),
+        sa.ForeignKeyConstraint(
+            ["network_id"], ["networks.id"], ondelete="CASCADE", name="fk_network_staff_figures_network_id_networks"
+        ),
+        sa.ForeignKeyConstraint(
+            ["updated_by"], ["accounts.id"], ondelete="SET NULL", name="fk_network_staff_figures_updated_by_accounts"
+        ),
+        sa.CheckConstraint("staff_total >= 0 AND staff_retained >= 0", name="ck_network_staff_figures_non_negative"),
+        sa.CheckConstraint("staff_retained <= staff_total", name="ck_network_staff_figures_retained_within_total"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("network_staff_figures")
     op.drop_table("occurrence_attendance")
     op.drop_column("meetings", "attendance_count")
     op.drop_column("meetings", "event_id")

@@ -12,6 +12,7 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.permissions import Actor
+from services.insights.service import parse_year
 from services.policies import service
 from services.policies.schemas import (
     AttachBody,
@@ -28,6 +29,9 @@ from services.policies.schemas import (
 from services.settings import Settings
 
 SlugParam = Annotated[str, Parameter(description="The network's slug", max_length=80)]
+YearParam = Annotated[
+    str | None, Parameter(description="A program year such as 2025-26 (default: the current one)", max_length=7)
+]
 DryRun = Annotated[bool, Parameter(description="Report the effect without changing anything")]
 
 
@@ -122,11 +126,18 @@ class SpaceTemplateController(Controller):
 
 
 @get("/networks/{slug:str}/compliance", summary="Per-space compliance for the current program year", tags=["policy"])
-async def compliance(db_session: AsyncSession, actor: Actor, state: State, slug: SlugParam) -> ComplianceOut:
-    """Compliance report (network admins). The program year starts on the 1st of
-    AFFINITY_PROGRAM_YEAR_START_MONTH (default August)."""
+async def compliance(
+    db_session: AsyncSession, actor: Actor, state: State, slug: SlugParam, year: YearParam = None
+) -> ComplianceOut:
+    """Compliance report (network admins), for the current program year or a past one (``year``,
+    e.g. 2025-26). The program year starts on the 1st of AFFINITY_PROGRAM_YEAR_START_MONTH."""
     settings: Settings = state.settings
     now = dt.datetime.now(dt.UTC)
+    if year is not None:  # any program year: its first day picks it
+        first = parse_year(year, settings.program_year_start_month)
+        return await service.compliance(
+            db_session, actor, slug, start_month=settings.program_year_start_month, today=first.start
+        )
     return await service.compliance(
         db_session, actor, slug, start_month=settings.program_year_start_month, today=now.date(), now=now
     )

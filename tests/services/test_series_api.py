@@ -291,3 +291,26 @@ async def test_wall_clock_start_is_read_in_the_named_zone(client, alas) -> None:
     assert r.status_code == 200 and r.json()["starts_at_local"] == "2030-12-10T16:00:00-08:00"
     r = await client.post(url, json=body, headers=bearer(alas["fac1"]))  # no zone, no offset: ambiguous
     assert r.status_code == 422 and r.json()["error"]["details"]["field"] == "starts_at"
+
+
+async def test_compliance_report_for_a_past_program_year(client, alas) -> None:
+    year = program_year(dt.datetime.now(dt.UTC).date(), 8)
+    past = f"{year.start.year - 1}-{year.start.year % 100:02d}"
+    r = await client.get("/api/v1/networks/alas/compliance", params={"year": past}, headers=bearer(alas["admin"]))
+    assert r.status_code == 200, r.text
+    assert r.json()["year"]["label"] == past
+    # A circle held in that year counts there, not in this one.
+    last_year = dt.datetime(year.start.year - 1, 10, 6, 18, tzinfo=dt.UTC)
+    r = await client.post(
+        f"/api/v1/spaces/{alas['space']}/meetings",
+        json={"kind": "virtual", "title": "Old", "starts_at": last_year.isoformat(), "components": AGENDA},
+        headers=bearer(alas["fac1"]),
+    )
+    r = await client.get("/api/v1/networks/alas/compliance", params={"year": past}, headers=bearer(alas["admin"]))
+    row = {s["space_id"]: s for s in r.json()["spaces"]}[alas["space"]]
+    assert any("1 virtual meeting(s)" in f["message"] for f in row["findings"]), row
+    for bad in ("2025-27", "last year", "1999-00"):
+        r = await client.get("/api/v1/networks/alas/compliance", params={"year": bad}, headers=bearer(alas["admin"]))
+        assert r.status_code in {400, 422}, (bad, r.text)
+    r = await client.get("/api/v1/networks/alas/compliance", params={"year": past}, headers=bearer(alas["fac1"]))
+    assert r.status_code == 403

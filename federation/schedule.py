@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrule, rrulestr
@@ -135,8 +136,12 @@ def _normalise_rule(rule: str) -> str:
     return text.strip().upper()
 
 
+@lru_cache(maxsize=8192)
 def parse_series(rule: str, start_local: dt.datetime, zone_name: str) -> SeriesRule:
     """Check and expand a series rule; raise :class:`ScheduleError` naming the bad field.
+
+    Cached: the result is immutable and depends only on the arguments, and feeds, compliance
+    and insights expand the same stored series again and again.
 
     ``start_local`` is the first meeting's wall-clock time in ``zone_name`` (naive; an aware value
     is converted to the zone first). The rule must be a single RFC 5545 RRULE with ``COUNT`` or

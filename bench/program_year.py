@@ -214,6 +214,8 @@ async def _seed(url: str, n_spaces: int, series_share: float, seed: int) -> tupl
             records=[(row[0], long_rule.starts[3], "skip") for row in long_series],
             columns=["series_id", "original_start", "kind"],
         )
+        # Fresh statistics, as autovacuum would have them in production (COPY leaves none).
+        await conn.execute("ANALYZE")
         token = calendar.TOKEN_PREFIX + "bench-token"
         await conn.execute(
             "INSERT INTO calendar_feeds (account_id, token_hash) VALUES ($1, $2)",

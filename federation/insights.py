@@ -9,7 +9,7 @@ counting; nothing here returns who they are. Publishing goes through
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -51,10 +51,6 @@ class SpaceYear:
     chat_messages: int = 0
 
 
-def _overlaps(m: Membership, start: dt.datetime, end: dt.datetime) -> bool:
-    return (m.start is None or m.start < end) and (m.end is None or m.end > start)
-
-
 def year_before(y: ProgramYear) -> ProgramYear:
     """The program year before ``y``."""
     return ProgramYear(y.start.replace(year=y.start.year - 1), y.end.replace(year=y.end.year - 1))
@@ -89,30 +85,50 @@ def figures(
     out: dict[str, dict[dt.date, dict[str, int]]] = {
         name: {y.start: dict.fromkeys(keys, 0) for y in years} for name, _ in METRICS
     }
-    spans = {y.start: bounds(y, zone) for y in [year_before(years[0]), *years]} if years else {}
-    present: dict[tuple[dt.date, str], set[str]] = defaultdict(set)
+    # Index 0 is the year before the first (for "kept"); 1.. are ``years``.
+    all_years = [year_before(years[0]), *years] if years else []
+    spans = [bounds(y, zone) for y in all_years]
+    starts = [s for s, _ in spans]
+    ends = [e for _, e in spans]
+    # Per (person, kind): a bit per year they were a member in, and when they first joined.
+    # Bit masks, not sets per year: one dict update per membership, whatever the number of years.
+    masks: dict[tuple[str, str], int] = {}
     first: dict[tuple[str, str], dt.datetime] = {}
     floor = dt.datetime.min.replace(tzinfo=dt.UTC)
+    n = len(spans)
     for m in memberships:
         kind = kind_of.get(m.space)
         if kind is None:
             continue
         begun = m.start or created.get(m.space) or floor
+        # Years overlapping [start, end): those ending after its start and starting before its end.
+        lo = 0 if m.start is None else bisect_right(ends, m.start)
+        hi = n if m.end is None else bisect_left(starts, m.end)
+        bits = ((1 << hi) - 1) ^ ((1 << lo) - 1) if hi > lo else 0
         for key in ((m.account, kind), (m.account, ALL)):
-            if key not in first or begun < first[key]:
+            masks[key] = masks.get(key, 0) | bits
+            known = first.get(key)
+            if known is None or begun < known:
                 first[key] = begun
-        for year_start, (start, end) in spans.items():
-            if _overlaps(m, start, end):
-                present[(year_start, kind)].add(m.account)
-                present[(year_start, ALL)].add(m.account)
-    for y in years:
-        start, end = spans[y.start]
-        prior = year_before(y).start
-        for kind in keys:
-            people = present.get((y.start, kind), set())
-            out["members"][y.start][kind] = len(people)
-            out["new_members"][y.start][kind] = sum(1 for p in people if start <= first[(p, kind)] < end)
-            out["retained_members"][y.start][kind] = len(people & present.get((prior, kind), set()))
+    members = [dict.fromkeys(keys, 0) for _ in range(n)]
+    retained = [dict.fromkeys(keys, 0) for _ in range(n)]
+    new = [dict.fromkeys(keys, 0) for _ in range(n)]
+    for key, mask in masks.items():
+        kind = key[1]
+        for i in range(1, n):
+            if mask >> i & 1:
+                members[i][kind] += 1
+                if mask >> (i - 1) & 1:
+                    retained[i][kind] += 1
+        joined = bisect_right(starts, first[key]) - 1
+        if 1 <= joined < n and first[key] < ends[joined] and mask >> joined & 1:
+            new[joined][kind] += 1
+    for i, y in enumerate(years, start=1):
+        out["members"][y.start] = members[i]
+        out["retained_members"][y.start] = retained[i]
+        out["new_members"][y.start] = new[i]
+        end = ends[i]
+        start = starts[i]
         for space, kind in kind_of.items():
             if created.get(space, start) < end:
                 out["meetings_required"][y.start][kind] += required.get(space, 0)

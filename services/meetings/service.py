@@ -33,10 +33,10 @@ from services.errors import Conflict, Forbidden, NotFound, Unprocessable
 from services.meetings import events, occurrences, repository
 from services.meetings.schemas import AttendanceSet, MeetingCreate, MeetingList, MeetingOut, MeetingPatch
 from services.persistence.models import Meeting, Network
+from services.policies.loading import policy_of
 from services.spaces import access
 from services.spaces import repository as spaces_repository
 from services.spaces.access import SpaceContext
-from services.spaces.service import policy_of
 
 _FIELDS = (
     "kind",

@@ -1,23 +1,19 @@
-"""HTTP handlers for policy templates, attachments, compliance and the parameter catalogue."""
+"""HTTP handlers for policy templates, attachments and the parameter catalogue."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
 from litestar import Controller, Response, Router, delete, get, post, put
-from litestar.datastructures import State
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.permissions import Actor
-from services.insights.service import parse_year
 from services.policies import service
 from services.policies.schemas import (
     AttachBody,
     AttachmentOut,
-    ComplianceOut,
     DryRunOut,
     ParameterList,
     TemplateChangeOut,
@@ -26,12 +22,8 @@ from services.policies.schemas import (
     TemplateOut,
     TemplateUpdate,
 )
-from services.settings import Settings
 
 SlugParam = Annotated[str, Parameter(description="The network's slug", max_length=80)]
-YearParam = Annotated[
-    str | None, Parameter(description="A program year such as 2025-26 (default: the current one)", max_length=7)
-]
 DryRun = Annotated[bool, Parameter(description="Report the effect without changing anything")]
 
 
@@ -125,24 +117,6 @@ class SpaceTemplateController(Controller):
         await service.detach_from_space(db_session, actor, space_id, template_id)
 
 
-@get("/networks/{slug:str}/compliance", summary="Per-space compliance for the current program year", tags=["policy"])
-async def compliance(
-    db_session: AsyncSession, actor: Actor, state: State, slug: SlugParam, year: YearParam = None
-) -> ComplianceOut:
-    """Compliance report (network admins), for the current program year or a past one (``year``,
-    e.g. 2025-26). The program year starts on the 1st of AFFINITY_PROGRAM_YEAR_START_MONTH."""
-    settings: Settings = state.settings
-    now = dt.datetime.now(dt.UTC)
-    if year is not None:  # any program year: its first day picks it
-        first = parse_year(year, settings.program_year_start_month)
-        return await service.compliance(
-            db_session, actor, slug, start_month=settings.program_year_start_month, today=first.start
-        )
-    return await service.compliance(
-        db_session, actor, slug, start_month=settings.program_year_start_month, today=now.date(), now=now
-    )
-
-
 @get("/policy/parameters", summary="The catalogue of policy parameters", tags=["policy"])
 async def parameters() -> ParameterList:
     """Every parameter a template or a space's settings may name, with type and default."""
@@ -150,6 +124,6 @@ async def parameters() -> ParameterList:
 
 
 policies_router = Router(
-    path="/", route_handlers=[TemplateController, SpaceTemplateController, compliance, parameters], tags=["policy"]
+    path="/", route_handlers=[TemplateController, SpaceTemplateController, parameters], tags=["policy"]
 )
 """Every policy route, registered with one line in ``services.app._api_routes``."""

@@ -1,4 +1,4 @@
-"""Wire types of the policies area (templates, attachments, dry runs, compliance)."""
+"""Wire types of the policies area (templates, attachments, dry runs)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Description = Annotated[str, msgspec.Meta(max_length=2000)]
+from federation.wire import JsonObject, Text
+
+Name = Annotated[Text, msgspec.Meta(min_length=1, max_length=200)]
+Description = Annotated[Text, msgspec.Meta(max_length=2000)]
 ModeName = Literal["enforce", "warn", "audit"]
 
 
@@ -24,7 +26,7 @@ class TemplateCreate(msgspec.Struct, forbid_unknown_fields=True):
     """Body of POST /networks/{slug}/templates."""
 
     name: Name
-    constraints: dict[str, Any]
+    constraints: JsonObject
     mode: ModeName = "enforce"
     description: Description = ""
 
@@ -36,7 +38,7 @@ class TemplateUpdate(msgspec.Struct, forbid_unknown_fields=True):
     spaces are marked non-compliant with the deadline, and their settings are left as they are.
     """
 
-    constraints: dict[str, Any]
+    constraints: JsonObject
     mode: ModeName | None = None
     name: Name | None = None
     description: Description | None = None
@@ -114,16 +116,6 @@ class AttachmentOut(msgspec.Struct):
     space_id: uuid.UUID | None
     created: bool
     report: DryRunOut
-
-
-class ComplianceOut(msgspec.Struct):
-    """Body of GET /networks/{slug}/compliance."""
-
-    network: str
-    year: dict[str, Any]
-    counts: dict[str, int]
-    spaces: list[dict[str, Any]]
-    meetings_tracked: bool
 
 
 class ParameterList(msgspec.Struct):

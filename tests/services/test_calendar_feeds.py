@@ -158,8 +158,10 @@ async def test_reset_ends_the_old_url_and_nothing_is_stored_in_clear(client, ala
 
 async def test_bad_feed_addresses_are_404(client, alas) -> None:
     await _feed_url(client, alas["member"])
-    for bad in ("acf_nope.ics", "acf_nope", "x" * 119 + ".ics", "../../etc/passwd.ics", "%00.ics"):
+    for bad in ("acf_nope.ics", "acf_nope", "x" * 119 + ".ics", "../../etc/passwd.ics"):
         r = await client.get(f"/calendar/feeds/{bad}")
         assert r.status_code == 404, (bad, r.text)
+    r = await client.get("/calendar/feeds/%00.ics")  # refused by the input guard before routing
+    assert r.status_code == 400
     r = await client.post("/api/v1/me/calendar-feed")
     assert r.status_code == 401

@@ -21,6 +21,7 @@ from services.accounts.controllers import read_me, update_me
 from services.auth.guards import provide_actor, provide_principal, require_principal
 from services.auth.resolve import AuthenticationMiddleware, Authenticator, BearerResolver, CookieResolver
 from services.auth.tokens import resolve_personal_token
+from services.calendar.controllers import calendar_router, member_feed
 from services.chat.controllers import MessageController, websocket_gateway
 from services.chat.runtime import start_chat
 from services.compliance.controllers import compliance_router
@@ -40,6 +41,7 @@ from services.identity.controllers import (
 from services.identity.provider import resolve_access_token
 from services.identity.sessions import resolve_session_cookie
 from services.inputs import InputGuardMiddleware
+from services.insights.controllers import insights_router
 from services.invitations.controllers import InvitationPages, MyInvitationsController, SpaceInvitationController
 from services.logs import configure_logging
 from services.mail.outbox import WAKE_KEY
@@ -59,6 +61,7 @@ from services.settings import Settings
 from services.sharing.controllers import sharing_router
 from services.spaces.controllers import spaces_router
 from services.stewardship.controllers import StewardshipController
+from services.targeting.controllers import targeting_router
 from services.web.controllers import web_pages
 
 API_PREFIX = "/api/v1"
@@ -79,6 +82,9 @@ def _api_routes() -> list[ControllerRouterHandler]:
         EmailDomainClaimController,
         MyIdentitiesController,
         meetings_router,
+        calendar_router,
+        targeting_router,
+        insights_router,
         compliance_router,
         MyNotificationsController,
         SpaceInvitationController,
@@ -173,6 +179,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
             UnsubscribeController,
             InvitationPages,
             PublicDirectoryPages,
+            member_feed,
             *web_pages,
             create_static_files_router(
                 path="/static", directories=[_HERE / "web" / "static"], opt={"public": True}, include_in_schema=False

@@ -52,6 +52,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_statement_timeout: int = 15
     """Seconds one SQL statement may run (server-side statement_timeout; the client gives up shortly after)."""
     program_year_start_month: int = 8
+    default_time_zone: str = "UTC"
+    """IANA time zone a new network gets unless its creator names one."""
     cookie_secure: bool | None = None
     """Mark cookies Secure. None: when public_url is https."""
     environment: Literal["development", "production", "test"] = "development"
@@ -139,6 +141,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         take(PREFIX + "DB_POOL_TIMEOUT", "db_pool_timeout", _int_between(1, 300))
         take(PREFIX + "DB_STATEMENT_TIMEOUT", "db_statement_timeout", _int_between(1, 3600))
         take(PREFIX + "PROGRAM_YEAR_START_MONTH", "program_year_start_month", _int_between(1, 12))
+        take(PREFIX + "DEFAULT_TIME_ZONE", "default_time_zone", _parse_time_zone)
         take(PREFIX + "COOKIE_SECURE", "cookie_secure", _parse_bool)
         take(PREFIX + "ENVIRONMENT", "environment", _choice("development", "production", "test"))
         take("PROMETHEUS_MULTIPROC_DIR", "metrics_multiprocess_dir", Path)
@@ -235,6 +238,19 @@ def _parse_origins(raw: str) -> tuple[str, ...]:
         if not origin.startswith(("http://", "https://")):
             raise ValueError(f"origin {origin!r} must start with http:// or https://")
     return origins
+
+
+def _parse_time_zone(raw: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = raw.strip()
+    try:
+        if not name or name.startswith(("/", ".")) or ".." in name:
+            raise ValueError
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, IsADirectoryError):
+        raise ValueError("expected an IANA time zone such as America/Los_Angeles") from None
+    return name
 
 
 def _parse_proxies(raw: str) -> tuple[str, ...]:

@@ -50,4 +50,10 @@ async def space_page(request: Request[Any, Any, Any], space_id: uuid.UUID) -> Re
     return _shell(request, "space.html", space_id=str(space_id))
 
 
-web_pages = [home_page, network_page, space_page]
+@get("/networks/{slug:str}/insights", opt=_PAGE, include_in_schema=False, media_type=MediaType.HTML)
+async def insights_page(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
+    """A network's insights for its admins: figures, charts, CSV, staff figures."""
+    return _shell(request, "insights.html", slug=slug)
+
+
+web_pages = [home_page, network_page, space_page, insights_page]

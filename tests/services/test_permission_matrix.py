@@ -25,7 +25,10 @@ from services.identity import crypto
 from services.persistence.models import (
     FacilitatorTraining,
     Meeting,
+    MeetingSeries,
+    NetworkEvent,
     Notification,
+    PolicyExemption,
     PublicSpace,
     Share,
     SpaceInvitation,
@@ -71,6 +74,13 @@ WRITTEN_TABLES = (
     "space_noncompliance",
     "audit_events",
     "meetings",
+    "meeting_series",
+    "meeting_series_exceptions",
+    "calendar_feeds",
+    "policy_exemptions",
+    "network_events",
+    "occurrence_attendance",
+    "network_staff_figures",
     "shares",  # sharing area
     "share_memberships",
     "trusted_networks",
@@ -133,6 +143,12 @@ NOT_PROPOSER = (ADMIN, FACILITATOR, MEMBER, OTHER_ADMIN, STRANGER, ANON)  # the 
 TRAINING = {"account_id": "{facilitator_id}", "course": "Circle keeping", "completed_on": "2026-02-01"}
 PROPOSAL = {"name": "Book circle", "kind": "topic", "purpose": "Read one book a term together."}
 MEETING = {"kind": "virtual", "title": "Circle", "starts_at": "2030-01-15T17:00:00Z", "components": ["quote"]}
+SERIES = {
+    **MEETING,
+    "starts_at": "2030-01-15T09:00:00",
+    "time_zone": "America/Los_Angeles",
+    "rule": "FREQ=MONTHLY;COUNT=3",
+}
 
 MATRIX: tuple[Row, ...] = (
     Row("GET", "/api/v1/me", STRANGER, 200, (ANON,)),
@@ -237,6 +253,81 @@ MATRIX: tuple[Row, ...] = (
     Row("GET", S + "/meetings", ADMIN, 200, (NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)),
     Row("PATCH", S + "/meetings/{meeting_id}", FACILITATOR, 200, MANAGERS_ONLY, {"title": "Moved"}),
     Row("DELETE", S + "/meetings/{meeting_id}", ADMIN, 200, MANAGERS_ONLY),
+    Row("PUT", N + "/time-zone", ADMIN, 200, ADMINS_ONLY, {"time_zone": "America/Chicago"}),
+    Row("GET", S + "/calendar.ics", MEMBER, 200, NOT_IN_S),
+    Row(
+        "PUT",
+        N + "/templates/{template_id}/target",
+        ADMIN,
+        200,
+        ADMINS_ONLY,
+        {"leaf_only": True},
+        use={"template_id": "net_template_id"},
+    ),
+    Row("GET", N + "/exemptions", ADMIN, 200, ADMINS_ONLY),
+    Row("GET", N + "/insights", ADMIN, 200, ADMINS_ONLY),
+    Row("GET", N + "/insights/export.csv", ADMIN, 200, ADMINS_ONLY),
+    Row("GET", N + "/insights/charts/{chart}", ADMIN, 200, ADMINS_ONLY),
+    Row(
+        "PUT",
+        N + "/insights/staff",
+        ADMIN,
+        200,
+        ADMINS_ONLY,
+        {"year": "2026-27", "staff_total": 120, "staff_retained": 100},
+    ),
+    Row(
+        "POST",
+        N + "/events",
+        ADMIN,
+        201,
+        ADMINS_ONLY,
+        {
+            "title": "Institute",
+            "kind": "convening",
+            "starts_at": "2030-07-10T09:00:00Z",
+            "ends_at": "2030-07-11T17:00:00Z",
+        },
+    ),
+    Row("GET", N + "/events", NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
+    Row("DELETE", N + "/events/{event_id}", ADMIN, 200, ADMINS_ONLY),
+    Row(
+        "PUT",
+        S + "/meetings/{meeting_id}/attendance",
+        FACILITATOR,
+        200,
+        MANAGERS_ONLY,
+        {"count": 2},
+        use={"meeting_id": "past_meeting_id"},
+    ),
+    Row(
+        "PUT",
+        S + "/series/{series_id}/attendance",
+        FACILITATOR,
+        200,
+        MANAGERS_ONLY,
+        {"original_start": "2025-01-15T17:00:00Z", "count": 2},
+        use={"series_id": "past_series_id"},
+    ),
+    Row("POST", N + "/exemptions", ADMIN, 201, ADMINS_ONLY, {"space_id": "{hidden_id}", "reason": "An umbrella"}),
+    Row("DELETE", N + "/exemptions/{exemption_id}", ADMIN, 204, ADMINS_ONLY),
+    Row("GET", S + "/calendar.ics", FACILITATOR, 200, (ADMIN, OPERATOR, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)),
+    Row("GET", "/api/v1/me/calendar-feed", MEMBER, 200, (ANON,)),
+    Row("POST", "/api/v1/me/calendar-feed", MEMBER, 201, (ANON,)),
+    Row("DELETE", "/api/v1/me/calendar-feed", MEMBER, 204, (ANON,)),
+    Row("POST", S + "/series", FACILITATOR, 201, MANAGERS_ONLY, SERIES),
+    Row("GET", S + "/series", MEMBER, 200, NOT_IN_S),
+    Row("GET", S + "/series/{series_id}", MEMBER, 200, NOT_IN_S),
+    Row("PATCH", S + "/series/{series_id}", FACILITATOR, 200, MANAGERS_ONLY, {"title": "Moved"}),
+    Row("DELETE", S + "/series/{series_id}", ADMIN, 200, MANAGERS_ONLY),
+    Row(
+        "PUT",
+        S + "/series/{series_id}/exceptions",
+        FACILITATOR,
+        200,
+        MANAGERS_ONLY,
+        {"original_start": "2030-02-15T17:00:00Z", "action": "skip"},
+    ),
     Row("GET", "/api/v1/policy/parameters", STRANGER, 200, (ANON,)),
     # sharing agreements (services/sharing): S offered to "other" (pending); "home" trusts "third"
     Row("POST", S + "/shares", ADMIN, 201, ADMINS_ONLY, {"guest_network": "third"}),
@@ -442,6 +533,56 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         components=["story"],
     )
     db_session.add(meeting)
+    series = MeetingSeries(
+        id=uuid.uuid4(),
+        space_id=space.id,
+        kind="virtual",
+        title="Monthly",
+        start_local=dt.datetime(2030, 1, 15, 9),
+        time_zone="America/Los_Angeles",
+        rule="FREQ=MONTHLY;COUNT=3",
+        duration_minutes=60,
+        components=["quote"],
+        first_start=dt.datetime(2030, 1, 15, 17, tzinfo=dt.UTC),
+        last_start=dt.datetime(2030, 3, 15, 16, tzinfo=dt.UTC),
+    )
+    db_session.add(series)
+    await db_session.flush()
+    exemption = PolicyExemption(
+        id=uuid.uuid4(), network_id=home.id, space_id=space.id, template_id=None, reason="Holds groups only"
+    )
+    db_session.add(exemption)
+    event = NetworkEvent(
+        id=uuid.uuid4(),
+        network_id=home.id,
+        title="Convening",
+        kind="convening",
+        starts_at=dt.datetime(2030, 3, 1, 9, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2030, 3, 2, 17, tzinfo=dt.UTC),
+    )
+    past_meeting = Meeting(
+        id=uuid.uuid4(),
+        space_id=space.id,
+        kind="virtual",
+        title="Last year",
+        starts_at=dt.datetime(2025, 3, 1, 18, tzinfo=dt.UTC),
+        duration_minutes=60,
+        components=["quote"],
+    )
+    past_series = MeetingSeries(
+        id=uuid.uuid4(),
+        space_id=space.id,
+        kind="virtual",
+        title="Last year's monthly",
+        start_local=dt.datetime(2025, 1, 15, 9),
+        time_zone="America/Los_Angeles",
+        rule="FREQ=MONTHLY;COUNT=2",
+        duration_minutes=60,
+        components=["quote"],
+        first_start=dt.datetime(2025, 1, 15, 17, tzinfo=dt.UTC),
+        last_start=dt.datetime(2025, 2, 15, 17, tzinfo=dt.UTC),
+    )
+    db_session.add_all([event, past_meeting, past_series])
     third = await make_network(db_session, slug="third", kind="district")
     share = Share(
         id=uuid.uuid4(),
@@ -540,6 +681,12 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         "archived_id": str(archived.id),
         "training_id": str(training.id),
         "kind": "invitation",
+        "series_id": str(series.id),
+        "exemption_id": str(exemption.id),
+        "chart": "trend-members.svg",
+        "event_id": str(event.id),
+        "past_meeting_id": str(past_meeting.id),
+        "past_series_id": str(past_series.id),
         "space_id": str(space.id),
         "hidden_id": str(hidden.id),
         "request_id": str(request.id),

@@ -16,8 +16,14 @@ from services.persistence.models.growing import (
     SpaceInvitation,
     SpaceProposal,
 )
-from services.persistence.models.meetings import Meeting
+from services.persistence.models.meetings import CalendarFeed, Meeting, MeetingSeries, MeetingSeriesException
 from services.persistence.models.networks import Network, NetworkMember
+from services.persistence.models.program_year import (
+    NetworkEvent,
+    OccurrenceAttendance,
+    PolicyExemption,
+    StaffFigure,
+)
 from services.persistence.models.sharing import Share, ShareMembership, TrustedNetwork
 from services.persistence.models.spaces import (
     PolicyAttachment,
@@ -33,6 +39,7 @@ __all__ = [
     "Account",
     "ApiToken",
     "AuditEvent",
+    "CalendarFeed",
     "ChatRoom",
     "FacilitatorCompensation",
     "FacilitatorTraining",
@@ -40,13 +47,18 @@ __all__ = [
     "MailSuppression",
     "Meeting",
     "MeetingReminder",
+    "MeetingSeries",
+    "MeetingSeriesException",
     "Message",
     "Network",
     "NetworkDirectory",
+    "NetworkEvent",
     "NetworkMember",
     "Notification",
     "NotificationPreference",
+    "OccurrenceAttendance",
     "PolicyAttachment",
+    "PolicyExemption",
     "PolicyTemplate",
     "PolicyTemplateVersion",
     "PublicSpace",
@@ -58,5 +70,6 @@ __all__ = [
     "SpaceMember",
     "SpaceNoncompliance",
     "SpaceProposal",
+    "StaffFigure",
     "TrustedNetwork",
 ]

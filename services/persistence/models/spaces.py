@@ -145,6 +145,8 @@ class PolicyAttachment(Base):
     space_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = created_at()
+    target: Mapped[dict[str, Any] | None] = mapped_column()
+    """What it binds (kinds, leaf spaces only, depth range; federation.targeting); None: everything."""
 
     __table_args__ = (
         Index("ix_policy_attachments_network", "network_id"),

@@ -325,6 +325,7 @@ async function main() {
     ]);
     page.append(templatesSection(templates, catalogue), sharesSection(shares), complianceSection(compliance),
       peopleSection(roster, me));
+    page.append(el("p", { class: "card" }, el("a", { href: `/networks/${slug}/insights` }, "Insights: engagement by program year and kind")));
   }
 }
 

@@ -4,6 +4,7 @@ import {
 } from "/static/app.js";
 import { archiveSection, emailInvitationsSection } from "/static/space_growing.js";
 import { ChatRoom } from "/static/chat.js";
+import { meetingsSection } from "/static/meetings.js";
 
 const page = document.getElementById("page");
 const spaceId = page.dataset.space;
@@ -193,104 +194,6 @@ function requestsSection(requests, area) {
   return section;
 }
 
-// --- Meetings ---------------------------------------------------------------------------------
-
-const COMMON_COMPONENTS = ["quote", "story", "reflection"];
-const MEETING_KINDS = { virtual: "Virtual", in_person: "In person" };
-
-function when(iso) {
-  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-}
-
-function meetingItem(m) {
-  const where = m.kind === "virtual"
-    ? (m.join_url ? el("a", { href: m.join_url, rel: "noopener noreferrer", target: "_blank" }, "Join link") : null)
-    : (m.location ? el("span", { class: "small" }, m.location) : null);
-  return el("li", { class: "meeting" },
-    el("strong", {}, m.title), " ",
-    el("time", { datetime: m.starts_at }, when(m.starts_at)), " ",
-    el("span", { class: "badge" }, MEETING_KINDS[m.kind] || m.kind), " ",
-    el("span", { class: "muted small" }, `${m.duration_minutes} min`), " ",
-    where,
-    m.components.length ? el("p", { class: "small muted" }, "Agenda: ", m.components.join(", ")) : null);
-}
-
-function scheduleForm(meetings, section) {
-  const required = new Set(meetings.required_components);
-  const known = [...new Set([...COMMON_COMPONENTS, ...meetings.required_components])];
-  const boxes = known.map((c) => {
-    const id = `agenda-${c}`;
-    const box = el("input", { type: "checkbox", id, value: c, checked: required.has(c) });
-    return { box, node: el("label", { for: id, class: "inline" }, box, " ", c, required.has(c) ? el("span", { class: "hint" }, " (required)") : null) };
-  });
-  const kind = el("select", { id: "meeting-kind" }, Object.entries(MEETING_KINDS).map(([v, text]) => el("option", { value: v }, text)));
-  const title = el("input", { id: "meeting-title", maxlength: 200, required: true });
-  const starts = el("input", { id: "meeting-starts", type: "datetime-local", required: true });
-  const duration = el("input", { id: "meeting-duration", type: "number", min: 5, max: 1440, value: 60 });
-  const place = el("input", { id: "meeting-place", maxlength: 2000, placeholder: "https://…" });
-  const placeLabel = el("label", { for: "meeting-place" }, "Join link (members only)");
-  kind.addEventListener("change", () => {
-    const virtual = kind.value === "virtual";
-    placeLabel.textContent = virtual ? "Join link (members only)" : "Location";
-    place.placeholder = virtual ? "https://…" : "Where you meet";
-  });
-  const extra = el("input", { id: "meeting-extra", placeholder: "check-in, closing" });
-  const button = el("button", { type: "submit" }, "Schedule");
-  const form = el("form", {
-    novalidate: true,
-    onsubmit: async (event) => {
-      event.preventDefault();
-      if (!starts.value) {
-        say(section, "error", "Choose the date and time of the meeting.");
-        return;
-      }
-      const components = [
-        ...boxes.filter((b) => b.box.checked).map((b) => b.box.value),
-        ...extra.value.split(",").map((x) => x.trim()).filter(Boolean),
-      ];
-      const body = {
-        kind: kind.value,
-        title: title.value,
-        starts_at: new Date(starts.value).toISOString(),
-        duration_minutes: Number(duration.value || 60),
-        components,
-      };
-      if (place.value.trim()) body[kind.value === "virtual" ? "join_url" : "location"] = place.value.trim();
-      button.disabled = true;
-      try {
-        await api("POST", `/spaces/${spaceId}/meetings`, body);
-        say(section, "success", "Meeting scheduled.");
-        setTimeout(() => location.reload(), 800);
-      } catch (err) {
-        showApiError(section, err);
-      } finally {
-        button.disabled = false;
-      }
-    },
-  },
-  el("label", { for: "meeting-kind" }, "Kind"), kind,
-  el("label", { for: "meeting-title" }, "Title"), title,
-  el("label", { for: "meeting-starts" }, "Date and time"), starts,
-  el("label", { for: "meeting-duration" }, "Duration (minutes)"), duration,
-  placeLabel, place,
-  el("fieldset", {}, el("legend", {}, "Agenda"), boxes.map((b) => b.node),
-    el("label", { for: "meeting-extra" }, "Other components (comma-separated short words)"), extra),
-  el("p", {}, button));
-  return el("details", {}, el("summary", {}, "Schedule a meeting"), form);
-}
-
-function meetingsSection(meetings) {
-  const section = el("section", { class: "card", id: "meetings" }, el("h2", {}, "Meetings"));
-  section.append(meetings.items.length
-    ? el("ul", {}, meetings.items.map(meetingItem))
-    : el("p", { class: "muted" }, "No upcoming meetings."));
-  if (meetings.required_components.length) {
-    section.append(el("p", { class: "small muted" }, "Every agenda includes: ", meetings.required_components.join(", "), "."));
-  }
-  if (meetings.can_schedule) section.append(scheduleForm(meetings, section));
-  return section;
-}
-
 function chatSection(space, names, canPost) {
   const log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Chat messages" });
   const status = el("div", { class: "status", role: "status" });
@@ -352,7 +255,7 @@ async function main() {
   }
   if (isMember || canEdit) {
     try {
-      page.append(meetingsSection(await api("GET", `/spaces/${spaceId}/meetings`)));
+      page.append(meetingsSection(spaceId, await api("GET", `/spaces/${spaceId}/meetings`), { isMember }));
     } catch { /* not allowed to see the schedule: nothing to show */ }
   }
   page.append(policy_, subspacesSection(space, hierarchy, canEdit));

@@ -44,6 +44,8 @@ from services.persistence.engine import create_engine, create_sessionmaker
 from services.persistence.session import provide_db_session
 from services.policies.controllers import policies_router
 from services.readiness import ReadinessCheck
+from services.resources.controllers import resources_router
+from services.search.controllers import search
 from services.settings import Settings
 from services.sharing.controllers import sharing_router
 from services.spaces.controllers import spaces_router
@@ -65,6 +67,8 @@ def _api_routes() -> list[ControllerRouterHandler]:
         IdentityApiController,
         MyIdentitiesController,
         meetings_router,
+        resources_router,
+        search,
     ]
 
 

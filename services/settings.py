@@ -62,6 +62,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     signing_key_rotate_days: int = 90
     """Age at which our id_token signing key is replaced; the old one stays published for the grace period."""
     signing_key_grace_days: int = 7
+    # Resource library (services/resources, services/storage)
+    upload_max_mib: int = 25
+    """Largest file a resource upload may be, in MiB."""
+    storage: Literal["local", "s3"] = "local"
+    """Where uploaded files live: ``local`` (data_dir/files) or an S3-compatible bucket."""
+    s3_bucket: str | None = None
+    s3_endpoint: str | None = None
+    """S3-compatible endpoint URL (MinIO, Ceph, R2...); None: AWS for ``s3_region``."""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -123,6 +134,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         take(PREFIX + "OIDC_REFRESH_TOKEN_DAYS", "oidc_refresh_token_days", _int_between(1, 365))
         take(PREFIX + "SIGNING_KEY_ROTATE_DAYS", "signing_key_rotate_days", _int_between(1, 3650))
         take(PREFIX + "SIGNING_KEY_GRACE_DAYS", "signing_key_grace_days", _int_between(1, 365))
+        take(PREFIX + "UPLOAD_MAX_MIB", "upload_max_mib", _int_between(1, 1024))
+        take(PREFIX + "STORAGE", "storage", _choice("local", "s3"))
+        take(PREFIX + "S3_BUCKET", "s3_bucket", str)
+        take(PREFIX + "S3_ENDPOINT", "s3_endpoint", _parse_public_url)
+        take(PREFIX + "S3_REGION", "s3_region", str)
+        take(PREFIX + "S3_ACCESS_KEY_ID", "s3_access_key_id", str)
+        take(PREFIX + "S3_SECRET_ACCESS_KEY", "s3_secret_access_key", str)
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
         settings.check()
@@ -130,6 +148,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def check(self) -> None:
         """Cross-field validation: raise :class:`SettingsError` for combinations that cannot work."""
+        if self.storage == "s3" and not self.s3_bucket:
+            raise SettingsError("AFFINITY_STORAGE=s3 needs AFFINITY_S3_BUCKET (and usually AFFINITY_S3_ENDPOINT).")
         if self.broker == "redis" and not self.redis_url:
             raise SettingsError("AFFINITY_BROKER=redis needs REDIS_URL (e.g. redis://127.0.0.1:6379/0).")
         if self.environment == "production" and not self.secret_key:

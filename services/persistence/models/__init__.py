@@ -5,6 +5,7 @@ from services.persistence.models.audit import AuditEvent
 from services.persistence.models.chat import ChatRoom, Message
 from services.persistence.models.meetings import Meeting
 from services.persistence.models.networks import Network, NetworkMember
+from services.persistence.models.resources import Resource, ResourceBlob
 from services.persistence.models.sharing import Share, ShareMembership, TrustedNetwork
 from services.persistence.models.spaces import (
     PolicyAttachment,
@@ -28,6 +29,8 @@ __all__ = [
     "PolicyAttachment",
     "PolicyTemplate",
     "PolicyTemplateVersion",
+    "Resource",
+    "ResourceBlob",
     "Share",
     "ShareMembership",
     "Space",

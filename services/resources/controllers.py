@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from litestar import Controller, Request, Router, delete, get, patch, post, put
 from litestar.datastructures import State
@@ -29,12 +29,41 @@ SortParam = Annotated[Sort, Parameter(description="newest (default), oldest or t
 TagParam = Annotated[str | None, Parameter(max_length=40, description="only resources with this tag")]
 PageParam = Annotated[int, Parameter(ge=1, le=100_000, description="page number, from 1")]
 LimitParam = Annotated[int, Parameter(ge=1, le=100, description="resources per page (1-100)")]
-FileNameParam = Annotated[
-    str, Parameter(min_length=1, max_length=1000, description="the file's name (made safe: last path part only)")
+# Upload metadata travels in headers, percent-encoded UTF-8 (JavaScript's encodeURIComponent), not
+# in the query string: URLs end up in proxy and server access logs, and titles and file names
+# must not (issue 11, privacy).
+FileNameHeader = Annotated[
+    str,
+    Parameter(
+        header="X-File-Name",
+        min_length=1,
+        max_length=3000,
+        description="the file's name, percent-encoded (made safe: last path part only)",
+    ),
 ]
-TitleParam = Annotated[str | None, Parameter(max_length=1000, description="title (default: the file name)")]
-NoteParam = Annotated[str, Parameter(max_length=8000)]
-TagsParam = Annotated[list[str] | None, Parameter(description="tags (repeat the parameter)")]
+TitleHeader = Annotated[
+    str | None, Parameter(header="X-Title", max_length=3000, description="title, percent-encoded (default: file name)")
+]
+NoteHeader = Annotated[str | None, Parameter(header="X-Note", max_length=16000, description="note, percent-encoded")]
+TagsHeader = Annotated[
+    str | None, Parameter(header="X-Tags", max_length=2000, description="comma-separated tags, percent-encoded")
+]
+PublicHeader = Annotated[
+    str | None, Parameter(header="X-Public", pattern="^(true|false)$", description="network libraries: true or false")
+]
+
+
+def _meta(name: str, title: str | None, note: str | None, tags: str | None, public: str | None = None) -> FileMeta:
+    """Upload metadata from the percent-encoded headers."""
+    return FileMeta(
+        title=unquote(title) if title is not None else None,
+        file_name=unquote(name),
+        note=unquote(note or ""),
+        tags=tuple(t for t in (unquote(tags).split(",") if tags else ()) if t.strip()),
+        public=public == "true",
+    )
+
+
 SlugParam = Annotated[str, Parameter(description="The network's slug", max_length=80)]
 
 
@@ -89,7 +118,7 @@ async def _send(state: State, item: Download) -> Stream:
     content_type = "text/plain; charset=utf-8" if item.content_type == "text/plain" else item.content_type
     return Stream(
         store.read(item.key),
-        media_type=content_type,
+        media_type=item.content_type,  # Litestar adds charset=utf-8 to text/plain
         headers={
             "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(item.file_name)}",
             "Content-Length": str(item.size),
@@ -137,7 +166,7 @@ class SpaceResourceController(Controller):
 
     @post(
         "/files",
-        summary="Upload a file: the raw bytes are the request body (documents and images; size limit applies)",
+        summary="Upload a file: raw bytes as the body, metadata in X-File-Name/X-Title/X-Note/X-Tags headers",
         status_code=201,
         request_max_body_size=None,  # the service enforces the configured limit while streaming
     )
@@ -149,13 +178,13 @@ class SpaceResourceController(Controller):
         actor: Actor,
         state: State,
         space_id: uuid.UUID,
-        name: FileNameParam,
-        title: TitleParam = None,
-        note: NoteParam = "",
-        tags: TagsParam = None,
+        name: FileNameHeader,
+        title: TitleHeader = None,
+        note: NoteHeader = None,
+        tags: TagsHeader = None,
     ) -> ResourceOut:
         lib = await service.space_library(db_session, actor, space_id)
-        return await _upload(request, db_session, state, lib, FileMeta(title, name, note, tuple(tags or ())))
+        return await _upload(request, db_session, state, lib, _meta(name, title, note, tags))
 
     @get("/{resource_id:uuid}", summary="One resource's metadata")
     async def read(
@@ -255,14 +284,14 @@ class NetworkResourceController(Controller):
         actor: Actor,
         state: State,
         slug: SlugParam,
-        name: FileNameParam,
-        title: TitleParam = None,
-        note: NoteParam = "",
-        tags: TagsParam = None,
-        public: bool = False,
+        name: FileNameHeader,
+        title: TitleHeader = None,
+        note: NoteHeader = None,
+        tags: TagsHeader = None,
+        public: PublicHeader = None,
     ) -> ResourceOut:
         lib = await service.network_library(db_session, actor, slug)
-        return await _upload(request, db_session, state, lib, FileMeta(title, name, note, tuple(tags or ()), public))
+        return await _upload(request, db_session, state, lib, _meta(name, title, note, tags, public))
 
     @get("/{resource_id:uuid}", summary="One resource's metadata", opt={"public": True})
     async def read(

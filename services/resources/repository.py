@@ -60,7 +60,7 @@ async def page(
         .offset(offset)
         .limit(limit)
     )
-    return [(r, name) for r, name in rows.tuples()], int(total or 0)
+    return [(r, name) for r, name in rows], int(total or 0)
 
 
 async def get(
@@ -74,7 +74,7 @@ async def get(
     )
     if lock:
         stmt = stmt.with_for_update(of=Resource)
-    row = (await session.execute(stmt)).tuples().first()
+    row = (await session.execute(stmt)).first()
     return None if row is None else (row[0], row[1])
 
 

@@ -92,4 +92,4 @@ async def search(
     result = await session.execute(
         _SEARCH, {"q": query, "spaces": spaces, "networks": networks, "offset": offset, "limit": limit}
     )
-    return [Row(*r) for r in result.tuples()]
+    return [Row(*r) for r in result]

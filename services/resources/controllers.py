@@ -11,7 +11,7 @@ from urllib.parse import quote, unquote
 from litestar import Controller, Request, Router, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.exceptions import ClientException, InternalServerException
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, Parameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -34,22 +34,26 @@ LimitParam = Annotated[int, Parameter(ge=1, le=100, description="resources per p
 # must not (issue 11, privacy).
 FileNameHeader = Annotated[
     str,
-    Parameter(
-        header="X-File-Name",
+    HeaderParameter(
+        name="X-File-Name",
         min_length=1,
         max_length=3000,
         description="the file's name, percent-encoded (made safe: last path part only)",
     ),
 ]
 TitleHeader = Annotated[
-    str | None, Parameter(header="X-Title", max_length=3000, description="title, percent-encoded (default: file name)")
+    str | None,
+    HeaderParameter(name="X-Title", max_length=3000, description="title, percent-encoded (default: file name)"),
 ]
-NoteHeader = Annotated[str | None, Parameter(header="X-Note", max_length=16000, description="note, percent-encoded")]
+NoteHeader = Annotated[
+    str | None, HeaderParameter(name="X-Note", max_length=16000, description="note, percent-encoded")
+]
 TagsHeader = Annotated[
-    str | None, Parameter(header="X-Tags", max_length=2000, description="comma-separated tags, percent-encoded")
+    str | None, HeaderParameter(name="X-Tags", max_length=2000, description="comma-separated tags, percent-encoded")
 ]
 PublicHeader = Annotated[
-    str | None, Parameter(header="X-Public", pattern="^(true|false)$", description="network libraries: true or false")
+    str | None,
+    HeaderParameter(name="X-Public", pattern="^(true|false)$", description="network libraries: true or false"),
 ]
 
 

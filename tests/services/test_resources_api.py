@@ -65,7 +65,8 @@ async def test_facilitator_uploads_and_pins_member_searches_and_downloads(client
     assert pdf["kind"] == "file" and pdf["file"]["content_type"] == "application/pdf"
     assert pdf["file"]["size"] == len(PDF) and pdf["added_by_name"] == "Fac" and pdf["tags"] == ["planning"]
     r = await client.post(
-        lib(w), json={"title": "Mentoring toolkit", "url": "https://example.org/toolkit", "note": "For new principals"},
+        lib(w),
+        json={"title": "Mentoring toolkit", "url": "https://example.org/toolkit", "note": "For new principals"},
         headers=w["fac"],
     )
     assert r.status_code == 201, r.text
@@ -81,7 +82,9 @@ async def test_facilitator_uploads_and_pins_member_searches_and_downloads(client
     assert any(h["resource"] == pdf["id"] for h in found["items"]), found
     hit = next(h for h in found["items"] if h["resource"] == pdf["id"])
     assert "<mark>Retention</mark>" in hit["snippet_html"] and hit["url"].endswith(f"/resources/{pdf['id']}/file")
-    found = (await client.get("/api/v1/search", params={"q": "mentoring", "space": w["space"]}, headers=w["member"])).json()
+    found = (
+        await client.get("/api/v1/search", params={"q": "mentoring", "space": w["space"]}, headers=w["member"])
+    ).json()
     assert [h["resource"] for h in found["items"]] == [link["id"]]
     assert found["items"][0]["url"] == "https://example.org/toolkit"
 
@@ -134,7 +137,8 @@ async def test_a_share_ending_takes_the_library_away_at_once(client, w, db_sessi
 async def test_search_never_returns_a_hidden_identity_space(client, w, db_session) -> None:
     await add_messages(db_session, w["hidden"], w["fac_id"], ["our secret retreat agenda"])
     r = await client.post(
-        f"/api/v1/spaces/{w['hidden']}/resources", json={"title": "Secret retreat", "url": "https://x.example/r"},
+        f"/api/v1/spaces/{w['hidden']}/resources",
+        json={"title": "Secret retreat", "url": "https://x.example/r"},
         headers=w["fac"],
     )
     assert r.status_code == 201
@@ -150,8 +154,23 @@ async def test_search_never_returns_a_hidden_identity_space(client, w, db_sessio
 
 @pytest.mark.parametrize(
     "q",
-    ['"unclosed', "a & b | !c", "-", "or", "((", "retention -plan", "'; DROP TABLE messages; --", "\\", "*:*", "🙂",
-     "x" * 200, "<script>alert(1)</script>", "plan:*", "a<->b", "ñandú"],
+    [
+        '"unclosed',
+        "a & b | !c",
+        "-",
+        "or",
+        "((",
+        "retention -plan",
+        "'; DROP TABLE messages; --",
+        "\\",
+        "*:*",
+        "🙂",
+        "x" * 200,
+        "<script>alert(1)</script>",
+        "plan:*",
+        "a<->b",
+        "ñandú",
+    ],
 )
 async def test_search_with_operators_or_odd_characters_never_errors(client, w, q) -> None:
     await upload(client, w, "fac", PDF, title="Retention plan")
@@ -160,7 +179,12 @@ async def test_search_with_operators_or_odd_characters_never_errors(client, w, q
 
 
 async def test_search_escapes_markup_in_snippets_and_pages(client, w, db_session) -> None:
-    await add_messages(db_session, w["space"], w["member_id"], [f"<img src=x onerror=alert(1)> budget & co <b>{n}</b>" for n in range(1, 26)])
+    await add_messages(
+        db_session,
+        w["space"],
+        w["member_id"],
+        [f"<img src=x onerror=alert(1)> budget & co <b>{n}</b>" for n in range(1, 26)],
+    )
     first = (await client.get("/api/v1/search", params={"q": "budget", "limit": 20}, headers=w["member"])).json()
     assert len(first["items"]) == 20 and first["has_more"] is True
     snippet = first["items"][0]["snippet_html"]
@@ -190,7 +214,9 @@ async def test_roles_pin_edit_delete(client, w, db_session) -> None:
         r = await client.request(method, url, headers=w[who], **({"json": body} if body else {}))
         assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden", (method, url, r.text)
     assert await table_state(db_session) == before
-    r = await client.patch(f"{lib(w)}/{mine['id']}", json={"title": "Mine, renamed", "tags": ["Year-1"]}, headers=w["member"])
+    r = await client.patch(
+        f"{lib(w)}/{mine['id']}", json={"title": "Mine, renamed", "tags": ["Year-1"]}, headers=w["member"]
+    )
     assert r.status_code == 200 and r.json()["title"] == "Mine, renamed" and r.json()["tags"] == ["year-1"]
     assert r.json()["updated_at"] is not None
     tagged = (await client.get(lib(w), params={"tag": "year-1"}, headers=w["member2"])).json()
@@ -218,7 +244,7 @@ async def test_facilitators_only_posting_and_leaving_members(client, w, db_sessi
     assert (await client.get(lib(w), headers=w["member"])).status_code == 404
     # Only facilitators post in chat: members read the library but cannot add to it.
     await db_session.execute(
-        text("UPDATE spaces SET settings = settings || '{\"chat.posting\": \"facilitators\"}' WHERE id = :s").bindparams(
+        text('UPDATE spaces SET settings = settings || \'{"chat.posting": "facilitators"}\' WHERE id = :s').bindparams(
             s=uuid.UUID(w["space"])
         )
     )
@@ -253,7 +279,11 @@ async def test_bad_links_are_422_and_store_nothing(client, w, db_session, body, 
 
 
 async def test_malformed_bodies_are_400(client, w) -> None:
-    for body in ({"title": "x"}, {"title": "x", "url": "https://a/", "extra": 1}, {"title": "x" * 201, "url": "https://a/"}):
+    for body in (
+        {"title": "x"},
+        {"title": "x", "url": "https://a/", "extra": 1},
+        {"title": "x" * 201, "url": "https://a/"},
+    ):
         r = await client.post(lib(w), json=body, headers=w["member"])
         assert r.status_code in {400, 422} and r.json()["error"]["code"] == "validation_error", r.text
     for params in ({"sort": "sideways"}, {"page": 0}, {"limit": 101}, {"tag": "<b>"}):
@@ -291,7 +321,9 @@ def small_limit_app(settings: Settings) -> Litestar:
     return create_app(small_limit_app_settings(settings))
 
 
-async def test_oversized_files_are_413_with_the_limit_and_store_nothing(small_limit_app, w, db_session, settings) -> None:
+async def test_oversized_files_are_413_with_the_limit_and_store_nothing(
+    small_limit_app, w, db_session, settings
+) -> None:
     from litestar.testing import AsyncTestClient
 
     before = await table_state(db_session)
@@ -344,7 +376,9 @@ async def test_path_traversal_in_a_file_name_stores_a_safe_name(client, w, setti
 
 async def test_types_are_sniffed_not_taken_from_the_client(client, w) -> None:
     r = await client.post(
-        lib(w) + "/files", content=PNG, headers={**w["member"], "Content-Type": "text/html", **meta_headers("photo.pdf")}
+        lib(w) + "/files",
+        content=PNG,
+        headers={**w["member"], "Content-Type": "text/html", **meta_headers("photo.pdf")},
     )
     assert r.status_code == 201 and r.json()["file"]["content_type"] == "image/png"
     d = await client.get(r.json()["file"]["download_url"], headers=w["member"])

@@ -10,8 +10,8 @@ import json
 import logging
 import uuid
 from pathlib import Path
-from urllib.parse import quote
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 import pytest
@@ -409,8 +409,8 @@ async def test_deleting_a_resource_deletes_its_file_once_unreferenced(client, w,
     assert (await client.get(c["file"]["download_url"], headers=w["member"])).content == PDF
 
 
-async def _until(check: Any, what: str, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _until(check: Any, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + 10.0
     while not check():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
@@ -423,7 +423,7 @@ async def test_a_cut_off_upload_stores_nothing(w, db_session, settings) -> None:
     incoming = settings.data_dir / "files" / ".incoming"
     server = ServerThread(settings).start()
     try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        _reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
         head = (
             f"POST {lib(w)}/files HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {w['member']['Authorization']}\r\n"
             f"X-File-Name: cut.pdf\r\nContent-Length: {len(PDF) * 10}\r\n\r\n"

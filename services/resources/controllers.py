@@ -119,7 +119,6 @@ async def _send(state: State, item: Download) -> Stream:
     if not await store.exists(item.key):
         raise AppError("This file's content is missing from storage; ask an admin.", code="file_missing", status=404)
     ascii_name = item.file_name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
-    content_type = "text/plain; charset=utf-8" if item.content_type == "text/plain" else item.content_type
     return Stream(
         store.read(item.key),
         media_type=item.content_type,  # Litestar adds charset=utf-8 to text/plain

@@ -41,6 +41,10 @@ API = "/api/v1"
 COVERED_PREFIXES = ("/api/v1/me", "/api/v1/networks", "/api/v1/spaces", "/api/v1/policy", "/api/v1/shares")
 EXCLUDED_PREFIXES = (
     "/api/v1/spaces/{space_id}/messages",  # chat area (services/chat), tested there
+    # resource libraries and search: their own matrix in test_resources_permissions.py
+    "/api/v1/spaces/{space_id}/resources",
+    "/api/v1/networks/{slug}/resources",
+    "/api/v1/search",
 )
 """Endpoints under the covered prefixes that other areas own and test."""
 

@@ -160,7 +160,7 @@ async def test_network_library_members_public_and_admins(client, world, db_sessi
     w = world
     nbase = f"/api/v1/networks/{w['slug']}/resources"
     member_view = (await client.get(nbase, headers=w["net_member"])).json()
-    assert [i["id"] for i in member_view["items"]][0] == w["net_link"]  # pinned first
+    assert member_view["items"][0]["id"] == w["net_link"]  # pinned first
     assert {i["id"] for i in member_view["items"]} == {w["net_link"], w["net_file"], w["public"]}
     assert member_view["can_add"] is False and member_view["items"][0]["network"] == w["slug"]
     for who in ("stranger", "anon", "guest_live"):

@@ -3,6 +3,7 @@ import {
   JOIN_MODES, act, api, describeBound, el, fill, label, say, showApiError, showValue,
 } from "/static/app.js";
 import { ChatRoom } from "/static/chat.js";
+import { librarySection } from "/static/library.js";
 
 const page = document.getElementById("page");
 const spaceId = page.dataset.space;
@@ -333,6 +334,7 @@ async function main() {
     const history = await api("GET", `/spaces/${spaceId}/messages?limit=1`);
     room.lastSeq = Math.max(0, history.head - 50); // show the last 50, then everything new
     room.connect();
+    page.append(await librarySection({ path: `/spaces/${spaceId}/resources`, space: spaceId, heading: "Library", searchable: true }));
   }
   if (canEdit) {
     try {

@@ -78,7 +78,7 @@ async def test_facilitator_shares_member_finds_and_downloads(
         await hit.get_by_role("link", name="Retention plan 2027").click()
     download = await info.value
     assert download.suggested_filename == "Retention plan.pdf"
-    assert Path(await download.path()).read_bytes() == PDF
+    assert Path(await download.path()).read_bytes() == PDF  # noqa: ASYNC240
 
     # The network library: the admin publishes a link; a signed-out visitor sees only that.
     admin_page = await (await browser.new_context()).new_page()

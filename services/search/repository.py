@@ -26,10 +26,10 @@ _SEARCH_SQL = """
 WITH q AS (SELECT websearch_to_tsquery('english'::regconfig, :q) AS query),
 hits AS (
     (SELECT 'message' AS kind, m.space_id, NULL::uuid AS network_id, m.seq, NULL::uuid AS resource_id,
-            m.author_id, m.sent_at AS at, ts_rank(to_tsvector('english'::regconfig, m.body), q.query) AS rank
+            m.author_id, m.sent_at AS at, ts_rank(m.search_vector, q.query) AS rank
      FROM messages m, q
      WHERE m.space_id = ANY(:spaces) AND m.deleted_at IS NULL
-       AND to_tsvector('english'::regconfig, m.body) @@ q.query)
+       AND m.search_vector @@ q.query)
     UNION ALL
     (SELECT 'resource', r.space_id, r.network_id, NULL, r.id, r.added_by, r.created_at, ts_rank(r.search, q.query)
      FROM resources r, q

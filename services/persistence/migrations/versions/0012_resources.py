@@ -1,7 +1,7 @@
 """Resource library and search (owned by the resources area).
 
-Resources of spaces and networks, their content-addressed blobs, a generated tsvector on
-resources and an expression GIN index for full-text search over chat messages.
+Resources of spaces and networks, their content-addressed blobs, generated tsvectors on
+resources and on chat messages, with GIN indexes, for full-text search.
 
 Revision ID: 0012_resources
 Revises: 0011_access
@@ -101,11 +101,14 @@ def upgrade() -> None:
     op.create_index("ix_resources_blob_sha256", "resources", ["blob_sha256"])
     op.create_index("ix_resources_search", "resources", ["search"], postgresql_using="gin")
     op.create_index("ix_resources_tags", "resources", ["tags"], postgresql_using="gin")
-    op.create_index("ix_messages_search", "messages", [sa.text(MESSAGE_SEARCH_EXPR)], postgresql_using="gin")
+    # Rewrites the messages table once (a stored generated column); search reads the vector.
+    op.add_column("messages", sa.Column("search_vector", pg.TSVECTOR, sa.Computed(MESSAGE_SEARCH_EXPR, persisted=True)))
+    op.create_index("ix_messages_search", "messages", ["search_vector"], postgresql_using="gin")
 
 
 def downgrade() -> None:
     op.drop_index("ix_messages_search", table_name="messages")
+    op.drop_column("messages", "search_vector")
     op.drop_table("resources")
     op.drop_table("resource_blobs")
     op.execute("DROP FUNCTION affinity_resource_search(text, text[], text, text)")

@@ -54,11 +54,14 @@ async def seed(url: str, per_space: int) -> tuple[uuid.UUID, list[uuid.UUID]]:
     try:
         await conn.execute("SET maintenance_work_mem = '256MB'")
         await conn.execute(
-            "INSERT INTO accounts (id, email, display_name, email_verified) VALUES ($1, 'me@bench.example', 'Me', true)",
+            "INSERT INTO accounts (id, email, display_name, email_verified) "
+            "VALUES ($1, 'me@bench.example', 'Me', true)",
             me,
         )
         await conn.execute("INSERT INTO networks (id, slug, name, kind) VALUES ($1, 'bench', 'Bench', 'district')", net)
-        await conn.execute("INSERT INTO network_members (network_id, account_id, role) VALUES ($1, $2, 'member')", net, me)
+        await conn.execute(
+            "INSERT INTO network_members (network_id, account_id, role) VALUES ($1, $2, 'member')", net, me
+        )
         await conn.execute(
             """INSERT INTO spaces (id, network_id, name, kind, join_mode, visibility, settings, path, depth)
                SELECT gen_random_uuid(), $1, 'Space ' || n, 'topic', 'open', 'listed', '{}', '{}', 0
@@ -125,8 +128,12 @@ async def measure(url: str, me: uuid.UUID, calls: int) -> None:
         await session.commit()
     await engine.dispose()
     settings = Settings(
-        database_url=url, data_dir=Path("/tmp/affinity-bench-search"), environment="test", broker="memory",
-        log_level="WARNING", secret_key="bench-" + "x" * 40,
+        database_url=url,
+        data_dir=Path("/tmp/affinity-bench-search"),
+        environment="test",
+        broker="memory",
+        log_level="WARNING",
+        secret_key="bench-" + "x" * 40,
     )
     headers = {"Authorization": f"Bearer {token}"}
     load = os.getloadavg()
@@ -153,8 +160,10 @@ async def measure(url: str, me: uuid.UUID, calls: int) -> None:
     print("| --- | --- | --- | --- | --- |")
     for name, p50, p99, mx, hits in rows:
         print(f"| {name} | {p50:.1f} | {p99:.1f} | {mx:.1f} | {hits} |")
-    print(f"| **all {len(everything)} calls** | **{pct(everything, 50):.1f}** | **{pct(everything, 99):.1f}** "
-          f"| {max(everything):.1f} | |")
+    print(
+        f"| **all {len(everything)} calls** | **{pct(everything, 50):.1f}** | **{pct(everything, 99):.1f}** "
+        f"| {max(everything):.1f} | |"
+    )
     print(f"load average at end: {end[0]:.2f} {end[1]:.2f} {end[2]:.2f}", file=sys.stderr)
 
 

@@ -1,3 +1,4 @@
+# ruff: noqa: ASYNC210, ASYNC220, ASYNC240  (a measuring harness: blocking set-up calls are fine here)
 """Server memory during a 20 MiB upload and download: the peak resident memory of a real uvicorn
 server process above its resting level, with local-disk storage and with S3 (moto's server on
 loopback).
@@ -119,8 +120,17 @@ async def run(url: str, storage: str, mib: int) -> None:
             )
         port = free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "services.asgi:app_factory", "--factory", "--port", str(port),
-             "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "services.asgi:app_factory",
+                "--factory",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
             env=env,
             cwd=ROOT,
         )
@@ -131,7 +141,7 @@ async def run(url: str, storage: str, mib: int) -> None:
             path = f"/api/v1/spaces/{space}/resources/files"
             payload = b"%PDF-1.4\n" + os.urandom(mib * MIB - 20) + b"\n%%EOF\n"
 
-            async def body(data: bytes):  # noqa: ANN202
+            async def body(data: bytes):
                 for i in range(0, len(data), 65536):
                     yield data[i : i + 65536]
 
@@ -184,13 +194,17 @@ async def main() -> None:
         engine = create_engine(url, pool_size=1)
         await migrate.upgrade(engine)
         await engine.dispose()
-        print("| storage | file | server RSS at rest | peak during upload | peak during download | upload time | load |")
+        print(
+            "| storage | file | server RSS at rest | peak during upload | peak during download | upload time | load |"
+        )
         print("| --- | --- | --- | --- | --- | --- | --- |")
-        for storage in (["local", "s3"] if args.storage == "both" else [args.storage]):
+        for storage in ["local", "s3"] if args.storage == "both" else [args.storage]:
             await run(url, storage, args.mib)
             async with asyncpg.create_pool(libpq_url(url), min_size=1, max_size=1) as pool:
-                await pool.execute("TRUNCATE resources, resource_blobs, space_members, spaces, network_members, "
-                                   "networks, api_tokens, accounts CASCADE")
+                await pool.execute(
+                    "TRUNCATE resources, resource_blobs, space_members, spaces, network_members, "
+                    "networks, api_tokens, accounts CASCADE"
+                )
     finally:
         conn = await asyncpg.connect(libpq_url(admin))
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

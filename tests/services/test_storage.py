@@ -151,3 +151,23 @@ async def test_the_whole_flow_on_s3(settings: Settings, s3_endpoint: str, db_ses
         assert await objects() == []
     # Nothing spooled is left behind either.
     assert not any(Path(s3.data_dir / "spool").iterdir())  # noqa: ASYNC240
+
+
+def test_storage_settings_from_the_environment() -> None:
+    from services.settings import SettingsError
+
+    s = Settings.from_env(
+        {
+            "AFFINITY_STORAGE": "s3",
+            "AFFINITY_S3_BUCKET": "files",
+            "AFFINITY_S3_ENDPOINT": "http://minio:9000/",
+            "AFFINITY_UPLOAD_MAX_MIB": "50",
+        }
+    )
+    assert (s.storage, s.s3_bucket, s.s3_endpoint, s.upload_max_mib) == ("s3", "files", "http://minio:9000", 50)
+    assert Settings.from_env({}).storage == "local" and Settings.from_env({}).upload_max_mib == 25
+    with pytest.raises(SettingsError, match="AFFINITY_S3_BUCKET"):
+        Settings.from_env({"AFFINITY_STORAGE": "s3"})
+    for bad in ({"AFFINITY_STORAGE": "ftp"}, {"AFFINITY_UPLOAD_MAX_MIB": "0"}, {"AFFINITY_S3_ENDPOINT": "minio:9000"}):
+        with pytest.raises(SettingsError):
+            Settings.from_env(bad)

@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.permissions import Actor
+from federation.resources import can_read_network_library
 from services.search import repository
 from services.search.readable import readable_spaces
 from services.search.schemas import SearchHit, SearchPage
@@ -32,7 +33,11 @@ async def search(
     spaces = await readable_spaces(session, actor, space)
     if space is not None and not spaces:
         raise access.not_found(space)
-    networks = [] if space is not None else list(actor.network_roles)
+    networks = (
+        []
+        if space is not None
+        else [n for n in actor.network_roles if can_read_network_library(access.network_actor(actor, n), public=False)]
+    )
     rows = await repository.search(session, q, spaces, networks, offset=(page - 1) * limit, limit=limit + 1)
     items = []
     for r in rows[:limit]:

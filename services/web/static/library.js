@@ -97,8 +97,8 @@ function addForms(lib, area, refresh) {
       const done = await act(linkButton, area, () => api("POST", lib.path, body), "Link shared.");
       if (done) { linkForm.reset(); refresh(); }
     },
-  }, el("label", { for: "link-title" }, "Title"), linkTitle, el("label", { for: "link-url" }, "Link"), linkUrl,
-  el("label", { for: "link-tags" }, "Tags"), linkTags,
+  }, el("label", { for: "link-title" }, "Link title"), linkTitle, el("label", { for: "link-url" }, "Web address"), linkUrl,
+  el("label", { for: "link-tags" }, "Link tags"), linkTags,
   lib.network ? el("label", { for: "link-public" }, linkPublic, " Public (anyone can see it)") : null, linkButton);
 
   const fileInput = el("input", { id: "file-input", type: "file", required: true });
@@ -127,11 +127,20 @@ function addForms(lib, area, refresh) {
       if (done) { fileForm.reset(); refresh(); }
     },
   }, el("label", { for: "file-input" }, `File (documents and images, up to ${size(lib.max_upload_bytes)}; share audio and video as links)`),
-  fileInput, el("label", { for: "file-title" }, "Title"), fileTitle,
+  fileInput, el("label", { for: "file-title" }, "File title"), fileTitle,
   lib.network ? el("label", { for: "file-public" }, filePublic, " Public (anyone can see it)") : null, progress, fileButton);
 
-  return el("details", { class: "add" }, el("summary", {}, "Add to the library"),
-    el("div", { class: "grid2" }, el("div", {}, el("h3", {}, "Share a link"), linkForm), el("div", {}, el("h3", {}, "Upload a file"), fileForm)));
+  return el("div", { class: "grid2" }, el("div", {}, el("h3", {}, "Share a link"), linkForm), el("div", {}, el("h3", {}, "Upload a file"), fileForm));
+}
+
+/** "Add to the library", with its forms built when first opened (so a page's other forms keep
+ * their labels to themselves until then). */
+function addPanel(lib, area, refresh) {
+  const panel = el("details", { class: "add" }, el("summary", {}, "Add to the library"));
+  panel.addEventListener("toggle", () => {
+    if (panel.open && panel.childNodes.length === 1) panel.append(addForms(lib, area, refresh));
+  });
+  return panel;
 }
 
 function searchForm(lib, area) {
@@ -188,7 +197,7 @@ export async function librarySection(lib) {
       status.append(` · page ${state.page} of ${pages} `, prev, " ", next);
     }
     if (data.can_add && !forms) {
-      forms = addForms(lib, area, refresh);
+      forms = addPanel(lib, area, refresh);
       area.append(forms);
     }
   }

@@ -113,11 +113,10 @@ async def seed(url: str, per_space: int) -> tuple[uuid.UUID, list[uuid.UUID]]:
 
 async def measure(url: str, me: uuid.UUID, calls: int) -> None:
     from litestar.testing import AsyncTestClient
+    from sqlalchemy import text
 
     from services.app import create_app
     from services.auth.tokens import issue_token
-    from sqlalchemy import text
-
     from services.persistence.engine import create_sessionmaker
     from services.persistence.models import Account
     from services.settings import Settings

@@ -21,6 +21,7 @@ import obstore
 import pytest
 from litestar.testing import AsyncTestClient
 from obstore.store import S3Store
+from sqlalchemy import text
 
 from services.app import create_app
 from services.settings import Settings
@@ -171,3 +172,35 @@ def test_storage_settings_from_the_environment() -> None:
     for bad in ({"AFFINITY_STORAGE": "ftp"}, {"AFFINITY_UPLOAD_MAX_MIB": "0"}, {"AFFINITY_S3_ENDPOINT": "minio:9000"}):
         with pytest.raises(SettingsError):
             Settings.from_env(bad)
+
+
+async def test_collecting_a_blob_waits_for_an_upload_of_the_same_content(settings: Settings, engine) -> None:
+    """Deleting a file's bytes (after its last resource is gone) and uploading the same content
+    take the same per-blob lock: the collector waits, sees the new blob row, and keeps the bytes."""
+    from services.persistence.engine import create_sessionmaker
+    from services.resources import repository
+    from services.resources.service import collect_blob
+
+    store = open_store(settings)
+    sessions = create_sessionmaker(engine)
+
+    async def stored(data: bytes) -> str:
+        spooled = await spool(chunks(data), store.spool_dir, 10**6)
+        await store.put_file(key_for(spooled.sha256), spooled.path)
+        return spooled.sha256
+
+    lonely = await stored(b"%PDF-1.4 nobody uses me")
+    assert await collect_blob(sessions, store, lonely) is True
+    assert not await store.exists(key_for(lonely))
+
+    sha = await stored(b"%PDF-1.4 uploaded again")
+    async with sessions() as upload, upload.begin():
+        await repository.lock_blob(upload, sha)  # an upload of the same bytes is under way
+        collector = asyncio.create_task(collect_blob(sessions, store, sha))
+        await asyncio.sleep(0.5)
+        assert not collector.done()  # waits for the upload's transaction
+        await repository.upsert_blob(upload, sha, 23, "application/pdf")
+    assert await collector is False
+    assert await store.exists(key_for(sha))
+    async with sessions() as s, s.begin():
+        await s.execute(text("DELETE FROM resource_blobs"))

@@ -467,3 +467,17 @@ async def test_unauthenticated_calls_are_401(client, w) -> None:
     for method, url in (("GET", lib(w)), ("POST", lib(w) + "/files"), ("GET", "/api/v1/search?q=x")):
         r = await client.request(method, url, headers=meta_headers("x.pdf") if "files" in url else None)
         assert r.status_code == 401, url
+
+
+async def test_deleted_messages_are_not_found(client, w, db_session) -> None:
+    await add_messages(db_session, w["space"], w["member_id"], ["the orchard fundraiser", "orchard cleanup"])
+    found = (await client.get("/api/v1/search", params={"q": "orchard"}, headers=w["member2"])).json()
+    assert sorted(h["seq"] for h in found["items"]) == [1, 2]
+    # A tombstone (as chat deletion leaves it): the generated search vector follows the body.
+    await db_session.execute(
+        text("UPDATE messages SET body = '', deleted_at = now() WHERE space_id = :s AND seq = 1"),
+        {"s": uuid.UUID(w["space"])},
+    )
+    await db_session.commit()
+    found = (await client.get("/api/v1/search", params={"q": "orchard"}, headers=w["member2"])).json()
+    assert [h["seq"] for h in found["items"]] == [2]

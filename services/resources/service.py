@@ -233,7 +233,7 @@ async def add_link(session: AsyncSession, lib: Library, data: LinkCreate) -> Res
 
 @dataclass(frozen=True, slots=True)
 class FileMeta:
-    """What the uploader says about a file (query parameters of the upload)."""
+    """What the uploader says about a file (the X-File-Name, X-Title, X-Note, X-Tags, X-Public headers)."""
 
     title: str | None
     file_name: str

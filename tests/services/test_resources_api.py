@@ -278,7 +278,8 @@ async def test_bad_links_are_422_and_store_nothing(client, w, db_session, body, 
     assert await table_state(db_session) == before
 
 
-async def test_malformed_bodies_are_400(client, w) -> None:
+async def test_malformed_bodies_are_400(client, w, db_session, settings) -> None:
+    before = await table_state(db_session)
     for body in (
         {"title": "x"},
         {"title": "x", "url": "https://a/", "extra": 1},
@@ -286,6 +287,10 @@ async def test_malformed_bodies_are_400(client, w) -> None:
     ):
         r = await client.post(lib(w), json=body, headers=w["member"])
         assert r.status_code in {400, 422} and r.json()["error"]["code"] == "validation_error", r.text
+    for headers in ({}, {"X-File-Name": ""}, {"X-File-Name": "a.pdf", "X-Tags": quote("<b>")}):
+        r = await client.post(lib(w) + "/files", content=PDF, headers={**w["member"], **headers})
+        assert r.status_code in {400, 422} and r.json()["error"]["code"] in {"validation_error", "bad_tag"}, r.text
+    assert await table_state(db_session) == before and stored_files(settings) == []
     for params in ({"sort": "sideways"}, {"page": 0}, {"limit": 101}, {"tag": "<b>"}):
         r = await client.get(lib(w), params=params, headers=w["member"])
         assert r.status_code in {400, 422}, (params, r.text)

@@ -7,7 +7,7 @@ Creates a throwaway database on the machine's PostgreSQL (tests/pg.py finds it),
 seeds with generate_series (the message search index is dropped during the load and rebuilt
 after, as one would for a bulk import), measures, and drops the database (unless --keep).
 Message bodies are 10-12 pseudo-words drawn with a skewed distribution, so ``w1`` is in about
-a third of all messages, ``w300`` in about 1%, ``w9000`` in a few hundred. Target: p99 < 50 ms.
+10% of all messages, ``w300`` in well under 1%, ``w9000`` in a few dozen. Target: p99 < 50 ms.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from services.persistence.engine import create_engine, libpq_url  # noqa: E402
 from tests.pg import admin_url, with_database  # noqa: E402
 
 QUERIES = {
-    "common word (w1, ~1/3 of messages)": "w1",
+    "common word (w1, ~10% of messages)": "w1",
     "medium word (w300)": "w300",
     "rare word (w9000)": "w9000",
     "two words (w5 w40)": "w5 w40",

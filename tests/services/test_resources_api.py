@@ -423,7 +423,8 @@ async def _until(check: Any, what: str) -> None:
 
 
 async def test_a_cut_off_upload_stores_nothing(w, db_session, settings) -> None:
-    """A real server: the client announces 40 KiB, sends 4 KiB, then hangs up."""
+    """A real server: the client announces 4 MiB, sends 1.5 MiB (past the input guard's 1 MiB
+    look-ahead, so the upload is spooling), then hangs up."""
     before = await table_state(db_session)
     incoming = settings.data_dir / "files" / ".incoming"
     server = ServerThread(settings).start()
@@ -431,9 +432,9 @@ async def test_a_cut_off_upload_stores_nothing(w, db_session, settings) -> None:
         _reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
         head = (
             f"POST {lib(w)}/files HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {w['member']['Authorization']}\r\n"
-            f"X-File-Name: cut.pdf\r\nContent-Length: {len(PDF) * 10}\r\n\r\n"
+            f"X-File-Name: cut.pdf\r\nContent-Type: application/pdf\r\nContent-Length: {4 * 1024 * 1024}\r\n\r\n"
         )
-        writer.write(head.encode() + PDF[:4096])
+        writer.write(head.encode() + (PDF + b"0" * (1536 * 1024))[: 1536 * 1024])
         await writer.drain()
         await _until(lambda: incoming.exists() and any(incoming.iterdir()), "the upload to start spooling")
         writer.close()

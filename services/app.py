@@ -57,6 +57,8 @@ from services.persistence.session import provide_db_session
 from services.policies.controllers import policies_router
 from services.proposals.controllers import ProposalController
 from services.readiness import ReadinessCheck
+from services.resources.controllers import resources_router
+from services.search.controllers import search
 from services.settings import Settings
 from services.sharing.controllers import sharing_router
 from services.spaces.controllers import spaces_router
@@ -85,6 +87,8 @@ def _api_routes() -> list[ControllerRouterHandler]:
         calendar_router,
         targeting_router,
         insights_router,
+        resources_router,
+        search,
         compliance_router,
         MyNotificationsController,
         SpaceInvitationController,

@@ -87,6 +87,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """How often the sender looks for due mail."""
     invitation_days: int = 14
     """How long an invitation link stays valid."""
+    # Resource library (services/resources, services/storage)
+    upload_max_mib: int = 25
+    """Largest file a resource upload may be, in MiB."""
+    storage: Literal["local", "s3"] = "local"
+    """Where uploaded files live: ``local`` (data_dir/files) or an S3-compatible bucket."""
+    s3_bucket: str | None = None
+    s3_endpoint: str | None = None
+    """S3-compatible endpoint URL (MinIO, Ceph, R2...); None: AWS for ``s3_region``."""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -162,6 +173,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         take(PREFIX + "MAIL_MAX_ATTEMPTS", "mail_max_attempts", _int_between(1, 50))
         take(PREFIX + "MAIL_POLL_SECONDS", "mail_poll_seconds", _int_between(1, 3600))
         take(PREFIX + "INVITATION_DAYS", "invitation_days", _int_between(1, 365))
+        take(PREFIX + "UPLOAD_MAX_MIB", "upload_max_mib", _int_between(1, 1024))
+        take(PREFIX + "STORAGE", "storage", _choice("local", "s3"))
+        take(PREFIX + "S3_BUCKET", "s3_bucket", str)
+        take(PREFIX + "S3_ENDPOINT", "s3_endpoint", _parse_public_url)
+        take(PREFIX + "S3_REGION", "s3_region", str)
+        take(PREFIX + "S3_ACCESS_KEY_ID", "s3_access_key_id", str)
+        take(PREFIX + "S3_SECRET_ACCESS_KEY", "s3_secret_access_key", str)
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
         settings.check()
@@ -169,6 +187,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def check(self) -> None:
         """Cross-field validation: raise :class:`SettingsError` for combinations that cannot work."""
+        if self.storage == "s3" and not self.s3_bucket:
+            raise SettingsError("AFFINITY_STORAGE=s3 needs AFFINITY_S3_BUCKET (and usually AFFINITY_S3_ENDPOINT).")
         if self.broker == "redis" and not self.redis_url:
             raise SettingsError("AFFINITY_BROKER=redis needs REDIS_URL (e.g. redis://127.0.0.1:6379/0).")
         if self.environment == "production" and not self.secret_key:

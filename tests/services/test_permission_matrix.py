@@ -57,6 +57,10 @@ COVERED_PREFIXES += ("/api/v1/email-domain-claims",)  # identity: operators deci
 EXCLUDED_PREFIXES = (
     "/api/v1/spaces/{space_id}/messages",  # chat area (services/chat), tested there
     "/api/v1/networks/{slug}/public-directory",  # public by design, nobody to refuse: test_directory.py
+    # resource libraries and search: their own matrix in test_resources_permissions.py
+    "/api/v1/spaces/{space_id}/resources",
+    "/api/v1/networks/{slug}/resources",
+    "/api/v1/search",
 )
 """Endpoints under the covered prefixes that other areas own and test."""
 

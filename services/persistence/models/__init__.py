@@ -24,6 +24,7 @@ from services.persistence.models.program_year import (
     PolicyExemption,
     StaffFigure,
 )
+from services.persistence.models.resources import Resource, ResourceBlob
 from services.persistence.models.sharing import Share, ShareMembership, TrustedNetwork
 from services.persistence.models.spaces import (
     PolicyAttachment,
@@ -62,6 +63,8 @@ __all__ = [
     "PolicyTemplate",
     "PolicyTemplateVersion",
     "PublicSpace",
+    "Resource",
+    "ResourceBlob",
     "Share",
     "ShareMembership",
     "Space",

@@ -309,6 +309,7 @@ async function main() {
     el("h1", {}, network.name),
     el("p", { class: "muted" }, `${network.kind} · ${network.my_role ? `your role: ${network.my_role}` : "you are not a member of this network"}`),
     network.description ? el("p", {}, network.description) : null,
+    el("p", {}, el("a", { href: `/networks/${slug}/library`, id: "network-library-link" }, "Resource library")),
     el("h2", {}, "Spaces"),
     directory.items.length ? tree(directory.items) : el("p", { class: "muted" }, "No spaces yet."));
   const canSeePeople = isAdmin || network.my_role === "facilitator";

@@ -5,6 +5,7 @@ import {
 import { archiveSection, emailInvitationsSection } from "/static/space_growing.js";
 import { ChatRoom } from "/static/chat.js";
 import { meetingsSection } from "/static/meetings.js";
+import { librarySection } from "/static/library.js";
 
 const page = document.getElementById("page");
 const spaceId = page.dataset.space;
@@ -245,6 +246,7 @@ async function main() {
     const history = await api("GET", `/spaces/${spaceId}/messages?limit=1`);
     room.lastSeq = Math.max(0, history.head - 50); // show the last 50, then everything new
     room.connect();
+    page.append(await librarySection({ path: `/spaces/${spaceId}/resources`, space: spaceId, heading: "Library", searchable: true }));
   }
   if (canEdit) {
     try {

@@ -21,7 +21,7 @@ from services.accounts.controllers import read_me
 from services.auth.guards import provide_actor, provide_principal, require_principal
 from services.auth.resolve import AuthenticationMiddleware, Authenticator, BearerResolver, CookieResolver
 from services.auth.tokens import resolve_personal_token
-from services.chat.controllers import MessageController, websocket_gateway
+from services.chat.controllers import ChatMemberController, MessageController, websocket_gateway
 from services.chat.runtime import start_chat
 from services.errors import exception_handlers
 from services.gc_tuning import tune_for_server
@@ -62,6 +62,7 @@ def _api_routes() -> list[ControllerRouterHandler]:
         policies_router,
         sharing_router,
         MessageController,
+        ChatMemberController,
         IdentityApiController,
         MyIdentitiesController,
         meetings_router,

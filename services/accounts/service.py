@@ -83,6 +83,7 @@ async def require_by_email(session: AsyncSession, email: str) -> Account:
 
 async def me(session: AsyncSession, principal: Principal) -> MeOut:
     """The caller's account, networks with roles and spaces with roles (three queries)."""
+    from services.chat.repository import unread_counts
     from services.spaces.repository import my_spaces
     account = await session.get(Account, principal.account_id)
     if account is None:
@@ -93,6 +94,8 @@ async def me(session: AsyncSession, principal: Principal) -> MeOut:
         .where(NetworkMember.account_id == account.id)
         .order_by(Network.name)
     )
+    spaces = await my_spaces(session, account.id)
+    unread = await unread_counts(session, account.id, [i for i, *_ in spaces])
     return MeOut(
         id=account.id,
         email=account.email,
@@ -103,6 +106,7 @@ async def me(session: AsyncSession, principal: Principal) -> MeOut:
         credential=principal.via,
         scopes=sorted(principal.scopes),
         spaces=[
-            MySpace(id=i, name=n, kind=k, network=s, role=r) for i, n, k, s, r in await my_spaces(session, account.id)
+            MySpace(id=i, name=n, kind=k, network=s, role=r, unread=unread.get(i, (0, 0))[1])
+            for i, n, k, s, r in spaces
         ],
     )

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -60,12 +62,23 @@ def allowed_origins(settings: Settings) -> frozenset[str]:
     return frozenset({own, *settings.allowed_origins})
 
 
-async def purge_expired(engine: AsyncEngine, now: dt.datetime | None = None) -> int:
-    """Delete messages past their space's ``chat.retention_days``; return how many were deleted."""
+async def purge_expired(
+    engine: AsyncEngine,
+    now: dt.datetime | None = None,
+    notify: Callable[[uuid.UUID, dt.datetime], None] | None = None,
+) -> int:
+    """Delete messages past their space's ``chat.retention_days``; return how many were deleted.
+
+    ``notify(space, before)`` runs after the commit for each space that lost messages, so
+    connected clients get a ``purged`` frame instead of silence."""
     async with engine.begin() as conn:
-        count = await repository.purge_expired(conn, now or dt.datetime.now(dt.UTC))
+        purged = await repository.purge_expired(conn, now or dt.datetime.now(dt.UTC))
+    count = sum(n for _, n in purged.values())
     if count:
         log.info("chat retention purged %d message(s)", count)
+    if notify is not None:
+        for space, (cutoff, _) in purged.items():
+            notify(space, cutoff)
     return count
 
 
@@ -123,7 +136,7 @@ async def start_chat(state: Any, settings: Settings) -> ChatRuntime:
     async def retention_loop() -> None:
         while True:
             try:
-                await purge_expired(engine)
+                await purge_expired(engine, notify=gateway.announce_purged)
             except Exception:
                 log.exception("chat retention purge failed; retrying in an hour")
             await asyncio.sleep(RETENTION_EVERY)

@@ -21,6 +21,12 @@ class MessageCreate(msgspec.Struct, forbid_unknown_fields=True):
     key: Key
 
 
+class MessageEdit(msgspec.Struct, forbid_unknown_fields=True):
+    """Body of PATCH /spaces/{id}/messages/{seq}: the new text of your own message."""
+
+    body: Body
+
+
 class MessageOut(msgspec.Struct):
     """A message as history shows it (a deleted message keeps its seq, with an empty body)."""
 
@@ -32,6 +38,11 @@ class MessageOut(msgspec.Struct):
     sent_at: dt.datetime
     key: str
     deleted: bool = False
+    version: int = 0
+    """The room's version at the message's last change (insert, edit or deletion)."""
+    edited_at: dt.datetime | None = None
+    author_name: str | None = None
+    """The author's display name (None when the account no longer exists)."""
 
 
 class MessagePage(msgspec.Struct):
@@ -39,3 +50,32 @@ class MessagePage(msgspec.Struct):
 
     items: list[MessageOut]
     head: int
+
+
+class MuteOut(msgspec.Struct):
+    """A mute set in this space (it also holds in every sub-space)."""
+
+    account_id: uuid.UUID
+    display_name: str
+    muted_by: uuid.UUID | None
+    since: dt.datetime
+
+
+class MuteList(msgspec.Struct):
+    """Body of GET /spaces/{id}/mutes."""
+
+    items: list[MuteOut]
+
+
+class ReadIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Body of PUT /spaces/{id}/read: you have read the chat up to ``seq``."""
+
+    seq: Annotated[int, msgspec.Meta(ge=0)]
+
+
+class ReadMarker(msgspec.Struct):
+    """Your read marker in a space and the messages by others after it (capped at 100)."""
+
+    space: uuid.UUID
+    seq: int
+    unread: int

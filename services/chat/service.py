@@ -61,7 +61,7 @@ async def list_messages(
     await _rights(session, principal.account_id, space)
     if before is not None:
         if before <= after + 1:
-            raise BadRequest("'before' must be greater than 'after' + 1: the window is empty.", code="bad_window")
+            raise Unprocessable("'before' must be greater than 'after' + 1: the window is empty.", code="bad_window")
         messages = await repository.before(session, space, before, limit, after)
         head = await repository.head(session, space)
         return MessagePage(items=[to_out(m) for m in messages], head=head)

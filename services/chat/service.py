@@ -45,9 +45,12 @@ def to_out(message: StoredMessage) -> MessageOut:
     )
 
 
-async def _rights(session: AsyncSession, account: uuid.UUID, space: uuid.UUID) -> Rights:
-    """The caller's rights in the room; refuse non-members (deny by default)."""
-    rights = (await repository.rights(session, account, [space], await members_may_post(session, [space]))).get(space)
+async def _rights(session: AsyncSession, account: uuid.UUID, space: uuid.UUID, *, posting: bool = True) -> Rights:
+    """The caller's rights in the room; refuse non-members (deny by default). Without
+    ``posting`` the governing posting rule is not computed (a few queries), so ``post`` is only
+    meaningful with it: readers need ``read`` alone."""
+    rule = await members_may_post(session, [space]) if posting else {space: True}
+    rights = (await repository.rights(session, account, [space], rule)).get(space)
     if rights is None or not rights.read:
         raise Forbidden("Only active members of this space can use its chat.", code="not_a_member")
     return rights
@@ -58,12 +61,11 @@ async def list_messages(
 ) -> MessagePage:
     """History after ``after`` ascending; with ``before``, the newest ``limit`` messages below it
     (still ascending), so a client scrolls up page by page."""
-    await _rights(session, principal.account_id, space)
+    await _rights(session, principal.account_id, space, posting=False)
     if before is not None:
         if before <= after + 1:
             raise Unprocessable("'before' must be greater than 'after' + 1: the window is empty.", code="bad_window")
-        messages = await repository.before(session, space, before, limit, after)
-        head = await repository.head(session, space)
+        messages, head = await repository.page_before(session, space, before, limit, after)
         return MessagePage(items=[to_out(m) for m in messages], head=head)
     messages, head = await repository.history(session, space, after, limit)
     return MessagePage(items=[to_out(m) for m in messages], head=head)
@@ -125,7 +127,7 @@ async def remove(session: AsyncSession, account: uuid.UUID, space: uuid.UUID, se
     the room version the deletion made, or None when it was already deleted."""
     if seq < 1:
         raise BadRequest("seq starts at 1.", code="bad_seq")
-    rights = await _rights(session, account, space)
+    rights = await _rights(session, account, space, posting=False)
     found = await repository.find(session, space, seq)
     if found is None:
         raise NotFound(f"This space has no message {seq}.", code="message_not_found")
@@ -241,7 +243,7 @@ async def move_read_marker(session: AsyncSession, account: uuid.UUID, space: uui
     """Move the caller's read marker forward (members only); return where it stands."""
     if seq < 0:
         raise BadRequest("seq is 0 or more.", code="bad_seq")
-    await _rights(session, account, space)
+    await _rights(session, account, space, posting=False)
     return await repository.mark_read(session, account, space, seq)
 
 

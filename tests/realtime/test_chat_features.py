@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtime.gateway import Gateway
+from services.chat import repository
 from services.chat.runtime import purge_expired
 from services.persistence.models import AuditEvent, Message
 from tests.factories import add_member, add_space_member, bearer, make_account, make_network, make_space, make_token
@@ -295,6 +296,10 @@ async def test_a_mute_stops_posting_at_once_here_and_below_but_not_reading(serve
         assert r.status_code == 201, r.text
         again = await http.put(f"{mutes}/{w.ids['bob']}", headers=bearer(w.tokens["carol"]))
         assert again.status_code == 200
+        # The fact the access predicates use (federation's MUTED role) holds here and below.
+        await db_session.rollback()
+        assert await repository.is_muted(db_session, w.sub, w.ids["bob"])
+        assert not await repository.is_muted(db_session, w.sub, w.ids["alice"])
         # Bob's live socket is refused on the very next send, in the space and in its sub-space.
         refused = await _send(bob, w.space, "after-mute")
         assert refused["type"] == "error" and refused["code"] == "muted"

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from realtime.gateway import Gateway
 from services.chat import repository
 from services.chat.runtime import purge_expired
-from services.persistence.models import AuditEvent, Message
+from services.persistence.models import AuditEvent, Message, SpaceMember
 from tests.factories import add_member, add_space_member, bearer, make_account, make_network, make_space, make_token
 from tests.realtime.conftest import Client, ServerThread
 
@@ -328,6 +328,14 @@ async def test_a_mute_stops_posting_at_once_here_and_below_but_not_reading(serve
         assert r.status_code == 422 and r.json()["error"]["code"] == "cannot_mute_self"
         r = await http.put(f"{mutes}/{w.ids['dave']}", headers=bearer(w.tokens["carol"]))
         assert r.status_code == 404 and r.json()["error"]["code"] == "member_not_found"
+        await db_session.execute(
+            update(SpaceMember)
+            .where(SpaceMember.space_id == w.space, SpaceMember.account_id == w.ids["alice"])
+            .values(role="facilitator")
+        )
+        await db_session.commit()
+        r = await http.put(f"{mutes}/{w.ids['alice']}", headers=bearer(w.tokens["carol"]))
+        assert r.status_code == 422 and r.json()["error"]["code"] == "cannot_mute_facilitator"
         assert (await http.put(f"{mutes}/not-a-uuid", headers=bearer(w.tokens["carol"]))).status_code in {400, 404}
         r = await http.delete(f"{mutes}/{w.ids['alice']}", headers=bearer(w.tokens["carol"]))
         assert r.status_code == 404 and r.json()["error"]["code"] == "mute_not_found"

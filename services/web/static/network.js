@@ -1,6 +1,6 @@
 // A network: its spaces as a tree; for admins also new spaces, templates (with dry runs) and compliance.
 import {
-  JOIN_MODES, KINDS, act, api, describeBound, el, fill, label, say, showApiError,
+  JOIN_MODES, KINDS, act, api, describeBound, el, fill, label, linkify, say, showApiError,
 } from "/static/app.js";
 
 const page = document.getElementById("page");
@@ -287,7 +287,7 @@ async function main() {
   fill(page,
     el("h1", {}, network.name),
     el("p", { class: "muted" }, `${network.kind} · ${network.my_role ? `your role: ${network.my_role}` : "you are not a member of this network"}`),
-    network.description ? el("p", {}, network.description) : null,
+    network.description ? el("p", { class: "description" }, linkify(network.description)) : null,
     el("h2", {}, "Spaces"),
     directory.items.length ? tree(directory.items) : el("p", { class: "muted" }, "No spaces yet."));
   const canSeePeople = isAdmin || network.my_role === "facilitator";

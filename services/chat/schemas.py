@@ -50,6 +50,8 @@ class MessagePage(msgspec.Struct):
 
     items: list[MessageOut]
     head: int
+    muted: bool = False
+    """You are muted in this space (or a space above it): you read but cannot post."""
 
 
 class MuteOut(msgspec.Struct):

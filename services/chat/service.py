@@ -61,14 +61,15 @@ async def list_messages(
 ) -> MessagePage:
     """History after ``after`` ascending; with ``before``, the newest ``limit`` messages below it
     (still ascending), so a client scrolls up page by page."""
-    await _rights(session, principal.account_id, space, posting=False)
+    rights = await _rights(session, principal.account_id, space, posting=False)
+    muted = rights.reason == "muted"  # without the posting rule, only a mute refuses posting
     if before is not None:
         if before <= after + 1:
             raise Unprocessable("'before' must be greater than 'after' + 1: the window is empty.", code="bad_window")
         messages, head = await repository.page_before(session, space, before, limit, after)
-        return MessagePage(items=[to_out(m) for m in messages], head=head)
+        return MessagePage(items=[to_out(m) for m in messages], head=head, muted=muted)
     messages, head = await repository.history(session, space, after, limit)
-    return MessagePage(items=[to_out(m) for m in messages], head=head)
+    return MessagePage(items=[to_out(m) for m in messages], head=head, muted=muted)
 
 
 async def post_message(

@@ -79,7 +79,8 @@ async def test_member_scrolls_back_edits_and_is_muted(
     # Only the newest 50 are loaded; scrolling up brings the rest, page by page.
     await expect(log.locator(".msg")).to_have_count(50)
     await expect(log).not_to_contain_text("old message 20")
-    await log.get_by_role("button", name="Load earlier messages").click()
+    await expect(log.get_by_role("button", name="Load earlier messages")).to_be_visible()
+    await log.evaluate("node => { node.scrollTop = 0; }")  # the reader scrolls to the top
     await expect(log.locator(".msg").first).to_contain_text("old message 1")
     await expect(log.locator(".msg")).to_have_count(83)
     await expect(log.get_by_role("button", name="Load earlier messages")).to_be_hidden()
@@ -116,11 +117,15 @@ async def test_member_scrolls_back_edits_and_is_muted(
     await member.get_by_role("textbox", name="Message").fill("can I still talk?")
     await member.get_by_role("textbox", name="Message").press("Enter")
     await expect(member.locator(".chat .status")).to_contain_text("muted you")
+    await expect(member.get_by_role("textbox", name="Message")).to_be_disabled()
     await facilitator.get_by_role("textbox", name="Message").fill("Reading is still fine")
     await facilitator.get_by_role("textbox", name="Message").press("Enter")
     await expect(log).to_contain_text("Reading is still fine")
     await expect(flog).not_to_contain_text("can I still talk?")
 
+    await member.reload()  # the page knows at once after a reload
+    await expect(member.get_by_role("textbox", name="Message")).to_be_disabled()
+    await expect(member.locator(".chat .log")).to_contain_text("Reading is still fine")
     # Having read the room, Max's home page shows nothing unread; a new message shows up as 1 new.
     await member.wait_for_timeout(1500)  # the read marker goes out a second after the last message
     await member.goto(f"{served}/")

@@ -314,6 +314,10 @@ async def test_a_mute_stops_posting_at_once_here_and_below_but_not_reading(serve
         # He still reads: alice's message reaches him, and history works.
         await _send(alice, w.space, "for-bob")
         seen = await bob.until(lambda f: f["type"] == "message" and f["body"] == "body for-bob")
+        page = await http.get(f"/api/v1/spaces/{w.sub}/messages", headers=bearer(w.tokens["bob"]))
+        assert page.json()["muted"] is True
+        page = await http.get(f"/api/v1/spaces/{w.sub}/messages", headers=bearer(w.tokens["alice"]))
+        assert page.json()["muted"] is False
         listed = (await http.get(mutes, headers=bearer(w.tokens["carol"]))).json()["items"]
         assert [(m["account_id"], m["display_name"]) for m in listed] == [(str(w.ids["bob"]), "Bob")]
         assert (await http.get(mutes, headers=bearer(w.tokens["bob"]))).status_code == 403

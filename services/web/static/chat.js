@@ -110,7 +110,14 @@ export class ChatRoom {
     }
   }
 
+  showMuted() {
+    this.input.disabled = true;
+    this.input.placeholder = "A facilitator muted you here: you can read, but not post.";
+    this.form.querySelector("button[type=submit]")?.setAttribute("disabled", "");
+  }
+
   onError(frame) {
+    if (frame.code === "muted") this.showMuted();
     const messages = {
       muted: "A facilitator muted you here: you can read, but not post.",
       not_author: "Only its author can edit a message.",

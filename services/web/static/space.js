@@ -341,6 +341,7 @@ async function main() {
     page.append(section);
     const history = await api("GET", `/spaces/${spaceId}/messages?limit=1`);
     room.lastSeq = Math.max(0, history.head - 50); // show the last 50, then everything new
+    if (history.muted) room.showMuted();
     room.connect();
   }
   if (canEdit) {

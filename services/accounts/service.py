@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.networks import Role
@@ -15,7 +14,7 @@ from services.accounts.passwords import hash_password, password_problem
 from services.accounts.schemas import MeOut, MyNetwork, MySpace
 from services.auth.principal import Principal
 from services.errors import BadRequest, Conflict, NotFound
-from services.persistence.models import Account, Network, NetworkMember
+from services.persistence.models import Account
 
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
@@ -82,20 +81,13 @@ async def require_by_email(session: AsyncSession, email: str) -> Account:
 
 
 async def me(session: AsyncSession, principal: Principal) -> MeOut:
-    """The caller's account, networks with roles and spaces with roles (three queries)."""
-    from services.chat.repository import unread_counts
-    from services.spaces.repository import my_spaces
+    """The caller's account, networks with roles and spaces with roles and unread chat (four queries)."""
     account = await session.get(Account, principal.account_id)
     if account is None:
         raise NotFound("Your account no longer exists.", code="account_not_found")
-    rows = await session.execute(
-        select(Network.id, Network.slug, Network.name, NetworkMember.role)
-        .join(NetworkMember, NetworkMember.network_id == Network.id)
-        .where(NetworkMember.account_id == account.id)
-        .order_by(Network.name)
-    )
-    spaces = await my_spaces(session, account.id)
-    unread = await unread_counts(session, account.id, [i for i, *_ in spaces])
+    rows = await repository.my_networks(session, account.id)
+    spaces = await repository.my_spaces(session, account.id)
+    unread = await repository.unread_counts(session, account.id, [i for i, *_ in spaces])
     return MeOut(
         id=account.id,
         email=account.email,

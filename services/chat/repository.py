@@ -436,10 +436,7 @@ async def mutes(db: Executor, space: uuid.UUID) -> list[tuple[uuid.UUID, str, uu
     return [(a, n, b, c) for a, n, b, c in rows]
 
 
-# --- read markers and unread counts ---------------------------------------------------------
-
-UNREAD_CAP = 100
-"""Unread counts stop at this many (the UI shows "99+"), so a long-unread room costs a bounded scan."""
+# --- read markers (the unread counts they drive are read by services.accounts.repository) -----
 
 _MARK_READ = text(
     """
@@ -451,31 +448,7 @@ RETURNING seq
 """
 )
 
-_UNREAD = text(
-    """
-SELECT p.space_id, coalesce(r.seq, 0),
-       (SELECT count(*) FROM (
-            SELECT 1 FROM messages m
-            WHERE m.space_id = p.space_id AND m.seq > coalesce(r.seq, 0)
-              AND m.deleted_at IS NULL AND m.author_id IS DISTINCT FROM :account
-            LIMIT :cap) x)
-FROM unnest(:spaces) AS p(space_id)
-LEFT JOIN chat_read_markers r ON r.space_id = p.space_id AND r.account_id = :account
-"""
-).bindparams(bindparam("spaces", type_=_UUIDS))
-
 
 async def mark_read(db: Executor, account: uuid.UUID, space: uuid.UUID, seq: int) -> int:
     """Move the read marker forward to ``seq`` (clamped to the head; never backwards); return it."""
     return int((await db.execute(_MARK_READ, {"account": account, "space": space, "seq": seq})).scalar_one())
-
-
-async def unread_counts(
-    db: Executor, account: uuid.UUID, spaces: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, tuple[int, int]]:
-    """Per space: (read marker, unread messages by others after it, capped at :data:`UNREAD_CAP`).
-    One query; the caller passes only spaces the account may read."""
-    if not spaces:
-        return {}
-    rows = await db.execute(_UNREAD, {"account": account, "spaces": list(spaces), "cap": UNREAD_CAP})
-    return {space: (int(marker), int(count)) for space, marker, count in rows}

@@ -19,6 +19,7 @@ from federation.space_permissions import can_moderate_chat
 from realtime.gateway import Gateway
 from realtime.interfaces import Rights, StoredMessage
 from services import audit
+from services.accounts import repository as accounts_repository
 from services.auth.principal import Principal
 from services.chat import repository
 from services.chat.schemas import MessageCreate, MessageEdit, MessageOut, MessagePage, MuteList, MuteOut, ReadMarker
@@ -251,5 +252,5 @@ async def move_read_marker(session: AsyncSession, account: uuid.UUID, space: uui
 async def mark_read(session: AsyncSession, principal: Principal, space: uuid.UUID, seq: int) -> ReadMarker:
     """HTTP: mark the room read up to ``seq``; return the marker and what is still unread."""
     marker = await move_read_marker(session, principal.account_id, space, seq)
-    _, unread = (await repository.unread_counts(session, principal.account_id, [space]))[space]
+    _, unread = (await accounts_repository.unread_counts(session, principal.account_id, [space]))[space]
     return ReadMarker(space=space, seq=marker, unread=unread)

@@ -12,6 +12,7 @@ from litestar.types import Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.permissions import Actor
+from federation.wire import INT64_MAX, Count
 from realtime.gateway import Gateway
 from services.auth.principal import Principal
 from services.chat import service
@@ -40,11 +41,11 @@ class MessageController(Controller):
         db_session: AsyncSession,
         principal: Principal,
         space_id: uuid.UUID,
-        after: Annotated[int, Parameter(ge=0, description="return messages with seq > after")] = 0,
+        after: Annotated[Count, Parameter(ge=0, le=INT64_MAX, description="return messages with seq > after")] = 0,
         limit: Annotated[int, Parameter(ge=1, le=500, description="at most this many (1-500)")] = 100,
         before: Annotated[
             int | None,
-            Parameter(ge=1, description="the newest `limit` messages with seq < before (scrolling up)"),
+            Parameter(ge=1, le=INT64_MAX, description="the newest `limit` messages with seq < before (scrolling up)"),
         ] = None,
     ) -> MessagePage:
         return await service.list_messages(db_session, principal, space_id, after=after, limit=limit, before=before)
@@ -58,7 +59,12 @@ class MessageController(Controller):
 
     @delete("/{seq:int}", summary="Delete a message (its author or a facilitator); leaves a tombstone")
     async def remove(
-        self, db_session: AsyncSession, principal: Principal, state: State, space_id: uuid.UUID, seq: int
+        self,
+        db_session: AsyncSession,
+        principal: Principal,
+        state: State,
+        space_id: uuid.UUID,
+        seq: Annotated[Count, Parameter(ge=0, le=INT64_MAX)],
     ) -> None:
         await service.delete_message(db_session, _gateway(state), principal, space_id, seq)
 
@@ -70,7 +76,7 @@ class MessageController(Controller):
         principal: Principal,
         state: State,
         space_id: uuid.UUID,
-        seq: int,
+        seq: Annotated[Count, Parameter(ge=0, le=INT64_MAX)],
         data: MessageEdit,
     ) -> MessageOut:
         return await service.edit_message(db_session, _gateway(state), principal, space_id, seq=seq, data=data)

@@ -8,10 +8,11 @@ from typing import Annotated
 
 import msgspec
 
+from federation.wire import Count, Text
 from realtime.protocol import MAX_BODY_CHARS, MAX_KEY_CHARS
 
-Body = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_BODY_CHARS)]
-Key = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_KEY_CHARS)]
+Body = Annotated[Text, msgspec.Meta(min_length=1, max_length=MAX_BODY_CHARS)]
+Key = Annotated[Text, msgspec.Meta(min_length=1, max_length=MAX_KEY_CHARS)]
 
 
 class MessageCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -72,7 +73,7 @@ class MuteList(msgspec.Struct):
 class ReadIn(msgspec.Struct, forbid_unknown_fields=True):
     """Body of PUT /spaces/{id}/read: you have read the chat up to ``seq``."""
 
-    seq: Annotated[int, msgspec.Meta(ge=0)]
+    seq: Count
 
 
 class ReadMarker(msgspec.Struct):

@@ -4,22 +4,46 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
-Url = Annotated[str, msgspec.Meta(min_length=8, max_length=500)]
-Domain = Annotated[str, msgspec.Meta(min_length=3, max_length=253)]
-RedirectUri = Annotated[str, msgspec.Meta(min_length=8, max_length=2000)]
+from federation.wire import Text
+
+Url = Annotated[Text, msgspec.Meta(min_length=8, max_length=500)]
+Domain = Annotated[Text, msgspec.Meta(min_length=3, max_length=253)]
+RedirectUri = Annotated[Text, msgspec.Meta(min_length=8, max_length=2000)]
 
 
 class IdentityProviderSet(msgspec.Struct, forbid_unknown_fields=True):
     """Body of PUT /networks/{slug}/identity-provider."""
 
     issuer: Url
-    client_id: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-    client_secret: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    client_id: Annotated[Text, msgspec.Meta(min_length=1, max_length=500)]
+    client_secret: Annotated[Text, msgspec.Meta(min_length=1, max_length=2000)]
     email_domains: Annotated[list[Domain], msgspec.Meta(max_length=50)] = []
+    """E-mail domains the network claims. A new domain is a *pending* claim that links nothing until
+    a federation operator approves it; a domain left out is withdrawn (e-mail linking through it stops)."""
+
+
+ClaimStatusName = Literal["pending", "approved", "rejected"]
+
+
+class DomainClaimOut(msgspec.Struct):
+    """A network's claim to an e-mail domain. Only an ``approved`` claim links sign-ins by e-mail."""
+
+    id: uuid.UUID
+    network: str
+    domain: str
+    status: ClaimStatusName
+    requested_at: dt.datetime
+    decided_at: dt.datetime | None
+
+
+class DomainClaimList(msgspec.Struct):
+    """GET /networks/{slug}/email-domains and GET /email-domain-claims."""
+
+    items: list[DomainClaimOut]
 
 
 class IdentityProviderOut(msgspec.Struct):
@@ -29,16 +53,18 @@ class IdentityProviderOut(msgspec.Struct):
     issuer: str
     client_id: str
     email_domains: list[str]
+    """The domains the network claims; see ``domain_claims`` for which an operator approved."""
     redirect_uri: str
     """Register exactly this redirect URI at the provider."""
     id_token_algs: list[str]
     updated_at: dt.datetime
+    domain_claims: list[DomainClaimOut] = []
 
 
 class ClientCreate(msgspec.Struct, forbid_unknown_fields=True):
     """Body of POST /networks/{slug}/clients."""
 
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    name: Annotated[Text, msgspec.Meta(min_length=1, max_length=200)]
     redirect_uris: Annotated[list[RedirectUri], msgspec.Meta(min_length=1, max_length=20)]
     post_logout_redirect_uris: Annotated[list[RedirectUri], msgspec.Meta(max_length=20)] = []
 
@@ -68,6 +94,7 @@ class IdentityProviderInfo(msgspec.Struct):
     id_token_algs: list[str]
     connected_at: dt.datetime
     updated_at: dt.datetime
+    domain_claims: list[DomainClaimOut] = []
 
 
 class ClientOut(msgspec.Struct):

@@ -22,7 +22,7 @@ from services.auth.guards import provide_actor, provide_principal, require_princ
 from services.auth.resolve import AuthenticationMiddleware, Authenticator, BearerResolver, CookieResolver
 from services.auth.tokens import resolve_personal_token
 from services.calendar.controllers import calendar_router, member_feed
-from services.chat.controllers import MessageController, websocket_gateway
+from services.chat.controllers import ChatMemberController, MessageController, websocket_gateway
 from services.chat.runtime import start_chat
 from services.compliance.controllers import compliance_router
 from services.directory.controllers import DirectoryController, PublicDirectoryPages
@@ -80,6 +80,7 @@ def _api_routes() -> list[ControllerRouterHandler]:
         policies_router,
         sharing_router,
         MessageController,
+        ChatMemberController,
         IdentityApiController,
         EmailDomainClaimController,
         MyIdentitiesController,

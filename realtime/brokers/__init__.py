@@ -7,6 +7,7 @@ presence); a node that receives a wake-up reads the rows from the message store.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable
 from typing import Protocol
@@ -32,6 +33,13 @@ class Removed(_Event, tag="d"):
     space: uuid.UUID
     seq: int
     version: int = 0
+
+
+class Purged(_Event, tag="x"):
+    """The retention purge removed every message of ``space`` sent before ``before``."""
+
+    space: uuid.UUID
+    before: dt.datetime
 
 
 class TypingSignal(_Event, tag="t"):
@@ -71,7 +79,7 @@ class Resync(_Event, tag="r"):
     """Delivered locally after a broker reconnects: events may have been missed, re-read history."""
 
 
-Event = Wake | Removed | TypingSignal | PresenceSignal | Heartbeat | Probe | Gone | Resync
+Event = Wake | Removed | Purged | TypingSignal | PresenceSignal | Heartbeat | Probe | Gone | Resync
 Handler = Callable[[Event], None]
 
 _encoder = msgspec.json.Encoder()

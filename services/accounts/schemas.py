@@ -27,6 +27,8 @@ class MySpace(msgspec.Struct):
     kind: str
     network: str
     role: str
+    unread: int = 0
+    """Chat messages by others after your read marker (capped at 100; see docs/realtime.md)."""
 
 
 class MeOut(msgspec.Struct):

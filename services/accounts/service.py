@@ -82,11 +82,13 @@ async def require_by_email(session: AsyncSession, email: str) -> Account:
 
 
 async def me(session: AsyncSession, principal: Principal) -> MeOut:
-    """The caller's account, networks with roles and spaces with roles (three queries)."""
+    """The caller's account, networks with roles and spaces with roles and unread chat (four queries)."""
     account = await session.get(Account, principal.account_id)
     if account is None:
         raise NotFound("Your account no longer exists.", code="account_not_found")
     rows = await repository.my_networks(session, account.id)
+    spaces = await repository.my_spaces(session, account.id)
+    unread = await repository.unread_counts(session, account.id, [i for i, *_ in spaces])
     return MeOut(
         id=account.id,
         email=account.email,
@@ -97,8 +99,8 @@ async def me(session: AsyncSession, principal: Principal) -> MeOut:
         credential=principal.via,
         scopes=sorted(principal.scopes),
         spaces=[
-            MySpace(id=i, name=n, kind=k, network=s, role=r)
-            for i, n, k, s, r in await repository.my_spaces(session, account.id)
+            MySpace(id=i, name=n, kind=k, network=s, role=r, unread=unread.get(i, (0, 0))[1])
+            for i, n, k, s, r in spaces
         ],
     )
 

@@ -37,6 +37,7 @@ from services.persistence.models import (
     SpaceProposal,
     TrustedNetwork,
 )
+from services.persistence.models.chat import ChatMute
 from services.persistence.models.identity import EmailDomainClaim, LinkedIdentity, OidcClient, UpstreamProvider
 from tests.factories import (
     add_facilitators,
@@ -103,6 +104,8 @@ WRITTEN_TABLES = (
     "public_spaces",
     "facilitator_trainings",
     "facilitator_compensation",
+    "chat_mutes",  # chat area
+    "chat_read_markers",
 )
 
 # Who asks. Roles are relative to the space S of network "home".
@@ -222,6 +225,25 @@ MATRIX: tuple[Row, ...] = (
     Row("POST", S + "/requests/{request_id}/decline", FACILITATOR, 200, (ADMIN, *MANAGERS_ONLY)),
     Row("POST", S + "/invitations", FACILITATOR, 201, MANAGERS_ONLY, {"account_id": "{target_id}"}),
     Row("POST", S + "/invitations", ADMIN, 201, MANAGERS_ONLY, {"account_id": "{target_id}"}),
+    # chat: mutes (facilitators only, not admins: chat is for the people in the room), read markers
+    Row("GET", S + "/mutes", FACILITATOR, 200, (OPERATOR, ADMIN, *MANAGERS_ONLY)),
+    Row(
+        "PUT",
+        S + "/mutes/{account_id}",
+        FACILITATOR,
+        201,
+        (OPERATOR, ADMIN, *MANAGERS_ONLY),
+        use={"account_id": "member_id"},
+    ),
+    Row(
+        "DELETE",
+        S + "/mutes/{account_id}",
+        FACILITATOR,
+        204,
+        (OPERATOR, ADMIN, *MANAGERS_ONLY),
+        use={"account_id": "member2_id"},
+    ),
+    Row("PUT", S + "/read", MEMBER, 200, (OPERATOR, ADMIN, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON), {"seq": 0}),
     # policy templates
     Row("POST", N + "/templates", ADMIN, 201, ADMINS_ONLY, {"name": "New rule", "constraints": {}}),
     Row("GET", N + "/templates", NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
@@ -515,6 +537,7 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
     await add_space_member(db_session, space, who[MEMBER])
     await add_space_member(db_session, space, extra["member2"])
     await add_space_member(db_session, space, extra["banned"], status="banned")
+    db_session.add(ChatMute(space_id=space.id, account_id=extra["member2"].id))
     await add_space_member(db_session, hidden, who[MEMBER])
     request = SpaceJoinRequest(
         id=uuid.uuid4(), space_id=space.id, account_id=extra["requester"].id, kind="request", status="pending"

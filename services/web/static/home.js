@@ -12,10 +12,13 @@ function networkCard(network) {
 
 function spaceItem(space, mySlugs) {
   const role = space.role || space.my_role;
+  const unread = space.unread || 0;
   return el("li", {},
     el("a", { href: `/spaces/${space.id}` }, space.name), " ",
     // A guest's shared space: say which network hosts it.
     mySlugs && !mySlugs.has(space.network) ? el("span", { class: "small muted" }, `hosted by ${space.network} `) : null,
+    unread ? el("span", { class: "badge unread", title: "Unread chat messages" },
+      unread >= 100 ? "99+ new" : `${unread} new`) : null, " ",
     el("span", { class: "badge" }, space.kind), " ",
     role ? el("span", { class: "small muted" }, role === "facilitator" ? "you facilitate" : "member") : null);
 }

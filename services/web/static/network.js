@@ -1,6 +1,6 @@
 // A network: its spaces as a tree; for admins also new spaces, templates (with dry runs) and compliance.
 import {
-  JOIN_MODES, KINDS, act, api, describeBound, el, fill, label, say, showApiError,
+  JOIN_MODES, KINDS, act, api, describeBound, el, fill, label, linkify, say, showApiError,
 } from "/static/app.js";
 import { directorySection, publicDirectoryAdmin } from "/static/directory.js";
 import { facilitatorsSection } from "/static/facilitators.js";
@@ -308,7 +308,7 @@ async function main() {
   fill(page,
     el("h1", {}, network.name),
     el("p", { class: "muted" }, `${network.kind} · ${network.my_role ? `your role: ${network.my_role}` : "you are not a member of this network"}`),
-    network.description ? el("p", {}, network.description) : null,
+    network.description ? el("p", { class: "description" }, linkify(network.description)) : null,
     el("p", {}, el("a", { href: `/networks/${slug}/library`, id: "network-library-link" }, "Resource library")),
     el("h2", {}, "Spaces"),
     directory.items.length ? tree(directory.items) : el("p", { class: "muted" }, "No spaces yet."));

@@ -1,6 +1,6 @@
 // A space: what it is, how it runs (policy, editable by facilitators), who belongs, requests, chat.
 import {
-  JOIN_MODES, act, api, describeBound, el, fill, label, say, showApiError, showValue,
+  JOIN_MODES, act, api, describeBound, el, fill, label, linkify, say, showApiError, showValue,
 } from "/static/app.js";
 import { archiveSection, emailInvitationsSection } from "/static/space_growing.js";
 import { ChatRoom } from "/static/chat.js";
@@ -20,7 +20,7 @@ function header(space, network, parent) {
     el("p", {}, el("span", { class: "badge" }, space.kind), " ",
       space.visibility === "unlisted" ? el("span", { class: "badge warn" }, "unlisted") : null, " ",
       el("span", { class: "muted small" }, JOIN_MODES[space.join_mode] || space.join_mode)),
-    space.description ? el("p", {}, space.description) : null,
+    space.description ? el("p", { class: "description" }, linkify(space.description)) : null,
     space.kind === "identity"
       ? el("p", { class: "small muted" }, "This is an identity space: who belongs is visible only to its members and facilitators.")
       : null,
@@ -195,13 +195,22 @@ function requestsSection(requests, area) {
   return section;
 }
 
-function chatSection(space, names, canPost) {
+function chatSection(space, names, canPost, me, canModerate) {
   const log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Chat messages" });
   const status = el("div", { class: "status", role: "status" });
   const input = el("input", { "aria-label": "Message", maxlength: 4000, placeholder: canPost ? "Write a message…" : "Only facilitators post here", disabled: !canPost });
   const form = el("form", {}, input, el("button", { type: "submit", disabled: !canPost }, "Send"));
   const section = el("section", { class: "card", id: "chat" }, el("h2", {}, "Chat"), el("div", { class: "chat" }, log, status, form));
-  const room = new ChatRoom({ space: space.id, log, status, form, input, names });
+  const onMute = async (account, name) => {
+    if (!confirm(`Mute ${name}? They can still read this chat (and its sub-spaces' chats) but not post.`)) return;
+    try {
+      await api("PUT", `/spaces/${space.id}/mutes/${account}`);
+      room.setStatus(`${name} is muted here.`);
+    } catch (err) {
+      room.setStatus(err.message, true);
+    }
+  };
+  const room = new ChatRoom({ space: space.id, log, status, form, input, names, me, canModerate, onMute });
   return { section, room };
 }
 
@@ -241,10 +250,11 @@ async function main() {
     members = await api("GET", `/spaces/${spaceId}/members`);
     for (const m of members.items) names.set(m.account_id, m.display_name);
     const canPost = policy.settings["chat.posting"] !== "facilitators" || isFacilitator;
-    const { section, room } = chatSection(space, names, canPost);
+    const { section, room } = chatSection(space, names, canPost, me.id, isFacilitator);
     page.append(section);
     const history = await api("GET", `/spaces/${spaceId}/messages?limit=1`);
     room.lastSeq = Math.max(0, history.head - 50); // show the last 50, then everything new
+    if (history.muted) room.showMuted();
     room.connect();
     page.append(await librarySection({ path: `/spaces/${spaceId}/resources`, space: spaceId, heading: "Library", searchable: true }));
   }

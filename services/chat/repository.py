@@ -1,11 +1,16 @@
-"""All chat SQL. Sends are one statement: access check, seq increment and insert together."""
+"""All chat SQL. Sends are one statement: access check, seq increment and insert together.
+
+Access is decided by :mod:`services.chat.access` through :mod:`federation.space_permissions`;
+here are the facts it reads and the send path's SQL copy of the posting rule (tested against the
+predicate)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -13,24 +18,46 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from realtime.interfaces import Changes, Rights, StoredMessage
+from realtime.interfaces import Changes, StoredMessage
 
 Executor = AsyncConnection | AsyncSession
 _UUIDS = ARRAY(UUID(as_uuid=True))
 
-# Posting rule: an active member may post unless the space's governing `chat.posting` (its
-# setting pulled inside templates and ancestors, computed by services.spaces.governing and passed
-# in as :members_may_post) is 'facilitators', in which case only facilitators may. The counter row
-# is upserted only when the rule allows it and the key is new, so a refused or repeated send
-# changes nothing.
+# Who may post, in SQL: the send path decides in the same statement that takes the seq, so a ban
+# committed a moment earlier is never outrun and a send stays one round trip. This is the hot
+# path's copy of federation.space_permissions.can_post_chat over space_actor's facts:
+#   an active row in the space (its role decides facilitator vs member), whose account
+#   * still belongs to the home network, or to a guest network with an active share on the space
+#     (or, with include_subspaces, on an ancestor) — federation.sharing.covers;
+#   * is banned neither in this space (the row would not be active) nor in any space above;
+#   * is a facilitator, or the governing chat.posting (:members_may_post) lets members post.
+# tests/services/test_chat_access_property.py builds random trees, memberships, bans and shares in
+# PostgreSQL and checks this fragment against the predicate for every (account, space); change
+# both together.
+_MAY_POST_SQL = """
+SELECT 1 FROM space_members m JOIN spaces s ON s.id = m.space_id
+WHERE m.space_id = :space AND m.account_id = :author AND m.status = 'active'
+  AND (m.role = 'facilitator' OR CAST(:members_may_post AS boolean))
+  AND NOT EXISTS (
+    SELECT 1 FROM space_members b
+    WHERE b.account_id = m.account_id AND b.space_id = ANY(s.path) AND b.status = 'banned')
+  AND (
+    EXISTS (SELECT 1 FROM network_members n WHERE n.network_id = s.network_id AND n.account_id = m.account_id)
+    OR EXISTS (
+      SELECT 1 FROM shares sh
+      JOIN network_members g ON g.network_id = sh.guest_network_id AND g.account_id = m.account_id
+      WHERE sh.status = 'active' AND sh.space_id = ANY(s.path || s.id)
+        AND (sh.space_id = s.id OR sh.include_subspaces)))
+"""
+
+# The counter row is upserted only when the rule allows it and the key is new, so a refused or
+# repeated send changes nothing.
 _APPEND_SQL = """
 WITH existing AS (
     SELECT seq, id, body, sent_at, deleted_at, version FROM messages
     WHERE space_id = :space AND author_id = :author AND key = :key
 ), allowed AS (
-    SELECT 1 FROM space_members m
-    WHERE m.space_id = :space AND m.account_id = :author AND m.status = 'active'
-      AND (m.role = 'facilitator' OR CAST(:members_may_post AS boolean))
+    MAY_POST
       AND NOT EXISTS (SELECT 1 FROM existing)
 ), room AS (
     INSERT INTO chat_rooms (space_id, head_seq, version) SELECT :space, 1, 1 FROM allowed
@@ -44,7 +71,8 @@ WITH existing AS (
 SELECT true AS created, seq, id, body, sent_at, deleted_at, version FROM ins
 UNION ALL
 SELECT false AS created, seq, id, body, sent_at, deleted_at, version FROM existing
-"""
+""".replace("MAY_POST", _MAY_POST_SQL.strip())
+_MAY_POST = text("SELECT EXISTS (" + _MAY_POST_SQL + ")")
 _APPEND = text(_APPEND_SQL)
 _APPEND_PARAMS = ("space", "author", "key", "body", "id", "members_may_post")
 _APPEND_NATIVE = re.sub(
@@ -77,19 +105,26 @@ FROM chat_rooms WHERE space_id = :space
 """
 )
 
-_RIGHTS = text(
+# The facts chat access depends on, for many (account, space) pairs in one statement: the space,
+# the account's row in it, whether it is banned above, its role in the home network, and the
+# active shares on the space's path with networks it belongs to. Deciding is left to
+# federation.space_permissions (services.chat.access): no rule lives in this query.
+_FACTS = text(
     """
-SELECT m.space_id, m.role FROM space_members m
-WHERE m.account_id = :account AND m.space_id = ANY(:spaces) AND m.status = 'active'
-"""
-).bindparams(bindparam("spaces", type_=_UUIDS))
-
-_READABLE = text(
-    """
-SELECT m.account_id, m.space_id
-FROM space_members m JOIN unnest(:accounts, :spaces) AS p(account_id, space_id)
-  ON m.account_id = p.account_id AND m.space_id = p.space_id
-WHERE m.status = 'active'
+SELECT p.account_id, p.space_id, s.network_id, s.path, s.kind, s.visibility, s.join_mode, m.role, m.status,
+       EXISTS (SELECT 1 FROM space_members b
+               WHERE b.account_id = p.account_id AND b.space_id = ANY(s.path) AND b.status = 'banned'),
+       (SELECT n.role FROM network_members n WHERE n.network_id = s.network_id AND n.account_id = p.account_id),
+       sh.spaces, sh.subspaces, sh.networks, sh.roles
+FROM unnest(:accounts, :spaces) AS p(account_id, space_id)
+JOIN spaces s ON s.id = p.space_id
+LEFT JOIN space_members m ON m.space_id = p.space_id AND m.account_id = p.account_id
+LEFT JOIN LATERAL (
+    SELECT array_agg(x.space_id) AS spaces, array_agg(x.include_subspaces) AS subspaces,
+           array_agg(x.guest_network_id) AS networks, array_agg(g.role) AS roles
+    FROM shares x JOIN network_members g ON g.network_id = x.guest_network_id AND g.account_id = p.account_id
+    WHERE x.status = 'active' AND x.space_id = ANY(s.path || s.id)
+) sh ON true
 """
 ).bindparams(bindparam("accounts", type_=_UUIDS), bindparam("spaces", type_=_UUIDS))
 
@@ -206,29 +241,63 @@ async def changes(
     return Changes(messages=messages, deleted=deleted[:deletion_limit], head=head, version=version, more_deleted=more)
 
 
-async def rights(
-    db: Executor, account: uuid.UUID, spaces: Sequence[uuid.UUID], members_may_post: Mapping[uuid.UUID, bool]
-) -> dict[uuid.UUID, Rights]:
-    """Rights of ``account`` in each of ``spaces``, one query. Deny by default: only active members
-    read; members post where ``members_may_post`` (the governing chat.posting rule) allows."""
-    if not spaces:
-        return {}
-    out: dict[uuid.UUID, Rights] = {}
-    for space_id, role in await db.execute(_RIGHTS, {"account": account, "spaces": list(spaces)}):
-        facilitator = role == "facilitator"
-        may_post = facilitator or members_may_post.get(space_id, True)
-        out[space_id] = Rights(
-            read=True, post=may_post, moderate=facilitator, reason="" if may_post else "posting_restricted"
+@dataclass(frozen=True, slots=True)
+class RoomFacts:
+    """What chat access to one space depends on, for one account (plain facts, no decision)."""
+
+    account_id: uuid.UUID
+    space_id: uuid.UUID
+    network_id: uuid.UUID
+    path: tuple[uuid.UUID, ...]
+    kind: str
+    visibility: str
+    join_mode: str
+    role: str | None
+    """The account's row in the space (None: no row)."""
+    status: str | None
+    banned_above: bool
+    home_role: str | None
+    """The account's role in the space's home network."""
+    shares: tuple[tuple[uuid.UUID, bool, uuid.UUID, str], ...]
+    """Active shares on the space or an ancestor with a network the account belongs to:
+    (shared space, include_subspaces, guest network, the account's role there)."""
+
+
+async def room_facts(db: Executor, pairs: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> list[RoomFacts]:
+    """:class:`RoomFacts` of each (account, space) pair whose space exists, one query."""
+    if not pairs:
+        return []
+    params = {"accounts": [a for a, _ in pairs], "spaces": [s for _, s in pairs]}
+    out = []
+    for (
+        account,
+        space,
+        network,
+        path,
+        kind,
+        vis,
+        mode,
+        role,
+        status,
+        banned,
+        home,
+        sp,
+        sub,
+        nets,
+        roles,
+    ) in await db.execute(_FACTS, params):
+        shares = tuple(zip(sp, sub, nets, roles, strict=True)) if sp else ()
+        out.append(
+            RoomFacts(account, space, network, tuple(path), kind, vis, mode, role, status, bool(banned), home, shares)
         )
     return out
 
 
-async def readable(db: Executor, pairs: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> set[tuple[uuid.UUID, uuid.UUID]]:
-    """The (account, space) pairs that are still active memberships, one query."""
-    if not pairs:
-        return set()
-    rows = await db.execute(_READABLE, {"accounts": [a for a, _ in pairs], "spaces": [s for _, s in pairs]})
-    return {(account, space) for account, space in rows}
+async def may_post(db: Executor, space: uuid.UUID, author: uuid.UUID, *, members_may_post: bool) -> bool:
+    """The send path's posting check (:data:`_MAY_POST_SQL`) on its own, for tests that tie it to
+    :func:`federation.space_permissions.can_post_chat`."""
+    params = {"space": space, "author": author, "members_may_post": members_may_post}
+    return bool((await db.execute(_MAY_POST, params)).scalar_one())
 
 
 async def find(db: Executor, space: uuid.UUID, seq: int) -> tuple[uuid.UUID | None, bool] | None:

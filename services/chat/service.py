@@ -11,7 +11,7 @@ from realtime.gateway import Gateway
 from realtime.interfaces import StoredMessage
 from services import audit
 from services.auth.principal import Principal
-from services.chat import repository
+from services.chat import access, repository
 from services.chat.schemas import MessageCreate, MessageOut, MessagePage
 from services.errors import BadRequest, Forbidden, NotFound, Unprocessable
 from services.persistence.session import on_commit
@@ -33,10 +33,9 @@ def to_out(message: StoredMessage) -> MessageOut:
 
 
 async def _require_reader(session: AsyncSession, principal: Principal, space: uuid.UUID) -> bool:
-    """The caller's right to moderate; refuse non-members (deny by default)."""
-    rights = (
-        await repository.rights(session, principal.account_id, [space], await members_may_post(session, [space]))
-    ).get(space)
+    """The caller's right to moderate; refuse whoever may not read (deny by default). The same
+    answer for a space that does not exist, so chat never tells whether a hidden space exists."""
+    rights = (await access.rights(session, principal.account_id, [space], {})).get(space)
     if rights is None or not rights.read:
         raise Forbidden("Only active members of this space can use its chat.", code="not_a_member")
     return rights.moderate
@@ -63,7 +62,7 @@ async def post_message(
             session, space, principal.account_id, data.key, data.body, members_may_post=posting.get(space, True)
         )
     if result is None:
-        rights = (await repository.rights(session, principal.account_id, [space], posting)).get(space)
+        rights = (await access.rights(session, principal.account_id, [space], posting)).get(space)
         if rights is not None and rights.read:
             raise Forbidden("Only facilitators may post in this space.", code="posting_restricted")
         raise Forbidden("Only active members of this space can post in it.", code="not_a_member")

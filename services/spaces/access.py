@@ -55,12 +55,15 @@ def network_actor(actor: Actor, network_id: uuid.UUID) -> SpaceActor:
 
 
 def facts_of(space: Space) -> SpaceFacts:
-    """Plain facts about a space for permission checks."""
+    """Plain facts about a space for permission checks.
+
+    Policy values are not read here: a raw ``settings`` entry is not the value that governs
+    (templates and ancestors may pin it). The one consumer of a policy fact, chat posting,
+    loads the governing value through :mod:`services.spaces.governing` (``services.chat``);
+    left unset, ``chat_posting`` denies members (deny by default).
+    """
     return SpaceFacts(
-        kind=SpaceKind(space.kind),
-        visibility=Visibility(space.visibility),
-        join_mode=JoinMode(space.join_mode),
-        chat_posting=str(space.settings.get("chat.posting", "members")),
+        kind=SpaceKind(space.kind), visibility=Visibility(space.visibility), join_mode=JoinMode(space.join_mode)
     )
 
 

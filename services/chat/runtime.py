@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from realtime.brokers import Broker
 from realtime.gateway import Gateway, GatewayConfig
 from realtime.hub import Observer
-from services.chat import repository
+from services.chat import recheck, repository
 from services.chat.adapters import ChatAuthenticator, PostingRules, SqlMessageStore, SqlRoomAccess
 from services.persistence.engine import libpq_url
 from services.readiness import ReadinessCheck
@@ -118,6 +118,11 @@ async def start_chat(state: Any, settings: Settings) -> ChatRuntime:
         ),
     )
     await gateway.start()
+
+    async def access_changed() -> None:
+        gateway.access_changed()
+
+    recheck.install(state.sessionmaker, access_changed)
     state.readiness_checks.append(ReadinessCheck(f"broker ({broker.name})", broker.ping))
 
     async def retention_loop() -> None:

@@ -97,8 +97,8 @@ def space_actor(
 
     ``guest_network_ids`` are the networks the space is *actively* shared with (accepted, not
     ended). ``membership``/``parent_membership`` are the actor's rows in this space and its
-    parent. An active row counts only while the actor still belongs to the home network (member)
-    or to a guest network (guest).
+    parent. An active row (or a pending invitation) counts only while the actor still belongs to
+    the home network (member) or to a guest network (guest).
     """
     roles: set[SpaceRole] = set()
     if actor.is_operator:
@@ -116,7 +116,8 @@ def space_actor(
             roles.add(SpaceRole.MEMBER if home else SpaceRole.GUEST)
             if membership.role is MemberRole.FACILITATOR:
                 roles.add(SpaceRole.FACILITATOR)
-        elif membership.status is MemberStatus.INVITED:
+        elif membership.status is MemberStatus.INVITED and (home or guest_net):
+            # Like an active row, an invitation counts only while the account may belong.
             roles.add(SpaceRole.INVITED)
         elif membership.status is MemberStatus.BANNED:
             roles.add(SpaceRole.BANNED)

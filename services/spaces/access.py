@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.permissions import Actor
 from federation.space_permissions import SpaceActor, SpaceFacts, can_read_space, space_actor
 from federation.spaces import JoinMode, MemberRole, MembershipFacts, MemberStatus, SpaceKind, Visibility
+from services.auth.guards import load_actor
+from services.auth.principal import Principal
 from services.errors import NotFound
 from services.persistence.models import Space, SpaceMember
 from services.sharing import guests
@@ -47,6 +49,24 @@ class SpaceContext:
     def banned(self) -> bool:
         """Banned here or in a space above (a ban cascades down)."""
         return any(m.status == "banned" for m in self.mine.values())
+
+
+async def standing_of(session: AsyncSession, account_id: uuid.UUID, ctx: SpaceContext) -> SpaceActor:
+    """Another account's roles relative to ``ctx.space`` (e.g. an invitee's), from the same facts
+    :func:`load` uses: its network roles, the shares reaching the space for its networks, its rows
+    on the path (a ban here or above). Three queries."""
+    space = ctx.space
+    them = await load_actor(session, Principal(account_id=account_id))
+    shares = await guests.guest_shares(session, them, space)
+    rows = await repository.memberships(session, account_id, [*space.path, space.id])
+    return space_actor(
+        them,
+        home_network_id=space.network_id,
+        guest_network_ids={s.guest_network_id for s in shares},
+        membership=_facts(rows.get(space.id)),
+        parent_membership=_facts(rows.get(space.parent_id)) if space.parent_id else None,
+        banned_above=any(rows[a].status == "banned" for a in space.path if a in rows),
+    )
 
 
 def network_actor(actor: Actor, network_id: uuid.UUID) -> SpaceActor:

@@ -60,7 +60,7 @@ from services.policies.schemas import (
     VersionOut,
 )
 from services.spaces import repository as spaces_repository
-from services.spaces.access import network_actor
+from services.spaces.access import network_actor, visible_ids
 
 
 def parse_or_422(raw: dict[str, Any], source: Source, what: str) -> PolicyLayer:
@@ -168,8 +168,21 @@ async def list_templates(session: AsyncSession, actor: Actor, slug: str) -> Temp
     if not can_read_templates(network_actor(actor, network.id)):
         raise Forbidden("Only members of this network can read its policy templates.", code="forbidden")
     rows = await repository.list_templates(session, network.id)
-    attached = await repository.attachments_of(session, [t.id for t, _ in rows])
+    attached = await _visible_attachments(
+        session, actor, network, await repository.attachments_of(session, [t.id for t, _ in rows])
+    )
     return TemplateList(items=[_out(t, network, c, attached[t.id]) for t, c in rows])
+
+
+async def _visible_attachments(
+    session: AsyncSession, actor: Actor, network: Network, attached: dict[uuid.UUID, list[uuid.UUID | None]]
+) -> dict[uuid.UUID, list[uuid.UUID | None]]:
+    """Attachments as the caller may see them: a space it may not see (an unlisted identity space)
+    is left out, as its own route would answer 404. Admins see every space: no query."""
+    if can_manage_templates(network_actor(actor, network.id)):
+        return attached
+    seen = await visible_ids(session, actor, [s for spaces in attached.values() for s in spaces if s is not None])
+    return {t: [s for s in spaces if s is None or s in seen] for t, spaces in attached.items()}
 
 
 async def read_template(session: AsyncSession, actor: Actor, slug: str, template_id: uuid.UUID) -> TemplateOut:
@@ -179,7 +192,9 @@ async def read_template(session: AsyncSession, actor: Actor, slug: str, template
         raise Forbidden("Only members of this network can read its policy templates.", code="forbidden")
     template = await _require_template(session, network, template_id)
     constraints = await repository.current_constraints(session, template)
-    attached = await repository.attachments_of(session, [template.id])
+    attached = await _visible_attachments(
+        session, actor, network, await repository.attachments_of(session, [template.id])
+    )
     return _out(template, network, constraints, attached[template.id], await repository.versions(session, template.id))
 
 
@@ -531,7 +546,9 @@ async def attach_to_space(
     space, network = await _space_and_network(session, actor, space_id)
     if await repository.get_template(session, network.id, template_id) is None:
         other = await repository.get_template_any_network(session, template_id)
-        if other is not None:
+        # Said only to someone who may read that network's templates; anyone else gets the
+        # answer for a template that does not exist (a uuid's existence is not theirs to learn).
+        if other is not None and can_read_templates(network_actor(actor, other.network_id)):
             raise Unprocessable(
                 "That template belongs to another network; a space follows its own network's templates.",
                 code="template_in_other_network",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
@@ -122,6 +122,11 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
         path=API_PREFIX,
         route_handlers=_api_routes(),
         guards=[require_principal],
+        # Every API answer is per caller (filtered by what that caller may see: member lists, chat,
+        # hidden spaces), so none may be stored by a browser or a proxy and shown to someone else
+        # on a shared device. One layer for every route, so a new route cannot forget it; a route
+        # that is truly shareable may set its own Cache-Control.
+        cache_control=CacheControlHeader(no_store=True),
         dependencies={
             "principal": Provide(provide_principal),
             "actor": Provide(provide_actor),

@@ -189,21 +189,9 @@ def can_manage_templates(actor: SpaceActor) -> bool:
     return actor.has(_R.OPERATOR, _R.NETWORK_ADMIN)
 
 
-def can_attach_template(actor: SpaceActor, space: SpaceFacts) -> bool:
-    """Attach or detach a template on a space: operators and the home network's admins."""
-    del space
-    return can_manage_templates(actor)
-
-
 def can_view_compliance(actor: SpaceActor) -> bool:
     """The network-wide compliance report (``actor`` relative to the network)."""
     return actor.has(_R.OPERATOR, _R.NETWORK_ADMIN)
-
-
-def can_view_space_compliance(actor: SpaceActor, space: SpaceFacts) -> bool:
-    """One space's compliance: operators, admins and its facilitators."""
-    del space
-    return actor.has(*_MANAGERS)
 
 
 def can_view_members(actor: SpaceActor, space: SpaceFacts) -> bool:

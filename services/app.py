@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from litestar import Litestar, Router
+from litestar import Litestar, Response, Router
 from litestar.config.compression import CompressionConfig
-from litestar.datastructures import CacheControlHeader, State
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
@@ -78,6 +79,13 @@ def _cookie_resolvers() -> Sequence[CookieResolver]:
     return [resolve_session_cookie]
 
 
+async def _no_store(response: Response[Any]) -> Response[Any]:
+    """``Cache-Control: no-store`` on an API answer that did not choose its own caching."""
+    if not any(name.lower() == "cache-control" for name in response.headers):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Litestar:
     """Build the ASGI application for ``settings``.
 
@@ -126,7 +134,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
         # hidden spaces), so none may be stored by a browser or a proxy and shown to someone else
         # on a shared device. One layer for every route, so a new route cannot forget it; a route
         # that is truly shareable may set its own Cache-Control.
-        cache_control=CacheControlHeader(no_store=True),
+        after_request=_no_store,
         dependencies={
             "principal": Provide(provide_principal),
             "actor": Provide(provide_actor),

@@ -71,8 +71,6 @@ TABLE: list[tuple[str, SpaceCheck, SpaceFacts, set[SpaceRole]]] = [
     ("update settings", sp.can_update_space_settings, LISTED, {R.OPERATOR, R.NETWORK_ADMIN, R.FACILITATOR}),
     ("sub-space constraints", sp.can_set_subspace_constraints, LISTED, {R.OPERATOR, R.NETWORK_ADMIN, R.FACILITATOR}),
     ("manage facilitators", sp.can_manage_facilitators, LISTED, {R.OPERATOR, R.NETWORK_ADMIN, R.FACILITATOR}),
-    ("attach template", sp.can_attach_template, LISTED, {R.OPERATOR, R.NETWORK_ADMIN}),
-    ("space compliance", sp.can_view_space_compliance, LISTED, {R.OPERATOR, R.NETWORK_ADMIN, R.FACILITATOR}),
     ("view members (identity)", sp.can_view_members, LISTED, {R.FACILITATOR, R.MEMBER, R.GUEST}),
     ("view members (topic)", sp.can_view_members, FACILITATORS_POST, {R.FACILITATOR, R.MEMBER, R.GUEST}),
     ("approve requests", sp.can_approve_requests, LISTED, {R.FACILITATOR}),

@@ -233,3 +233,12 @@ async def test_chat_access_in_sql_equals_the_federation_predicates(
                         assert sql == expected(world, a, s, "members" if rule else "facilitators")[1], where
         finally:
             await trans.rollback()
+
+
+def test_the_send_statements_check_is_the_tested_fragment() -> None:
+    """Both send paths (SQLAlchemy for HTTP, plain asyncpg for the websocket) run the fragment the
+    property test above checks, not a copy of it."""
+    fragment = repository._MAY_POST_SQL.strip()
+    assert fragment in repository._APPEND_SQL
+    native = fragment.replace(":space", "$1").replace(":author", "$2").replace(":members_may_post", "$6")
+    assert native in repository._APPEND_NATIVE

@@ -24,6 +24,7 @@ from services.auth.resolve import AuthenticationMiddleware, Authenticator, Beare
 from services.auth.tokens import resolve_personal_token
 from services.chat.controllers import MessageController, websocket_gateway
 from services.chat.runtime import start_chat
+from services.compliance.controllers import compliance_router
 from services.errors import exception_handlers
 from services.gc_tuning import tune_for_server
 from services.identity.cleanup import start_cleanup
@@ -44,9 +45,11 @@ from services.ops.controllers import health, metrics, ready
 from services.persistence.engine import create_engine, create_sessionmaker
 from services.persistence.session import provide_db_session
 from services.policies.controllers import policies_router
+from services.policies.service import SpaceVisibility
 from services.readiness import ReadinessCheck
 from services.settings import Settings
 from services.sharing.controllers import sharing_router
+from services.spaces.access import visible_ids
 from services.spaces.controllers import spaces_router
 from services.web.controllers import web_pages
 
@@ -66,6 +69,7 @@ def _api_routes() -> list[ControllerRouterHandler]:
         IdentityApiController,
         MyIdentitiesController,
         meetings_router,
+        compliance_router,
     ]
 
 
@@ -77,6 +81,10 @@ def _bearer_resolvers() -> Sequence[BearerResolver]:
 def _cookie_resolvers() -> Sequence[CookieResolver]:
     """How the web session cookie becomes a principal."""
     return [resolve_session_cookie]
+
+
+def _space_visibility() -> SpaceVisibility:
+    return visible_ids
 
 
 async def _no_store(response: Response[Any]) -> Response[Any]:
@@ -138,6 +146,8 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
         dependencies={
             "principal": Provide(provide_principal),
             "actor": Provide(provide_actor),
+            # The spaces area's visibility rule, handed to lower areas that list spaces (policies).
+            "space_visibility": Provide(_space_visibility, sync_to_thread=False),
         },
     )
     return Litestar(

@@ -1,13 +1,11 @@
-"""HTTP handlers for policy templates, attachments, compliance and the parameter catalogue."""
+"""HTTP handlers for policy templates, attachments and the parameter catalogue."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
 from litestar import Controller, Response, Router, delete, get, post, put
-from litestar.datastructures import State
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +14,6 @@ from services.policies import service
 from services.policies.schemas import (
     AttachBody,
     AttachmentOut,
-    ComplianceOut,
     DryRunOut,
     ParameterList,
     TemplateChangeOut,
@@ -25,7 +22,7 @@ from services.policies.schemas import (
     TemplateOut,
     TemplateUpdate,
 )
-from services.settings import Settings
+from services.policies.service import SpaceVisibility
 
 SlugParam = Annotated[str, Parameter(description="The network's slug", max_length=80)]
 DryRun = Annotated[bool, Parameter(description="Report the effect without changing anything")]
@@ -44,14 +41,22 @@ class TemplateController(Controller):
         return await service.create_template(db_session, actor, slug, data)
 
     @get("/", summary="List the network's templates")
-    async def list_templates(self, *, db_session: AsyncSession, actor: Actor, slug: SlugParam) -> TemplateList:
-        return await service.list_templates(db_session, actor, slug)
+    async def list_templates(
+        self, *, db_session: AsyncSession, actor: Actor, slug: SlugParam, space_visibility: SpaceVisibility
+    ) -> TemplateList:
+        return await service.list_templates(db_session, actor, slug, space_visibility)
 
     @get("/{template_id:uuid}", summary="Read a template with its versions")
     async def read(
-        self, *, db_session: AsyncSession, actor: Actor, slug: SlugParam, template_id: uuid.UUID
+        self,
+        *,
+        db_session: AsyncSession,
+        actor: Actor,
+        slug: SlugParam,
+        template_id: uuid.UUID,
+        space_visibility: SpaceVisibility,
     ) -> TemplateOut:
-        return await service.read_template(db_session, actor, slug, template_id)
+        return await service.read_template(db_session, actor, slug, template_id, space_visibility)
 
     @put(
         "/{template_id:uuid}",
@@ -121,16 +126,6 @@ class SpaceTemplateController(Controller):
         await service.detach_from_space(db_session, actor, space_id, template_id)
 
 
-@get("/networks/{slug:str}/compliance", summary="Per-space compliance for the current program year", tags=["policy"])
-async def compliance(db_session: AsyncSession, actor: Actor, state: State, slug: SlugParam) -> ComplianceOut:
-    """Compliance report (network admins). The program year starts on the 1st of
-    AFFINITY_PROGRAM_YEAR_START_MONTH (default August)."""
-    settings: Settings = state.settings
-    return await service.compliance(
-        db_session, actor, slug, start_month=settings.program_year_start_month, today=dt.datetime.now(dt.UTC).date()
-    )
-
-
 @get("/policy/parameters", summary="The catalogue of policy parameters", tags=["policy"])
 async def parameters() -> ParameterList:
     """Every parameter a template or a space's settings may name, with type and default."""
@@ -138,6 +133,6 @@ async def parameters() -> ParameterList:
 
 
 policies_router = Router(
-    path="/", route_handlers=[TemplateController, SpaceTemplateController, compliance, parameters], tags=["policy"]
+    path="/", route_handlers=[TemplateController, SpaceTemplateController, parameters], tags=["policy"]
 )
 """Every policy route, registered with one line in ``services.app._api_routes``."""

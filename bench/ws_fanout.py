@@ -100,6 +100,11 @@ async def make_database(name: str, sockets: int, spaces: int) -> tuple[str, list
         ],
         columns=["id", "account_id", "token_hash", "prefix", "scopes", "name"],
     )
+    await db.copy_records_to_table(  # chat is for members of the space's network (like every route)
+        "network_members",
+        records=[(network, a, "member") for a in accounts],
+        columns=["network_id", "account_id", "role"],
+    )
     assignment = [i % spaces for i in range(sockets)]
     await db.copy_records_to_table(
         "space_members",

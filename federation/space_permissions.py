@@ -77,7 +77,10 @@ class SpaceFacts:
     kind: SpaceKind
     visibility: Visibility
     join_mode: JoinMode = JoinMode.REQUEST
-    chat_posting: str = "members"  # governing value of chat.posting
+    chat_posting: str | None = None
+    """The *governing* value of ``chat.posting`` (``services.spaces.governing``), never the raw
+    setting. None when the caller did not load it: then only facilitators may post (deny by
+    default), so a forgotten load can never let members post in an announcement space."""
 
 
 def space_actor(
@@ -94,8 +97,8 @@ def space_actor(
 
     ``guest_network_ids`` are the networks the space is *actively* shared with (accepted, not
     ended). ``membership``/``parent_membership`` are the actor's rows in this space and its
-    parent. An active row counts only while the actor still belongs to the home network (member)
-    or to a guest network (guest).
+    parent. An active row (or a pending invitation) counts only while the actor still belongs to
+    the home network (member) or to a guest network (guest).
     """
     roles: set[SpaceRole] = set()
     if actor.is_operator:
@@ -116,7 +119,8 @@ def space_actor(
             roles.add(SpaceRole.MEMBER if home else SpaceRole.GUEST)
             if membership.role is MemberRole.FACILITATOR:
                 roles.add(SpaceRole.FACILITATOR)
-        elif membership.status is MemberStatus.INVITED:
+        elif membership.status is MemberStatus.INVITED and (home or guest_net):
+            # Like an active row, an invitation counts only while the account may belong.
             roles.add(SpaceRole.INVITED)
         elif membership.status is MemberStatus.BANNED:
             roles.add(SpaceRole.BANNED)
@@ -195,21 +199,9 @@ def can_manage_templates(actor: SpaceActor) -> bool:
     return actor.has(_R.OPERATOR, _R.NETWORK_ADMIN)
 
 
-def can_attach_template(actor: SpaceActor, space: SpaceFacts) -> bool:
-    """Attach or detach a template on a space: operators and the home network's admins."""
-    del space
-    return can_manage_templates(actor)
-
-
 def can_view_compliance(actor: SpaceActor) -> bool:
     """The network-wide compliance report (``actor`` relative to the network)."""
     return actor.has(_R.OPERATOR, _R.NETWORK_ADMIN)
-
-
-def can_view_space_compliance(actor: SpaceActor, space: SpaceFacts) -> bool:
-    """One space's compliance: operators, admins and its facilitators."""
-    del space
-    return actor.has(*_MANAGERS)
 
 
 def can_view_members(actor: SpaceActor, space: SpaceFacts) -> bool:
@@ -244,6 +236,14 @@ def can_see_to_join(actor: SpaceActor, space: SpaceFacts) -> bool:
     return actor.has(_R.NETWORK_MEMBER, _R.GUEST_NETWORK_MEMBER) and can_read_space(actor, space)
 
 
+def may_belong(actor: SpaceActor) -> bool:
+    """Whether an account may hold a membership of the space at all (``actor`` is *that*
+    account's roles relative to the space): it belongs to the home network or to a network the
+    space is actively shared with, and is not banned here or above. Invitations are limited to
+    such accounts, and checked again when the invitation is accepted."""
+    return actor.has(_R.NETWORK_MEMBER, _R.GUEST_NETWORK_MEMBER) and not actor.has(_R.BANNED)
+
+
 def can_leave(actor: SpaceActor, space: SpaceFacts) -> bool:
     """Leave: anyone with an active membership (the facilitator minimum is checked separately)."""
     del space
@@ -251,14 +251,17 @@ def can_leave(actor: SpaceActor, space: SpaceFacts) -> bool:
 
 
 def can_read_chat(actor: SpaceActor, space: SpaceFacts) -> bool:
-    """Read the chat and its history: facilitators, members and guests."""
+    """Read the chat, its history and its presence: facilitators, members and guests — which
+    :func:`space_actor` grants only to an active row whose account still belongs to the home
+    network or to a guest network reaching the space, with no ban here or above. The one rule
+    for HTTP and websocket chat alike (``services.chat.access``)."""
     del space
     return actor.has(*_IN_ROOM)
 
 
 def can_post_chat(actor: SpaceActor, space: SpaceFacts) -> bool:
-    """Post: facilitators always; members and guests when ``chat.posting`` is ``members``;
-    never while muted."""
+    """Post: facilitators always; members and guests when the governing ``chat.posting`` is
+    ``members``; never while muted."""
     if actor.has(_R.MUTED):
         return False
     if actor.has(_R.FACILITATOR):

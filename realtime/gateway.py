@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from realtime.brokers import Broker, TypingSignal
+from realtime.brokers import Broker, Recheck, TypingSignal
 from realtime.connection import (
     CLOSE_ABUSE,
     CLOSE_FORBIDDEN_ORIGIN,
@@ -107,6 +107,9 @@ class Gateway:
         self.hub = Hub(store, broker, observer=observer)
         self._revalidator: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
+        self._rechecking: asyncio.Task[None] | None = None
+        self._recheck_again = False
+        self.hub.on_recheck = self._recheck_soon
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -120,7 +123,7 @@ class Gateway:
         )
 
     async def stop(self) -> None:
-        for task in (self._revalidator, self._heartbeat):
+        for task in (self._revalidator, self._heartbeat, self._rechecking):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -464,8 +467,34 @@ class Gateway:
             except Exception:
                 log.exception("re-checking chat subscriptions failed")
 
+    def access_changed(self) -> None:
+        """A committed change may have taken chat access away from someone (a ban, a removal, a
+        lost network role, an ended share, a move under a space they are banned from): every
+        node re-checks its live subscriptions now, instead of at the periodic check."""
+        self.broker.publish(Recheck())
+
+    def _recheck_soon(self) -> None:
+        """Run :meth:`revalidate` now; requests arriving while one runs make it run once more
+        (so a burst of changes costs at most two checks, and none is missed)."""
+        if self._rechecking is not None and not self._rechecking.done():
+            self._recheck_again = True
+            return
+        self._rechecking = asyncio.get_running_loop().create_task(self._recheck(), name="ws-recheck")
+
+    async def _recheck(self) -> None:
+        while True:
+            self._recheck_again = False
+            try:
+                await self.revalidate()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("re-checking chat subscriptions after an access change failed")
+            if not self._recheck_again:
+                return
+
     async def revalidate(self) -> None:
-        """Check every live subscription of this node against current membership."""
+        """Check every live subscription of this node against current access (one query)."""
         pairs = {(c.identity.account_id, s) for c in self.hub.connections for s in c.subs}
         if not pairs:
             return

@@ -32,6 +32,7 @@ from realtime.brokers import (
     PresenceSignal,
     Probe,
     Purged,
+    Recheck,
     Removed,
     Resync,
     TypingSignal,
@@ -119,6 +120,8 @@ class Hub:
         """Other nodes -> when they were last heard from (heartbeat or presence)."""
         self.expired: set[str] = set()
         """Nodes whose presence expired; a heartbeat from one of them asks it to re-announce."""
+        self.on_recheck: Callable[[], None] = lambda: None
+        """Re-check live subscriptions against current access (the gateway sets it)."""
 
     # --- membership of rooms ------------------------------------------------------------------
 
@@ -304,11 +307,14 @@ class Hub:
         elif isinstance(event, Gone):
             if event.node != self.node:
                 self._expire(event.node)
+        elif isinstance(event, Recheck):
+            self.on_recheck()
         elif isinstance(event, Resync):
             for room in self.rooms.values():
                 room.pending = 1 << 62
                 self._catch_up(room)
             self._announce_presence()
+            self.on_recheck()  # a Recheck may have been missed while the broker was away
 
     # --- presence ----------------------------------------------------------------------------
 

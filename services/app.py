@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from litestar import Litestar, Router
+from litestar import Litestar, Response, Router
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -55,12 +56,14 @@ from services.ops.controllers import health, metrics, ready
 from services.persistence.engine import create_engine, create_sessionmaker
 from services.persistence.session import provide_db_session
 from services.policies.controllers import policies_router
+from services.policies.service import SpaceVisibility
 from services.proposals.controllers import ProposalController
 from services.readiness import ReadinessCheck
 from services.resources.controllers import resources_router
 from services.search.controllers import search
 from services.settings import Settings
 from services.sharing.controllers import sharing_router
+from services.spaces.access import visible_ids
 from services.spaces.controllers import spaces_router
 from services.stewardship.controllers import StewardshipController
 from services.targeting.controllers import targeting_router
@@ -109,6 +112,17 @@ def _bearer_resolvers() -> Sequence[BearerResolver]:
 def _cookie_resolvers() -> Sequence[CookieResolver]:
     """How the web session cookie becomes a principal."""
     return [resolve_session_cookie]
+
+
+def _space_visibility() -> SpaceVisibility:
+    return visible_ids
+
+
+async def _no_store(response: Response[Any]) -> Response[Any]:
+    """``Cache-Control: no-store`` on an API answer that did not choose its own caching."""
+    if not any(name.lower() == "cache-control" for name in response.headers):
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Litestar:
@@ -166,9 +180,16 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
         path=API_PREFIX,
         route_handlers=_api_routes(),
         guards=[require_principal],
+        # Every API answer is per caller (filtered by what that caller may see: member lists, chat,
+        # hidden spaces), so none may be stored by a browser or a proxy and shown to someone else
+        # on a shared device. One layer for every route, so a new route cannot forget it; a route
+        # that is truly shareable may set its own Cache-Control.
+        after_request=_no_store,
         dependencies={
             "principal": Provide(provide_principal),
             "actor": Provide(provide_actor),
+            # The spaces area's visibility rule, handed to lower areas that list spaces (policies).
+            "space_visibility": Provide(_space_visibility, sync_to_thread=False),
         },
     )
     return Litestar(

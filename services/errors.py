@@ -110,7 +110,7 @@ def error_response(
         ErrorEnvelope(ErrorBody(code=code, message=message, details=details or {})),
         status_code=status,
         media_type=MediaType.JSON,
-        headers=headers,
+        headers={"Cache-Control": "no-store", **(headers or {})},  # an answer about this caller's request
     )
 
 

@@ -79,7 +79,12 @@ class Resync(_Event, tag="r"):
     """Delivered locally after a broker reconnects: events may have been missed, re-read history."""
 
 
-Event = Wake | Removed | Purged | TypingSignal | PresenceSignal | Heartbeat | Probe | Gone | Resync
+class Recheck(_Event, tag="a"):
+    """Access to chat may have been lost (a ban, a removal, a lost network role, an ended share)
+    and is committed: every node re-checks its live subscriptions now."""
+
+
+Event = Wake | Removed | Purged | TypingSignal | PresenceSignal | Heartbeat | Probe | Gone | Resync | Recheck
 Handler = Callable[[Event], None]
 
 _encoder = msgspec.json.Encoder()

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from realtime.interfaces import Changes, Identity, Refusal, Rights, StoredMessage
 from services.auth.principal import Principal
 from services.auth.resolve import Authenticator
-from services.chat import repository, service
+from services.chat import access, repository, service
 from services.errors import AppError
 from services.spaces.governing import members_may_post
 
@@ -163,7 +163,8 @@ async def _use_case(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
 
 class SqlRoomAccess:
-    """Membership from space_members; the posting rule from :class:`PostingRules` (shared with the store)."""
+    """Chat access through :mod:`services.chat.access` (the federation predicates); the posting
+    rule from :class:`PostingRules` (shared with the store)."""
 
     def __init__(self, engine: AsyncEngine, posting: PostingRules) -> None:
         self._engine = engine
@@ -172,8 +173,8 @@ class SqlRoomAccess:
     async def rights(self, account: uuid.UUID, spaces: Sequence[uuid.UUID]) -> dict[uuid.UUID, Rights]:
         posting = {space: await self._posting.members_may_post(space) for space in spaces}
         async with self._engine.connect() as conn:
-            return await repository.rights(conn, account, spaces, posting)
+            return await access.rights(conn, account, spaces, posting)
 
     async def readable(self, pairs: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> set[tuple[uuid.UUID, uuid.UUID]]:
         async with self._engine.connect() as conn:
-            return await repository.readable(conn, pairs)
+            return await access.readable(conn, pairs)

@@ -1,11 +1,16 @@
-"""All chat SQL. Sends are one statement: access check, seq increment and insert together."""
+"""All chat SQL. Sends are one statement: access check, seq increment and insert together.
+
+Access is decided by :mod:`services.chat.access` through :mod:`federation.space_permissions`;
+here are the facts it reads and the send path's SQL copy of the posting rule (tested against the
+predicate)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -13,40 +18,54 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from federation.space_permissions import (
-    SpaceActor,
-    SpaceFacts,
-    SpaceRole,
-    can_moderate_chat,
-    can_post_chat,
-    can_read_chat,
-)
-from federation.spaces import SpaceKind, Visibility
-from realtime.interfaces import Changes, Rights, StoredMessage
+from realtime.interfaces import Changes, StoredMessage
 
 Executor = AsyncConnection | AsyncSession
 _UUIDS = ARRAY(UUID(as_uuid=True))
 
-# Posting rule: an active member may post unless the space's governing `chat.posting` (its
-# setting pulled inside templates and ancestors, computed by services.spaces.governing and passed
-# in as :members_may_post) is 'facilitators', in which case only facilitators may; nobody muted
-# in the space or a space above it may (federation.space_permissions.can_post_chat, MUTED). The
-# counter row is upserted only when the rule allows it and the key is new, so a refused or
+# Who may post, in SQL: the send path decides in the same statement that takes the seq, so a ban
+# committed a moment earlier is never outrun and a send stays one round trip. This is the hot
+# path's copy of federation.space_permissions.can_post_chat over space_actor's facts:
+#   an active row in the space (its role decides facilitator vs member), whose account
+#   * still belongs to the home network, or to a guest network with an active share on the space
+#     (or, with include_subspaces, on an ancestor) — federation.sharing.covers — or is the space's
+#     outside facilitator (brought in by a network admin for this space only);
+#   * is banned neither in this space (the row would not be active) nor in any space above;
+#   * is a facilitator, or the governing chat.posting (:members_may_post) lets members post;
+#   * is not muted in the space or any space above (chat_mutes; the MUTED role);
+#   * and the space is not archived (read-only, services.stewardship).
+# tests/services/test_chat_access_property.py builds random trees, memberships, bans and shares in
+# PostgreSQL and checks this fragment against the predicate for every (account, space); change
+# both together.
+_MAY_POST_SQL = """
+SELECT 1 FROM space_members m JOIN spaces s ON s.id = m.space_id
+WHERE m.space_id = :space AND m.account_id = :author AND m.status = 'active'
+  AND (m.role = 'facilitator' OR CAST(:members_may_post AS boolean))
+  AND s.archived_at IS NULL
+  AND NOT EXISTS (
+    SELECT 1 FROM chat_mutes cm WHERE cm.account_id = m.account_id AND cm.space_id = ANY(s.path || s.id))
+  AND NOT EXISTS (
+    SELECT 1 FROM space_members b
+    WHERE b.account_id = m.account_id AND b.space_id = ANY(s.path) AND b.status = 'banned')
+  AND (
+    (m.outside AND m.role = 'facilitator')
+    OR EXISTS (SELECT 1 FROM network_members n WHERE n.network_id = s.network_id AND n.account_id = m.account_id)
+    OR EXISTS (
+      SELECT 1 FROM shares sh
+      JOIN network_members g ON g.network_id = sh.guest_network_id AND g.account_id = m.account_id
+      WHERE sh.status = 'active' AND sh.space_id = ANY(s.path || s.id)
+        AND (sh.space_id = s.id OR sh.include_subspaces)))
+"""
+
+# The counter row is upserted only when the rule allows it and the key is new, so a refused or
 # repeated send changes nothing. The author's display name comes back for the message frame.
 _APPEND_SQL = """
 WITH existing AS (
     SELECT seq, id, body, sent_at, deleted_at, version, edited_at FROM messages
     WHERE space_id = :space AND author_id = :author AND key = :key
 ), allowed AS (
-    SELECT 1 FROM space_members m
-    WHERE m.space_id = :space AND m.account_id = :author AND m.status = 'active'
-      AND (m.role = 'facilitator' OR CAST(:members_may_post AS boolean))
-      AND NOT EXISTS (SELECT 1 FROM spaces s WHERE s.id = :space AND s.archived_at IS NOT NULL)
+    MAY_POST
       AND NOT EXISTS (SELECT 1 FROM existing)
-      AND NOT EXISTS (
-          SELECT 1 FROM chat_mutes cm JOIN spaces s ON s.id = m.space_id
-          WHERE cm.account_id = m.account_id AND (cm.space_id = s.id OR cm.space_id = ANY(s.path))
-      )
 ), room AS (
     INSERT INTO chat_rooms (space_id, head_seq, version) SELECT :space, 1, 1 FROM allowed
     ON CONFLICT (space_id) DO UPDATE SET head_seq = chat_rooms.head_seq + 1, version = chat_rooms.version + 1
@@ -61,7 +80,8 @@ WITH existing AS (
     SELECT false AS created, seq, id, body, sent_at, deleted_at, version, edited_at FROM existing
 )
 SELECT out.*, (SELECT display_name FROM accounts WHERE id = :author) AS author_name FROM out
-"""
+""".replace("MAY_POST", _MAY_POST_SQL.strip())
+_MAY_POST = text("SELECT EXISTS (" + _MAY_POST_SQL + ")")
 _APPEND = text(_APPEND_SQL)
 _APPEND_PARAMS = ("space", "author", "key", "body", "id", "members_may_post")
 _APPEND_NATIVE = re.sub(
@@ -122,22 +142,29 @@ FROM chat_rooms WHERE space_id = :space
 """
 )
 
-_RIGHTS = text(
+# The facts chat access depends on, for many (account, space) pairs in one statement: the space,
+# the account's row in it, whether it is banned above, its role in the home network, and the
+# active shares on the space's path with networks it belongs to. Deciding is left to
+# federation.space_permissions (services.chat.access): no rule lives in this query.
+_FACTS = text(
     """
-SELECT m.space_id, m.role, s.kind, s.visibility,
+SELECT p.account_id, p.space_id, s.network_id, s.path, s.kind, s.visibility, s.join_mode, m.role, m.status,
+       coalesce(m.outside, false),
+       EXISTS (SELECT 1 FROM space_members b
+               WHERE b.account_id = p.account_id AND b.space_id = ANY(s.path) AND b.status = 'banned'),
+       (SELECT n.role FROM network_members n WHERE n.network_id = s.network_id AND n.account_id = p.account_id),
+       sh.spaces, sh.subspaces, sh.networks, sh.roles,
        EXISTS (SELECT 1 FROM chat_mutes cm
-               WHERE cm.account_id = m.account_id AND (cm.space_id = s.id OR cm.space_id = ANY(s.path))) AS muted
-FROM space_members m JOIN spaces s ON s.id = m.space_id
-WHERE m.account_id = :account AND m.space_id = ANY(:spaces) AND m.status = 'active'
-"""
-).bindparams(bindparam("spaces", type_=_UUIDS))
-
-_READABLE = text(
-    """
-SELECT m.account_id, m.space_id
-FROM space_members m JOIN unnest(:accounts, :spaces) AS p(account_id, space_id)
-  ON m.account_id = p.account_id AND m.space_id = p.space_id
-WHERE m.status = 'active'
+               WHERE cm.account_id = p.account_id AND cm.space_id = ANY(s.path || s.id)) AS muted
+FROM unnest(:accounts, :spaces) AS p(account_id, space_id)
+JOIN spaces s ON s.id = p.space_id
+LEFT JOIN space_members m ON m.space_id = p.space_id AND m.account_id = p.account_id
+LEFT JOIN LATERAL (
+    SELECT array_agg(x.space_id) AS spaces, array_agg(x.include_subspaces) AS subspaces,
+           array_agg(x.guest_network_id) AS networks, array_agg(g.role) AS roles
+    FROM shares x JOIN network_members g ON g.network_id = x.guest_network_id AND g.account_id = p.account_id
+    WHERE x.status = 'active' AND x.space_id = ANY(s.path || s.id)
+) sh ON true
 """
 ).bindparams(bindparam("accounts", type_=_UUIDS), bindparam("spaces", type_=_UUIDS))
 
@@ -288,42 +315,84 @@ async def changes(
     return Changes(messages=messages, changed=changed[:deletion_limit], head=head, version=version, more_changed=more)
 
 
-async def rights(
-    db: Executor, account: uuid.UUID, spaces: Sequence[uuid.UUID], members_may_post: Mapping[uuid.UUID, bool]
-) -> dict[uuid.UUID, Rights]:
-    """Rights of ``account`` in each of ``spaces``, one query for the facts; the decisions are
-    :mod:`federation.space_permissions`' (deny by default: only active members read; members post
-    where ``members_may_post`` — the governing chat.posting rule — allows; nobody muted posts)."""
-    if not spaces:
-        return {}
-    out: dict[uuid.UUID, Rights] = {}
-    rows = await db.execute(_RIGHTS, {"account": account, "spaces": list(spaces)})
-    for space_id, role, kind, visibility, muted in rows:
-        roles = {SpaceRole.MEMBER}
-        if role == "facilitator":
-            roles.add(SpaceRole.FACILITATOR)
-        if muted:
-            roles.add(SpaceRole.MUTED)
-        who = SpaceActor(frozenset(roles))
-        facts = SpaceFacts(
-            kind=SpaceKind(kind),
-            visibility=Visibility(visibility),
-            chat_posting="members" if members_may_post.get(space_id, True) else "facilitators",
+@dataclass(frozen=True, slots=True)
+class RoomFacts:
+    """What chat access to one space depends on, for one account (plain facts, no decision)."""
+
+    account_id: uuid.UUID
+    space_id: uuid.UUID
+    network_id: uuid.UUID
+    path: tuple[uuid.UUID, ...]
+    kind: str
+    visibility: str
+    join_mode: str
+    role: str | None
+    """The account's row in the space (None: no row)."""
+    status: str | None
+    banned_above: bool
+    home_role: str | None
+    """The account's role in the space's home network."""
+    shares: tuple[tuple[uuid.UUID, bool, uuid.UUID, str], ...]
+    """Active shares on the space or an ancestor with a network the account belongs to:
+    (shared space, include_subspaces, guest network, the account's role there)."""
+    muted: bool = False
+    """Muted in the space or a space above (chat_mutes): reads, but may not post."""
+    outside: bool = False
+    """The account's row marks an outside facilitator (space_members.outside)."""
+
+
+async def room_facts(db: Executor, pairs: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> list[RoomFacts]:
+    """:class:`RoomFacts` of each (account, space) pair whose space exists, one query."""
+    if not pairs:
+        return []
+    params = {"accounts": [a for a, _ in pairs], "spaces": [s for _, s in pairs]}
+    out = []
+    for (
+        account,
+        space,
+        network,
+        path,
+        kind,
+        vis,
+        mode,
+        role,
+        status,
+        outside,
+        banned,
+        home,
+        sp,
+        sub,
+        nets,
+        roles,
+        muted,
+    ) in await db.execute(_FACTS, params):
+        shares = tuple(zip(sp, sub, nets, roles, strict=True)) if sp else ()
+        out.append(
+            RoomFacts(
+                account,
+                space,
+                network,
+                tuple(path),
+                kind,
+                vis,
+                mode,
+                role,
+                status,
+                bool(banned),
+                home,
+                shares,
+                bool(muted),
+                bool(outside),
+            )
         )
-        if not can_read_chat(who, facts):
-            continue
-        may_post = can_post_chat(who, facts)
-        reason = "" if may_post else ("muted" if muted else "posting_restricted")
-        out[space_id] = Rights(read=True, post=may_post, moderate=can_moderate_chat(who, facts), reason=reason)
     return out
 
 
-async def readable(db: Executor, pairs: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> set[tuple[uuid.UUID, uuid.UUID]]:
-    """The (account, space) pairs that are still active memberships, one query."""
-    if not pairs:
-        return set()
-    rows = await db.execute(_READABLE, {"accounts": [a for a, _ in pairs], "spaces": [s for _, s in pairs]})
-    return {(account, space) for account, space in rows}
+async def may_post(db: Executor, space: uuid.UUID, author: uuid.UUID, *, members_may_post: bool) -> bool:
+    """The send path's posting check (:data:`_MAY_POST_SQL`) on its own, for tests that tie it to
+    :func:`federation.space_permissions.can_post_chat`."""
+    params = {"space": space, "author": author, "members_may_post": members_may_post}
+    return bool((await db.execute(_MAY_POST, params)).scalar_one())
 
 
 async def find(db: Executor, space: uuid.UUID, seq: int) -> tuple[uuid.UUID | None, bool] | None:

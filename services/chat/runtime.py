@@ -19,7 +19,7 @@ from federation.policy.parameters import CATALOGUE
 from realtime.brokers import Broker
 from realtime.gateway import Gateway, GatewayConfig
 from realtime.hub import Observer
-from services.chat import repository
+from services.chat import recheck, repository
 from services.chat.adapters import ChatAuthenticator, PostingRules, SqlMessageStore, SqlRoomAccess
 from services.errors import database_unavailable
 from services.persistence.engine import connect_args, libpq_url
@@ -157,6 +157,11 @@ async def start_chat(state: Any, settings: Settings) -> ChatRuntime:
         transient=database_unavailable,
     )
     await gateway.start()
+
+    async def access_changed() -> None:
+        gateway.access_changed()
+
+    recheck.install(state.sessionmaker, access_changed)
     state.readiness_checks.append(ReadinessCheck(f"broker ({broker.name})", broker.ping))
 
     async def retention_loop() -> None:

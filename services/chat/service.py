@@ -21,6 +21,7 @@ from realtime.interfaces import Rights, StoredMessage
 from services import audit
 from services.accounts import repository as accounts_repository
 from services.auth.principal import Principal
+from services.chat import access as chat_access
 from services.chat import repository
 from services.chat.schemas import MessageCreate, MessageEdit, MessageOut, MessagePage, MuteList, MuteOut, ReadMarker
 from services.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
@@ -51,7 +52,7 @@ async def _rights(session: AsyncSession, account: uuid.UUID, space: uuid.UUID, *
     ``posting`` the governing posting rule is not computed (a few queries), so ``post`` is only
     meaningful with it: readers need ``read`` alone."""
     rule = await members_may_post(session, [space]) if posting else {space: True}
-    rights = (await repository.rights(session, account, [space], rule)).get(space)
+    rights = (await chat_access.rights(session, account, [space], rule)).get(space)
     if rights is None or not rights.read:
         raise Forbidden("Only active members of this space can use its chat.", code="not_a_member")
     return rights
@@ -85,7 +86,7 @@ async def post_message(
             session, space, principal.account_id, data.key, data.body, members_may_post=posting.get(space, True)
         )
     if result is None:
-        rights = (await repository.rights(session, principal.account_id, [space], posting)).get(space)
+        rights = (await chat_access.rights(session, principal.account_id, [space], posting)).get(space)
         if rights is not None and rights.read:
             if rights.reason == "muted":
                 raise Forbidden("A facilitator muted you in this space: you can read but not post.", code="muted")
@@ -203,7 +204,7 @@ async def mute(session: AsyncSession, actor: Actor, space_id: uuid.UUID, account
     await _moderator(session, actor, space_id)
     if account_id == actor.account_id:
         raise Unprocessable("You cannot mute yourself.", code="cannot_mute_self")
-    target = (await repository.rights(session, account_id, [space_id], {space_id: True})).get(space_id)
+    target = (await chat_access.rights(session, account_id, [space_id], {space_id: True})).get(space_id)
     if target is None:
         raise NotFound("This space has no active member with that id.", code="member_not_found")
     if target.moderate:

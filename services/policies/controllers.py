@@ -22,6 +22,7 @@ from services.policies.schemas import (
     TemplateOut,
     TemplateUpdate,
 )
+from services.policies.service import SpaceVisibility
 
 SlugParam = Annotated[str, Parameter(description="The network's slug", max_length=80)]
 DryRun = Annotated[bool, Parameter(description="Report the effect without changing anything")]
@@ -40,14 +41,22 @@ class TemplateController(Controller):
         return await service.create_template(db_session, actor, slug, data)
 
     @get("/", summary="List the network's templates")
-    async def list_templates(self, *, db_session: AsyncSession, actor: Actor, slug: SlugParam) -> TemplateList:
-        return await service.list_templates(db_session, actor, slug)
+    async def list_templates(
+        self, *, db_session: AsyncSession, actor: Actor, slug: SlugParam, space_visibility: SpaceVisibility
+    ) -> TemplateList:
+        return await service.list_templates(db_session, actor, slug, space_visibility)
 
     @get("/{template_id:uuid}", summary="Read a template with its versions")
     async def read(
-        self, *, db_session: AsyncSession, actor: Actor, slug: SlugParam, template_id: uuid.UUID
+        self,
+        *,
+        db_session: AsyncSession,
+        actor: Actor,
+        slug: SlugParam,
+        template_id: uuid.UUID,
+        space_visibility: SpaceVisibility,
     ) -> TemplateOut:
-        return await service.read_template(db_session, actor, slug, template_id)
+        return await service.read_template(db_session, actor, slug, template_id, space_visibility)
 
     @put(
         "/{template_id:uuid}",

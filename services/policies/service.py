@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -140,24 +140,51 @@ async def create_template(session: AsyncSession, actor: Actor, slug: str, data: 
     return _out(template, network, data.constraints, [])
 
 
-async def list_templates(session: AsyncSession, actor: Actor, slug: str) -> TemplateList:
-    """Every template of the network (two queries)."""
+SpaceVisibility = Callable[[AsyncSession, Actor, Sequence[uuid.UUID]], Awaitable[set[uuid.UUID]]]
+"""Which of these spaces the caller may see. The spaces area answers it (``access.visible_ids``,
+the rule every space route uses); it stands on a higher floor, so the composition root hands it
+in (the ``space_visibility`` dependency) instead of this area importing it."""
+
+
+async def list_templates(session: AsyncSession, actor: Actor, slug: str, visible: SpaceVisibility) -> TemplateList:
+    """Every template of the network (two queries; more for a non-admin, see ``_visible_attachments``)."""
     network = await require_network(session, slug)
     if not can_read_templates(network_actor(actor, network.id)):
         raise Forbidden("Only members of this network can read its policy templates.", code="forbidden")
     rows = await repository.list_templates(session, network.id)
-    attached = await repository.attachments_of(session, [t.id for t, _ in rows])
+    attached = await _visible_attachments(
+        session, actor, network, await repository.attachments_of(session, [t.id for t, _ in rows]), visible
+    )
     return TemplateList(items=[_out(t, network, c, attached[t.id]) for t, c in rows])
 
 
-async def read_template(session: AsyncSession, actor: Actor, slug: str, template_id: uuid.UUID) -> TemplateOut:
+async def _visible_attachments(
+    session: AsyncSession,
+    actor: Actor,
+    network: Network,
+    attached: dict[uuid.UUID, list[uuid.UUID | None]],
+    visible: SpaceVisibility,
+) -> dict[uuid.UUID, list[uuid.UUID | None]]:
+    """Attachments as the caller may see them: a space it may not see (an unlisted identity space)
+    is left out, as its own route would answer 404. Admins see every space: no query."""
+    if can_manage_templates(network_actor(actor, network.id)):
+        return attached
+    seen = await visible(session, actor, [s for spaces in attached.values() for s in spaces if s is not None])
+    return {t: [s for s in spaces if s is None or s in seen] for t, spaces in attached.items()}
+
+
+async def read_template(
+    session: AsyncSession, actor: Actor, slug: str, template_id: uuid.UUID, visible: SpaceVisibility
+) -> TemplateOut:
     """One template with its version history."""
     network = await require_network(session, slug)
     if not can_read_templates(network_actor(actor, network.id)):
         raise Forbidden("Only members of this network can read its policy templates.", code="forbidden")
     template = await _require_template(session, network, template_id)
     constraints = await repository.current_constraints(session, template)
-    attached = await repository.attachments_of(session, [template.id])
+    attached = await _visible_attachments(
+        session, actor, network, await repository.attachments_of(session, [template.id]), visible
+    )
     return _out(template, network, constraints, attached[template.id], await repository.versions(session, template.id))
 
 
@@ -414,7 +441,9 @@ async def attach_to_space(
     space, network = await _space_and_network(session, actor, space_id)
     if await repository.get_template(session, network.id, template_id) is None:
         other = await repository.get_template_any_network(session, template_id)
-        if other is not None:
+        # Said only to someone who may read that network's templates; anyone else gets the
+        # answer for a template that does not exist (a uuid's existence is not theirs to learn).
+        if other is not None and can_read_templates(network_actor(actor, other.network_id)):
             raise Unprocessable(
                 "That template belongs to another network; a space follows its own network's templates.",
                 code="template_in_other_network",

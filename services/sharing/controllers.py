@@ -6,12 +6,10 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, Response, Router, delete, get, post, put
-from litestar.datastructures import State
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.permissions import Actor
-from services.persistence.session import on_commit
 from services.sharing import service
 from services.sharing.schemas import ShareAccept, ShareCreate, ShareList, ShareOut, TrustedList, TrustedOut
 
@@ -90,14 +88,10 @@ class ShareController(Controller):
         summary="End an agreement or withdraw an offer (either side's admins); guests lose access at once",
         status_code=200,
     )
-    async def end(self, db_session: AsyncSession, actor: Actor, state: State, share_id: uuid.UUID) -> ShareOut:
-        out = await service.end(db_session, actor, share_id)
-        chat = getattr(state, "chat", None)
-        if chat is not None and out.removed_memberships:
-            # Open websocket subscriptions of removed guests end now on this node (other nodes at
-            # their next periodic membership check), only once the removal is committed.
-            on_commit(db_session, chat.gateway.revalidate)
-        return out
+    async def end(self, db_session: AsyncSession, actor: Actor, share_id: uuid.UUID) -> ShareOut:
+        # Open websocket subscriptions of removed guests end once this commits, on every node
+        # (services.chat.recheck watches the session's writes).
+        return await service.end(db_session, actor, share_id)
 
 
 sharing_router = Router(

@@ -8,16 +8,21 @@ caller may not see is a 404 indistinguishable from one that does not exist.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.permissions import Actor
+from federation.sharing import covers
 from federation.space_permissions import SpaceActor, SpaceFacts, can_read_space, space_actor
 from federation.spaces import JoinMode, MemberRole, MembershipFacts, MemberStatus, SpaceKind, Visibility
+from services.auth.guards import load_actor
+from services.auth.principal import Principal
 from services.errors import Conflict, NotFound
 from services.persistence.models import Space, SpaceMember
 from services.sharing import guests
+from services.sharing import repository as sharing_repository
 from services.sharing.repository import GuestShare
 from services.spaces import repository
 
@@ -49,18 +54,79 @@ class SpaceContext:
         return any(m.status == "banned" for m in self.mine.values())
 
 
+async def standing_of(session: AsyncSession, account_id: uuid.UUID, ctx: SpaceContext) -> SpaceActor:
+    """Another account's roles relative to ``ctx.space`` (e.g. an invitee's), from the same facts
+    :func:`load` uses: its network roles, the shares reaching the space for its networks, its rows
+    on the path (a ban here or above). Three queries."""
+    space = ctx.space
+    them = await load_actor(session, Principal(account_id=account_id))
+    shares = await guests.guest_shares(session, them, space)
+    rows = await repository.memberships(session, account_id, [*space.path, space.id])
+    return space_actor(
+        them,
+        home_network_id=space.network_id,
+        guest_network_ids={s.guest_network_id for s in shares},
+        membership=_facts(rows.get(space.id)),
+        parent_membership=_facts(rows.get(space.parent_id)) if space.parent_id else None,
+        banned_above=any(rows[a].status == "banned" for a in space.path if a in rows),
+    )
+
+
+async def visible(session: AsyncSession, actor: Actor, spaces: Sequence[Space]) -> set[uuid.UUID]:
+    """The ids of ``spaces`` the caller may see (:func:`can_read_space`, from the same facts as
+    :func:`load`: rows on each path, bans above, invitations, shares). For listings, so a list
+    never shows a space its own route would answer 404 for. Two queries, three for a guest."""
+    if not spaces:
+        return set()
+    ids = [s.id for s in spaces]
+    on_paths = list({*ids, *(a for s in spaces for a in s.path)})
+    mine = await repository.memberships(session, actor.account_id, on_paths)
+    invited = await repository.invited_to(session, actor.account_id, ids)
+    foreign = [n for n in actor.network_roles if any(n != s.network_id for s in spaces)]
+    shares = await sharing_repository.active_guest_shares(session, on_paths, foreign) if foreign else []
+    out = set()
+    for space in spaces:
+        row = _facts(mine.get(space.id))
+        if space.id in invited and (row is None or row.status is not MemberStatus.BANNED):
+            row = MembershipFacts(MemberRole.MEMBER, MemberStatus.INVITED)
+        who = space_actor(
+            actor,
+            home_network_id=space.network_id,
+            guest_network_ids={
+                g.guest_network_id
+                for g in shares
+                if g.guest_network_id != space.network_id
+                and covers(g.space_id, g.include_subspaces, space.id, space.path)
+            },
+            membership=row,
+            parent_membership=_facts(mine.get(space.parent_id)) if space.parent_id else None,
+            banned_above=any(mine[a].status == "banned" for a in space.path if a in mine),
+        )
+        if can_read_space(who, facts_of(space)):
+            out.add(space.id)
+    return out
+
+
+async def visible_ids(session: AsyncSession, actor: Actor, space_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """:func:`visible` for ids (one more query to load the spaces)."""
+    return await visible(session, actor, await repository.spaces_by_ids(session, list(dict.fromkeys(space_ids))))
+
+
 def network_actor(actor: Actor, network_id: uuid.UUID) -> SpaceActor:
     """The caller's roles relative to a network (for network-level space and template checks)."""
     return space_actor(actor, home_network_id=network_id)
 
 
 def facts_of(space: Space) -> SpaceFacts:
-    """Plain facts about a space for permission checks."""
+    """Plain facts about a space for permission checks.
+
+    Policy values are not read here: a raw ``settings`` entry is not the value that governs
+    (templates and ancestors may pin it). The one consumer of a policy fact, chat posting,
+    loads the governing value through :mod:`services.spaces.governing` (``services.chat``);
+    left unset, ``chat_posting`` denies members (deny by default).
+    """
     return SpaceFacts(
-        kind=SpaceKind(space.kind),
-        visibility=Visibility(space.visibility),
-        join_mode=JoinMode(space.join_mode),
-        chat_posting=str(space.settings.get("chat.posting", "members")),
+        kind=SpaceKind(space.kind), visibility=Visibility(space.visibility), join_mode=JoinMode(space.join_mode)
     )
 
 

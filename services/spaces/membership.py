@@ -22,6 +22,7 @@ from federation.space_permissions import (
     can_remove_member,
     can_see_to_join,
     can_view_members,
+    may_belong,
 )
 from federation.spaces import (
     FacilitatorCode,
@@ -124,7 +125,7 @@ async def join(session: AsyncSession, actor: Actor, space_id: uuid.UUID, data: J
         can_see=can_see_to_join(ctx.who, ctx.facts),
         is_member=member is not None and member.status == "active",
         is_banned=ctx.banned,
-        has_invite=ctx.invited,
+        has_invite=ctx.who.has(SpaceRole.INVITED),  # only while the invitee may still belong
         is_parent_member=ctx.who.has(SpaceRole.PARENT_MEMBER),
     )
     decision = decide_join(attempt)
@@ -213,6 +214,12 @@ async def decide_request(
             assert decision.reason is not None
             status, code = _REFUSAL_STATUS[decision.reason]
             raise (Conflict if status == 409 else Forbidden)(f"Cannot approve: {decision.message}.", code=code)
+        if not may_belong(await access.standing_of(session, r.account_id, ctx)):
+            raise Conflict(
+                "Cannot approve: the requester no longer belongs to this space's network or to a network "
+                "it is shared with.",
+                code="not_eligible",
+            )
         row = theirs.get(space.id)
         if row is None:
             row = SpaceMember(space_id=space.id, account_id=r.account_id, role="member", status="active")
@@ -243,10 +250,12 @@ async def invite(session: AsyncSession, actor: Actor, space_id: uuid.UUID, data:
         raise Forbidden("Only this space's facilitators and the network's admins can invite.", code="forbidden")
     space = ctx.space
     if not await repository.account_exists(session, data.account_id):
-        raise NotFound(f"No active account has id {data.account_id}.", code="account_not_found")
+        raise _not_eligible(data.account_id)
     theirs = await repository.memberships(session, data.account_id, [*space.path, space.id])
     if any(m.status == "banned" for m in theirs.values()):
         raise Conflict("That account is banned from this space or a space above it; lift the ban first.", code="banned")
+    if not may_belong(await access.standing_of(session, data.account_id, ctx)):
+        raise _not_eligible(data.account_id)
     row = theirs.get(space.id)
     if row is not None and row.status == "active":
         raise Conflict("That account is already a member of this space.", code="already_member")
@@ -258,6 +267,16 @@ async def invite(session: AsyncSession, actor: Actor, space_id: uuid.UUID, data:
         await session.flush()
     invitation = await _new_request(session, actor, space, data.account_id, kind="invitation", message=data.message)
     return request_out(invitation)
+
+
+def _not_eligible(account_id: uuid.UUID) -> NotFound:
+    """One answer for an account that does not exist and one that may not belong here (no role in
+    the network or in a network the space is shared with), so an invitation reveals nothing."""
+    return NotFound(
+        f"No account with id {account_id} can be invited here: invite people who belong to this "
+        "space's network or to a network it is shared with.",
+        code="account_not_found",
+    )
 
 
 async def _new_request(

@@ -340,3 +340,25 @@ async def move_subtree(session: AsyncSession, space: Space, new_path: list[uuid.
     space.parent_id = new_path[-1] if new_path else None
     space.path = new_path
     space.depth = len(new_path)
+
+
+async def spaces_by_ids(session: AsyncSession, space_ids: Sequence[uuid.UUID]) -> list[Space]:
+    """The existing spaces among ``space_ids`` (one query)."""
+    if not space_ids:
+        return []
+    return list(await session.scalars(select(Space).where(Space.id.in_(list(space_ids)))))
+
+
+async def invited_to(session: AsyncSession, account_id: uuid.UUID, space_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of ``space_ids`` holding a pending invitation for the account (one query)."""
+    if not space_ids:
+        return set()
+    rows = await session.scalars(
+        select(SpaceJoinRequest.space_id).where(
+            SpaceJoinRequest.account_id == account_id,
+            SpaceJoinRequest.space_id.in_(list(space_ids)),
+            SpaceJoinRequest.kind == "invitation",
+            SpaceJoinRequest.status == "pending",
+        )
+    )
+    return set(rows)

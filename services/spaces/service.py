@@ -228,14 +228,6 @@ async def _parent_for_create(
                 code="forbidden",
             )
         return None
-    parent = await repository.get_space(session, parent_id)
-    if parent is not None and parent.network_id != network_id:
-        raise Unprocessable(
-            "The parent space belongs to another network; a space and its parent share a home network "
-            "(share the space with the other network instead).",
-            code="parent_in_other_network",
-            details={"field": "parent_id"},
-        )
     try:
         parent_ctx = await access.load(session, actor, parent_id, lock=True)
     except NotFound:
@@ -244,6 +236,13 @@ async def _parent_for_create(
             code="parent_not_found",
             details={"field": "parent_id"},
         ) from None
+    if parent_ctx.space.network_id != network_id:  # said only about a space the caller may see
+        raise Unprocessable(
+            "The parent space belongs to another network; a space and its parent share a home network "
+            "(share the space with the other network instead).",
+            code="parent_in_other_network",
+            details={"field": "parent_id"},
+        )
     if not can_create_space(parent_ctx.who, parent_ctx.facts):
         raise Forbidden(
             "You cannot create spaces under this space: network admins can, and facilitators of the parent space.",
@@ -423,21 +422,14 @@ async def hierarchy(session: AsyncSession, actor: Actor, space_id: uuid.UUID, ma
 
 
 async def directory(session: AsyncSession, actor: Actor, slug: str) -> SpaceList:
-    """The network's directory: spaces the caller may see, without member information (one query)."""
+    """The network's directory: spaces the caller may see, without member information (three queries)."""
     network = await require_network(session, slug)
     net = access.network_actor(actor, network.id)
     if not net.has(*_DIRECTORY_ROLES):
         raise Forbidden(f"The directory of '{slug}' is for members of that network.", code="forbidden")
     rows = await repository.directory(session, network.id, actor.account_id)
-    items = []
-    for space, role, status in rows:
-        who = space_actor(
-            actor,
-            home_network_id=network.id,
-            membership=MembershipFacts(MemberRole(role), MemberStatus(status)) if role and status else None,
-        )
-        if can_read_space(who, access.facts_of(space)):
-            items.append(summary(space, role if status == "active" else None))
+    seen = await access.visible(session, actor, [space for space, _, _ in rows])  # bans above, lost roles too
+    items = [summary(space, role if status == "active" else None) for space, role, status in rows if space.id in seen]
     return SpaceList(network=slug, items=items)
 
 
@@ -612,19 +604,18 @@ async def _check_move(
                 code="forbidden",
                 details={"rule": "move_needs_authority_over_old_parent", "field": "parent_id"},
             )
-    other = await repository.get_space(session, parent_id)
-    if other is not None and other.network_id != space.network_id:
-        raise Unprocessable(
-            "The new parent belongs to another network; a space and its parent share a home network.",
-            code="parent_in_other_network",
-            details={"field": "parent_id"},
-        )
     try:
         parent_ctx = await access.load(session, actor, parent_id)
     except NotFound:
         raise Unprocessable(
             f"No space with id {parent_id} is visible to you.", code="parent_not_found", details={"field": "parent_id"}
         ) from None
+    if parent_ctx.space.network_id != space.network_id:  # said only about a space the caller may see
+        raise Unprocessable(
+            "The new parent belongs to another network; a space and its parent share a home network.",
+            code="parent_in_other_network",
+            details={"field": "parent_id"},
+        )
     if not can_create_space(parent_ctx.who, parent_ctx.facts):
         raise Forbidden("You cannot move spaces under that parent.", code="forbidden")
     resolver = loading.resolver_for(spaces, attached)

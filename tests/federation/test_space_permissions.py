@@ -71,8 +71,6 @@ TABLE: list[tuple[str, SpaceCheck, SpaceFacts, set[SpaceRole]]] = [
     ("update settings", sp.can_update_space_settings, LISTED, {R.OPERATOR, R.NETWORK_ADMIN, R.FACILITATOR}),
     ("sub-space constraints", sp.can_set_subspace_constraints, LISTED, {R.OPERATOR, R.NETWORK_ADMIN, R.FACILITATOR}),
     ("manage facilitators", sp.can_manage_facilitators, LISTED, {R.OPERATOR, R.NETWORK_ADMIN, R.FACILITATOR}),
-    ("attach template", sp.can_attach_template, LISTED, {R.OPERATOR, R.NETWORK_ADMIN}),
-    ("space compliance", sp.can_view_space_compliance, LISTED, {R.OPERATOR, R.NETWORK_ADMIN, R.FACILITATOR}),
     ("view members (identity)", sp.can_view_members, LISTED, {R.FACILITATOR, R.MEMBER, R.GUEST}),
     ("view members (topic)", sp.can_view_members, FACILITATORS_POST, {R.FACILITATOR, R.MEMBER, R.GUEST}),
     ("approve requests", sp.can_approve_requests, LISTED, {R.FACILITATOR}),
@@ -198,3 +196,28 @@ def test_guests_lose_access_the_moment_a_share_ends() -> None:
     assert roles(guest, guest_network_ids=[], membership=ACTIVE_MEMBER) == NONE
     # someone who left the home network keeps no space role either
     assert roles(Actor(ME), membership=ACTIVE_FACILITATOR) == NONE
+
+
+def test_an_invitation_counts_only_for_people_who_may_belong() -> None:
+    invited = MembershipFacts(MemberRole.MEMBER, MemberStatus.INVITED)
+    assert roles(Actor(ME), membership=invited) == NONE  # no role in the network, no share
+    guest = Actor(ME, network_roles={GUEST_NET: Role.MEMBER})
+    assert roles(guest, guest_network_ids=[GUEST_NET], membership=invited) == {R.GUEST_NETWORK_MEMBER, R.INVITED}
+    assert roles(guest, membership=invited) == NONE  # the share ended
+
+
+def test_may_belong() -> None:
+    home = Actor(ME, network_roles={HOME: Role.MEMBER})
+    guest = Actor(ME, network_roles={GUEST_NET: Role.MEMBER})
+    assert sp.may_belong(space_actor(home, home_network_id=HOME))
+    assert sp.may_belong(space_actor(guest, home_network_id=HOME, guest_network_ids=[GUEST_NET]))
+    assert not sp.may_belong(space_actor(guest, home_network_id=HOME))
+    assert not sp.may_belong(space_actor(Actor(ME, is_operator=True), home_network_id=HOME))
+    assert not sp.may_belong(space_actor(home, home_network_id=HOME, banned_above=True))
+
+
+def test_chat_posting_not_loaded_denies_members_but_not_facilitators() -> None:
+    unknown = SpaceFacts(SpaceKind.TOPIC, Visibility.LISTED)
+    assert unknown.chat_posting is None
+    assert not sp.can_post_chat(SpaceActor(frozenset({R.MEMBER})), unknown)
+    assert sp.can_post_chat(SpaceActor(frozenset({R.MEMBER, R.FACILITATOR})), unknown)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from realtime.gateway import GatewayConfig
 from services.app import create_app
 from services.settings import Settings
-from tests.factories import add_space_member, make_account, make_network, make_space, make_token
+from tests.factories import add_member, add_space_member, make_account, make_network, make_space, make_token
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 BROKERS = ["memory", "postgres", "redis"]
@@ -118,6 +118,7 @@ async def room(db_session: AsyncSession) -> Room:
         account = await make_account(db_session, name=name.title())
         tokens[name] = await make_token(db_session, account)
         ids[name] = account.id
+        await add_member(db_session, network, account)  # chat needs the home network too, like every route
         if name in {"alice", "bob"}:
             await add_space_member(db_session, space, account)
             await add_space_member(db_session, announcements, account)

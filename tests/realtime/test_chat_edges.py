@@ -278,9 +278,10 @@ async def test_retention_purge(settings: Settings, room: Room, db_session, engin
     short = await make_space(db_session, network, settings={"chat.retention_days": 30})
     await db_session.commit()
     from services.chat import repository
-    from tests.factories import add_space_member, make_account
+    from tests.factories import add_member, add_space_member, make_account
 
     author = await make_account(db_session)
+    await add_member(db_session, network, author)
     await add_space_member(db_session, keep_forever, author)
     await add_space_member(db_session, short, author)
     await db_session.commit()

@@ -60,6 +60,7 @@ async def test_one_bad_value_does_not_stop_the_purge_for_other_spaces(engine, db
     absurd = await make_space(db_session, network)
     fractional = await make_space(db_session, network)
     author = await make_account(db_session)
+    await add_member(db_session, network, author)  # chat is for members of the network
     for space in (good, absurd, fractional):
         await add_space_member(db_session, space, author)
     await db_session.commit()

@@ -72,7 +72,8 @@ CASES: list[tuple[str, str, str, Any, int, str | None]] = [
     (ADMIN, "DELETE", S + "/templates/" + MISSING, None, 404, "template_not_found"),
     (ADMIN, "DELETE", T + "/{template_id}/attach", None, 404, "attachment_not_found"),
     (ADMIN, "DELETE", T + "/" + MISSING + "/attach", None, 404, "template_not_found"),
-    (ADMIN, "PUT", S + "/templates/{other_template_id}", None, 422, "template_in_other_network"),
+    # another network's template: the same answer as a missing one (its existence is not ours to learn)
+    (ADMIN, "PUT", S + "/templates/{other_template_id}", None, 404, "template_not_found"),
     (ADMIN, "PUT", T + "/{template_id}/attach", {"mark_noncompliant": {"deadline": "soon"}}, 422, "validation_error"),
     (ADMIN, "PUT", T + "/{template_id}", {"constraints": {"meetings.weekly": {"min": 1}}}, 422, "invalid_constraints"),
     (ADMIN, "PUT", T + "/{template_id}", {"constraints": {}, "colour": "red"}, 422, "validation_error"),

@@ -54,7 +54,7 @@ from services.notifications.controllers import MyNotificationsController, Unsubs
 from services.notifications.reminders import start_reminders
 from services.ops.controllers import health, metrics, ready
 from services.persistence.engine import create_engine, create_sessionmaker
-from services.persistence.session import provide_db_session
+from services.persistence.session import add_session_info, provide_db_session
 from services.policies.controllers import policies_router
 from services.policies.service import SpaceVisibility
 from services.proposals.controllers import ProposalController
@@ -164,7 +164,8 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
         tune_for_server()
         state.identity_cleanup = start_cleanup(state, settings)
         state.mail = start_mail(state, settings, getattr(state, "mail_transport", None))
-        state.sessionmaker.configure(info={WAKE_KEY: state.mail.wake})  # mail queued by a request leaves on commit
+        # Mail queued by a request leaves on commit (keeps the chat re-check hook start_chat added).
+        add_session_info(state.sessionmaker, WAKE_KEY, state.mail.wake)
         state.reminders = start_reminders(state)
         try:
             yield

@@ -23,7 +23,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql.elements import TextClause
 
 from services.persistence.models import NetworkMember, Share, Space, SpaceMember
-from services.persistence.session import on_commit
+from services.persistence.session import add_session_info, on_commit
 
 HOOK = "affinity_access_changed"
 """``Session.info`` key holding the coroutine function to run after a committing access change."""
@@ -37,7 +37,7 @@ _WATCHED_TABLES = re.compile(
 def install(sessionmaker: Any, hook: Callable[[], Awaitable[None]]) -> None:
     """Have every session of ``sessionmaker`` (the app's request sessions) call ``hook`` after
     committing a change that may take chat access away."""
-    sessionmaker.configure(info={HOOK: hook})
+    add_session_info(sessionmaker, HOOK, hook)
 
 
 def _schedule(session: Session) -> None:

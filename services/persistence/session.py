@@ -21,6 +21,12 @@ REQUEST_SESSION_USED_KEY = "affinity_db_session_used"
 """Set when the handler used that session (the middleware then leaves closing it to us)."""
 
 
+def add_session_info(sessionmaker: Any, key: str, value: object) -> None:
+    """Give every session ``sessionmaker`` makes ``info[key] = value``, keeping what others put
+    there (``configure(info=...)`` replaces the whole dict: mail and chat both hook sessions)."""
+    sessionmaker.configure(info={**(sessionmaker.kw.get("info") or {}), key: value})
+
+
 def on_commit(session: AsyncSession, callback: Callable[[], Awaitable[Any]]) -> None:
     """Run ``callback`` after this session's transaction commits; drop it on rollback.
 

@@ -205,7 +205,7 @@ async def mute(session: AsyncSession, actor: Actor, space_id: uuid.UUID, account
     if account_id == actor.account_id:
         raise Unprocessable("You cannot mute yourself.", code="cannot_mute_self")
     target = (await chat_access.rights(session, account_id, [space_id], {space_id: True})).get(space_id)
-    if target is None:
+    if target is None or not target.read:
         raise NotFound("This space has no active member with that id.", code="member_not_found")
     if target.moderate:
         raise Unprocessable(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -70,6 +72,22 @@ from services.targeting.controllers import targeting_router
 from services.web.controllers import web_pages
 
 API_PREFIX = "/api/v1"
+
+SHUTDOWN_STEP_SECONDS = 10.0
+"""How long each background job may take to stop before shutdown goes on without it."""
+
+log = logging.getLogger("affinity.app")
+
+
+async def _stop_within(name: str, stopping: Coroutine[Any, Any, None], seconds: float) -> None:
+    """Run one job's stop, but never let it hold shutdown: a job that does not stop in time is
+    logged and left behind (the process is ending), so a restart never hangs on one stuck job."""
+    task = asyncio.ensure_future(stopping)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        log.warning("shutdown: the %s did not stop within %.0f s; going on without it", name, seconds)
+    elif not task.cancelled() and task.exception() is not None:
+        log.error("shutdown: stopping the %s failed", name, exc_info=task.exception())
 _HERE = Path(__file__).parent
 
 
@@ -170,10 +188,13 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
         try:
             yield
         finally:
-            await state.reminders.stop()
-            await state.mail.stop()
-            await state.identity_cleanup.stop()
-            await state.chat.stop()
+            for name, stop in (
+                ("meeting reminders", state.reminders.stop),
+                ("mail sender", state.mail.stop),
+                ("identity clean-up", state.identity_cleanup.stop),
+                ("chat", state.chat.stop),
+            ):
+                await _stop_within(name, stop(), SHUTDOWN_STEP_SECONDS)
             if owns_engine:
                 await state.engine.dispose()
 

@@ -27,6 +27,12 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _encoder = msgspec.json.Encoder()
 
 
+_OWN_FORM_CHECKS = ("/oidc/", "/auth/")
+"""Sign-in and OAuth endpoints refuse a NUL in their forms themselves, in their protocol's words
+(RFC 6749's ``invalid_request``, a sign-in page that says what was wrong) — see
+tests/services/test_identity_sessions.py; a JSON 422 would break OAuth clients."""
+
+
 class InputGuardMiddleware:
     """Refuse NUL characters, out-of-range integers and over-deep JSON anywhere in a request."""
 
@@ -45,7 +51,7 @@ class InputGuardMiddleware:
         if problem is not None:
             await _refuse(send, *problem)
             return
-        if scope.get("method", "GET") not in _BODY_METHODS:
+        if scope.get("method", "GET") not in _BODY_METHODS or scope.get("path", "").startswith(_OWN_FORM_CHECKS):
             await self.app(scope, receive, send)
             return
         body, replay = await _buffer(receive)

@@ -226,6 +226,7 @@ CATALOGUE = ParameterRegistry(
             ParamKind.INTEGER,
             0,
             "Meetings per program year held with one of the network's events (a convening, a conference).",
+            maximum=365,
         ),
         Parameter(
             "meetings.cadence",

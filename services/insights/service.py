@@ -67,10 +67,17 @@ def parse_year(label: str, start_month: int, field: str = "year") -> ProgramYear
     return program_year(dt.date(first, start_month, 1), start_month)
 
 
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
+"""The days insights can be asked about: program-year arithmetic stays far from datetime's limits."""
+
+
 def years_between(
     since: dt.date | None, until: dt.date | None, *, today: dt.date, start_month: int
 ) -> list[ProgramYear]:
     """The program years overlapping [since, until] (default: the last five, this one included)."""
+    for name, day in (("from", since), ("to", until)):
+        if day is not None and not EARLIEST <= day <= LATEST:
+            raise _invalid(f"'{name}' must be a day between {EARLIEST} and {LATEST}.", name)
     last = program_year(until or today, start_month)
     first = (
         program_year(since, start_month)

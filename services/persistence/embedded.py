@@ -67,6 +67,9 @@ def start_embedded(data_dir: Path) -> tuple[str, Any]:
         _psql(server, password, "SELECT pg_reload_conf();")
     if info.socket_dir is not None and Path(info.socket_dir) != pgdata:
         # pgserver moved the socket out of the data folder (path too long for a unix socket).
+        # The server's own user must keep the folder (it removes its lock file there on shutdown;
+        # a root-owned 0700 folder left a stale lock that stopped the next start).
+        _share_with_server(Path(info.socket_dir))
         Path(info.socket_dir).chmod(0o700)
     exists = _psql(server, password, f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';")  # noqa: S608 - constant
     if "1 row" not in exists:

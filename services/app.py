@@ -50,10 +50,10 @@ from services.logs import configure_logging
 from services.mail.outbox import WAKE_KEY
 from services.mail.sender import start_mail
 from services.meetings.controllers import meetings_router
+from services.meetings.reminders import start_reminders
 from services.metrics import Metrics, RequestContextMiddleware
 from services.networks.controllers import NetworkController
 from services.notifications.controllers import MyNotificationsController, UnsubscribeController
-from services.notifications.reminders import start_reminders
 from services.ops.controllers import health, metrics, ready
 from services.persistence.engine import create_engine, create_sessionmaker
 from services.persistence.session import add_session_info, provide_db_session

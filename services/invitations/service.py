@@ -34,7 +34,7 @@ from federation.sharing import covers
 from federation.space_permissions import can_invite
 from services import audit
 from services.errors import AppError, Conflict, Forbidden, NotFound, Unprocessable
-from services.invitations import repository, tokens
+from services.invitations import repository
 from services.invitations.schemas import (
     AcceptedOut,
     EmailInvitationCreate,
@@ -43,6 +43,7 @@ from services.invitations.schemas import (
     MyInvitation,
     MyInvitationList,
 )
+from services.mail import link_tokens as tokens
 from services.mail import outbox
 from services.notifications.service import channel_of, notify
 from services.persistence.models import Account, Space, SpaceInvitation

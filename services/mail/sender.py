@@ -33,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.notifications import MAIL_FAILED
-from services.invitations import tokens
+from services.mail import link_tokens as tokens
 from services.mail import outbox
 from services.mail.transport import DeliveryError, SmtpTransport, Transport
 from services.persistence.models import MailOutbox, MailSuppression, Notification

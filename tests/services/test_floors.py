@@ -58,11 +58,6 @@ UPWARD = {
     ("services/sharing/service.py", "spaces"): "sharing a space acts on it: the caller's rights on the space "
     "(spaces/access.py) and its subtree (spaces/repository.py). The sharing read model (repository.py, "
     "guests.py) stays below spaces, which asks it who reaches a space through an agreement.",
-    ("services/mail/sender.py", "invitations"): "an invitation e-mail's single-use link is made at send time "
-    "(invitations/tokens.py: the token is never stored); tokens.py should move down to mail or identity.",
-    ("services/notifications/reminders.py", "meetings"): "the day-before reminder job reads upcoming meetings; "
-    "spaces and sharing emit notifications, so notifications stands below them. The job belongs in its own area "
-    "above meetings.",
 }
 
 # Allowed while work in flight removes them (not required to exist): delete each when it is gone.

@@ -9,7 +9,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.notifications.reminders import send_reminders
+from services.meetings.reminders import send_reminders
 from services.persistence.engine import create_sessionmaker
 from services.persistence.models import MailOutbox, Meeting, Notification
 from tests.factories import (

@@ -1,4 +1,4 @@
-"""Invitation link tokens.
+"""Invitation link tokens (kept by the mail area: the sender rebuilds the link at send time).
 
 A token is derived from the invitation's id and a random nonce under the service secret
 (``id.nonce.mac``) so that the database holds only its SHA-256 (``space_invitations.token_hash``)

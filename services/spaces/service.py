@@ -351,7 +351,24 @@ async def read_space(session: AsyncSession, actor: Actor, space_id: uuid.UUID) -
     """A space as its viewer may see it (404 when hidden)."""
     ctx = await access.load(session, actor, space_id)
     count = ctx.member_count if can_view_members(ctx.who, ctx.facts) else None
-    return to_out(ctx.space, ctx.network_slug, mine=ctx.membership, member_count=count)
+    out = to_out(ctx.space, ctx.network_slug, mine=ctx.membership, member_count=count)
+    return await _hide_unseen_ancestors(session, actor, out)
+
+
+async def _hide_unseen_ancestors(session: AsyncSession, actor: Actor, out: SpaceOut) -> SpaceOut:
+    """Leave out ancestors the caller may not see (a listed space under an unlisted identity
+    space must not reveal its parent's id): ``path`` keeps the visible ones, ``parent_id`` is
+    None when the parent is hidden. One visibility read, only for spaces that have ancestors."""
+    if not out.path:
+        return out
+    seen = await access.visible_ids(session, actor, out.path)
+    if len(seen) == len(set(out.path)):
+        return out
+    return msgspec.structs.replace(
+        out,
+        path=[a for a in out.path if a in seen],
+        parent_id=out.parent_id if out.parent_id in seen else None,
+    )
 
 
 async def read_policy(session: AsyncSession, actor: Actor, space_id: uuid.UUID) -> PolicyOut:
@@ -418,6 +435,9 @@ async def hierarchy(session: AsyncSession, actor: Actor, space_id: uuid.UUID, ma
             continue
         shown.add(space.id)
         items.append(summary(space, role if status == "active" else None))
+    if root.parent_id is not None and root.parent_id not in await access.visible_ids(session, actor, [root.parent_id]):
+        # The root's parent is hidden from the caller: do not name it.
+        items = [msgspec.structs.replace(i, parent_id=None) if i.id == root.id else i for i in items]
     return HierarchyOut(root=root.id, max_depth=max_depth, items=items)
 
 
@@ -430,6 +450,10 @@ async def directory(session: AsyncSession, actor: Actor, slug: str) -> SpaceList
     rows = await repository.directory(session, network.id, actor.account_id)
     seen = await access.visible(session, actor, [space for space, _, _ in rows])  # bans above, lost roles too
     items = [summary(space, role if status == "active" else None) for space, role, status in rows if space.id in seen]
+    # A listed space under a hidden parent is listed without its parent's id.
+    items = [
+        i if i.parent_id is None or i.parent_id in seen else msgspec.structs.replace(i, parent_id=None) for i in items
+    ]
     return SpaceList(network=slug, items=items)
 
 

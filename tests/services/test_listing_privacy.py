@@ -153,3 +153,25 @@ async def test_a_foreign_admin_cannot_tell_another_networks_template_from_a_miss
     )
     r = await client.put(f"{base}/{theirs}", headers=world["operator"])
     assert r.status_code == 422 and r.json()["error"]["code"] == "template_in_other_network"
+
+
+async def test_a_listed_space_under_a_hidden_parent_does_not_name_it(client, world, db_session) -> None:
+    from services.persistence.models import Space
+
+    hidden = await db_session.get(Space, world["hidden"])
+    assert hidden is not None
+    child = await make_space(db_session, world["alas"], name="Open circle", kind="topic", parent=hidden)
+    await db_session.commit()
+    child_id, hidden_id = str(child.id), str(world["hidden"])
+    # A network member who is not in the unlisted parent reads the child, but never the parent's id.
+    r = await client.get(f"/api/v1/spaces/{child_id}", headers=world["member"])
+    assert r.status_code == 200, r.text
+    assert r.json()["parent_id"] is None and hidden_id not in r.json()["path"]
+    r = await client.get(f"/api/v1/spaces/{child_id}/hierarchy", headers=world["member"])
+    assert hidden_id not in r.text
+    r = await client.get("/api/v1/networks/alas-lp/spaces", headers=world["member"])
+    assert r.status_code == 200, r.text
+    assert child_id in r.text and hidden_id not in r.text
+    # The parent's own member still sees where the child sits.
+    r = await client.get(f"/api/v1/spaces/{child_id}", headers=world["insider"])
+    assert r.json()["parent_id"] == hidden_id and hidden_id in r.json()["path"]

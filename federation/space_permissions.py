@@ -180,6 +180,13 @@ def can_create_space(actor: SpaceActor, parent: SpaceFacts | None) -> bool:
     return parent is not None and actor.has(_R.FACILITATOR)
 
 
+def can_move_out_of(actor: SpaceActor, parent: SpaceFacts) -> bool:
+    """Move a sub-space out from under ``parent`` (``actor`` relative to the parent): whoever
+    may create spaces there. A sub-space's own facilitators may not: the move would shed the
+    bounds the parent (and its templates) set for everything beneath it."""
+    return can_create_space(actor, parent)
+
+
 def can_manage_templates(actor: SpaceActor) -> bool:
     """Create, version, dry-run and attach policy templates (``actor`` relative to the network)."""
     return actor.has(_R.OPERATOR, _R.NETWORK_ADMIN)

@@ -23,6 +23,7 @@ from services.auth.resolve import AuthenticationMiddleware, Authenticator, Beare
 from services.auth.tokens import resolve_personal_token
 from services.chat.controllers import MessageController, websocket_gateway
 from services.chat.runtime import start_chat
+from services.compliance.controllers import compliance_router
 from services.errors import exception_handlers
 from services.gc_tuning import tune_for_server
 from services.identity.cleanup import start_cleanup
@@ -65,6 +66,7 @@ def _api_routes() -> list[ControllerRouterHandler]:
         IdentityApiController,
         MyIdentitiesController,
         meetings_router,
+        compliance_router,
     ]
 
 

@@ -24,8 +24,9 @@ from federation.policy.constraints import (
     SetConstraint,
 )
 from federation.policy.containment import check_containment
-from federation.policy.dryrun import DryRunEntry, DryRunReport, DryRunSubject, dry_run, replace_template
+from federation.policy.dryrun import DryRunEntry, DryRunReport, DryRunSubject, applies_to, dry_run, replace_template
 from federation.policy.effective import UNCONSTRAINED, Conflict, EffectivePolicy, effective_policy, path_layers
+from federation.policy.invariants import Invariant, SpaceState, check_invariants
 from federation.policy.parameters import (
     CATALOGUE,
     CHAT_POSTING,
@@ -72,6 +73,7 @@ __all__ = [
     "DryRunSubject",
     "EffectivePolicy",
     "FlagConstraint",
+    "Invariant",
     "Lock",
     "Mode",
     "ParamKind",
@@ -88,10 +90,13 @@ __all__ = [
     "Source",
     "SourceKind",
     "SpacePolicyInput",
+    "SpaceState",
     "ValidationResult",
     "Violation",
     "ViolationCode",
+    "applies_to",
     "check_containment",
+    "check_invariants",
     "clamp_value",
     "dry_run",
     "effective_policy",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.networks import Role
@@ -15,7 +14,7 @@ from services.accounts.passwords import hash_password, password_problem
 from services.accounts.schemas import MeOut, MyNetwork, MySpace
 from services.auth.principal import Principal
 from services.errors import BadRequest, Conflict, NotFound
-from services.persistence.models import Account, Network, NetworkMember
+from services.persistence.models import Account
 
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
@@ -83,16 +82,10 @@ async def require_by_email(session: AsyncSession, email: str) -> Account:
 
 async def me(session: AsyncSession, principal: Principal) -> MeOut:
     """The caller's account, networks with roles and spaces with roles (three queries)."""
-    from services.spaces.repository import my_spaces
     account = await session.get(Account, principal.account_id)
     if account is None:
         raise NotFound("Your account no longer exists.", code="account_not_found")
-    rows = await session.execute(
-        select(Network.id, Network.slug, Network.name, NetworkMember.role)
-        .join(NetworkMember, NetworkMember.network_id == Network.id)
-        .where(NetworkMember.account_id == account.id)
-        .order_by(Network.name)
-    )
+    rows = await repository.my_networks(session, account.id)
     return MeOut(
         id=account.id,
         email=account.email,
@@ -103,6 +96,7 @@ async def me(session: AsyncSession, principal: Principal) -> MeOut:
         credential=principal.via,
         scopes=sorted(principal.scopes),
         spaces=[
-            MySpace(id=i, name=n, kind=k, network=s, role=r) for i, n, k, s, r in await my_spaces(session, account.id)
+            MySpace(id=i, name=n, kind=k, network=s, role=r)
+            for i, n, k, s, r in await repository.my_spaces(session, account.id)
         ],
     )

@@ -11,6 +11,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.auth.principal import Principal
+from services.persistence.session import REQUEST_SESSION_KEY, REQUEST_SESSION_USED_KEY
 
 BearerResolver = Callable[[AsyncSession, str], Awaitable[Principal | None]]
 """Given a bearer token, the principal it stands for, or None if this resolver does not know it."""
@@ -19,9 +20,6 @@ CookieResolver = Callable[[AsyncSession, Mapping[str, str]], Awaitable[Principal
 """Given the request cookies, the principal of a valid session, or None."""
 
 AUTH_ERROR_KEY = "affinity_auth_error"
-REQUEST_SESSION_KEY = "affinity_db_session"
-"""Where the middleware leaves the request's database session for the db_session dependency."""
-REQUEST_SESSION_USED_KEY = "affinity_db_session_used"
 
 
 @dataclass(frozen=True)

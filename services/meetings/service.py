@@ -31,9 +31,9 @@ from services.errors import Conflict, Forbidden, NotFound, Unprocessable
 from services.meetings import repository
 from services.meetings.schemas import MeetingCreate, MeetingList, MeetingOut, MeetingPatch
 from services.persistence.models import Meeting
+from services.policies.loading import policy_of
 from services.spaces import access
 from services.spaces.access import SpaceContext
-from services.spaces.service import policy_of
 
 _FIELDS = ("kind", "title", "starts_at", "duration_minutes", "components", "location", "join_url", "notes")
 

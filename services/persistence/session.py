@@ -10,11 +10,15 @@ from typing import Any
 from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.auth.resolve import REQUEST_SESSION_KEY, REQUEST_SESSION_USED_KEY
-
 log = logging.getLogger("affinity.db")
 
 _AFTER_COMMIT = "affinity_after_commit"
+
+REQUEST_SESSION_KEY = "affinity_db_session"
+"""Where the authentication middleware leaves the request's database session for the
+``db_session`` dependency (so both share one connection and one transaction)."""
+REQUEST_SESSION_USED_KEY = "affinity_db_session_used"
+"""Set when the handler used that session (the middleware then leaves closing it to us)."""
 
 
 def on_commit(session: AsyncSession, callback: Callable[[], Awaitable[Any]]) -> None:

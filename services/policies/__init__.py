@@ -1,1 +1,4 @@
-"""HTTP area: policy templates, attachments, dry runs and compliance."""
+"""HTTP area: policy templates, attachments and dry runs.
+
+Also how rows become policy (``loading``) and how findings become 422s (``violations``).
+"""

@@ -1,13 +1,11 @@
-"""HTTP handlers for policy templates, attachments, compliance and the parameter catalogue."""
+"""HTTP handlers for policy templates, attachments and the parameter catalogue."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
 from litestar import Controller, Response, Router, delete, get, post, put
-from litestar.datastructures import State
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +14,6 @@ from services.policies import service
 from services.policies.schemas import (
     AttachBody,
     AttachmentOut,
-    ComplianceOut,
     DryRunOut,
     ParameterList,
     TemplateChangeOut,
@@ -25,7 +22,6 @@ from services.policies.schemas import (
     TemplateOut,
     TemplateUpdate,
 )
-from services.settings import Settings
 
 SlugParam = Annotated[str, Parameter(description="The network's slug", max_length=80)]
 DryRun = Annotated[bool, Parameter(description="Report the effect without changing anything")]
@@ -121,16 +117,6 @@ class SpaceTemplateController(Controller):
         await service.detach_from_space(db_session, actor, space_id, template_id)
 
 
-@get("/networks/{slug:str}/compliance", summary="Per-space compliance for the current program year", tags=["policy"])
-async def compliance(db_session: AsyncSession, actor: Actor, state: State, slug: SlugParam) -> ComplianceOut:
-    """Compliance report (network admins). The program year starts on the 1st of
-    AFFINITY_PROGRAM_YEAR_START_MONTH (default August)."""
-    settings: Settings = state.settings
-    return await service.compliance(
-        db_session, actor, slug, start_month=settings.program_year_start_month, today=dt.datetime.now(dt.UTC).date()
-    )
-
-
 @get("/policy/parameters", summary="The catalogue of policy parameters", tags=["policy"])
 async def parameters() -> ParameterList:
     """Every parameter a template or a space's settings may name, with type and default."""
@@ -138,6 +124,6 @@ async def parameters() -> ParameterList:
 
 
 policies_router = Router(
-    path="/", route_handlers=[TemplateController, SpaceTemplateController, compliance, parameters], tags=["policy"]
+    path="/", route_handlers=[TemplateController, SpaceTemplateController, parameters], tags=["policy"]
 )
 """Every policy route, registered with one line in ``services.app._api_routes``."""

@@ -1,27 +1,36 @@
 """Turn stored templates, attachments and spaces into the policy engine's inputs.
 
 The engine (``federation.policy``) is pure; this module is the one place that maps rows to
-layers. Template versions are immutable, so parsed layers are cached per (template, version,
-name, mode) for the life of the process.
+layers, and :func:`policy_of` is the one way an area loads a space's effective policy.
+Template versions are immutable, so parsed layers are cached per (template, version, name,
+mode) for the life of the process. The clock (:func:`now`) lives here too, beside the policy
+that areas load with it, so that membership, meetings and sharing date their decisions
+without importing the spaces area's use cases.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from federation.policy import (
+    DryRunSubject,
     EffectivePolicy,
     PolicyLayer,
     PolicyResolver,
     Source,
     SpacePolicyInput,
+    applies_to,
     effective_policy,
     parse_constraints,
     path_layers,
 )
 from services.persistence.models import Space
+from services.policies import repository
 from services.policies.repository import AttachedTemplate
 
 _LAYER_CACHE: dict[tuple[uuid.UUID, int, str, str], PolicyLayer] = {}
@@ -76,6 +85,17 @@ def space_policy(
     )
 
 
+async def policy_of(session: AsyncSession, space: Space, ancestors: Sequence[Space]) -> EffectivePolicy:
+    """Effective policy of a space: one query for the templates on its path and network."""
+    attached = await repository.attached_templates(session, space.network_id, [*space.path, space.id])
+    return space_policy(space.id, ancestors, attached)
+
+
+def now() -> dt.datetime:
+    """The current time (UTC)."""
+    return dt.datetime.now(dt.UTC)
+
+
 def resolver_for(
     spaces: Iterable[Space],
     attached: Iterable[AttachedTemplate],
@@ -101,6 +121,27 @@ def resolver_for(
             for s in spaces
         ],
     )
+
+
+def dry_run_subjects(
+    spaces: Iterable[Space],
+    targets: Iterable[uuid.UUID | None],
+    facilitator_counts: Mapping[uuid.UUID, tuple[int, int]],
+) -> list[DryRunSubject]:
+    """The spaces a template attached at ``targets`` binds, as :func:`federation.policy.dry_run`
+    reads them (settings, constraints for sub-spaces, active facilitators)."""
+    at = set(targets)
+    return [
+        DryRunSubject(
+            s.id,
+            s.name,
+            s.settings,
+            subspace_constraints=subspace_layer(s.id, s.name, s.subspace_constraints),
+            facilitators=facilitator_counts.get(s.id, (0, 0))[0],
+        )
+        for s in spaces
+        if applies_to(at, s.id, s.path)
+    ]
 
 
 def _replaced(layers: list[PolicyLayer], new: PolicyLayer) -> list[PolicyLayer]:

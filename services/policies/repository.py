@@ -1,4 +1,5 @@
-"""SQL for policy templates, their versions, attachments and non-compliance marks."""
+"""SQL for policy templates, their versions, attachments and non-compliance marks, and the
+network-wide reads that policy evaluation needs (every space, facilitator counts)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.persistence.models import (
+    Network,
     PolicyAttachment,
     PolicyTemplate,
     PolicyTemplateVersion,
     Space,
+    SpaceMember,
     SpaceNoncompliance,
 )
 
@@ -161,6 +164,26 @@ async def get_attachment(
     return result
 
 
+async def add_attachment(
+    session: AsyncSession,
+    template_id: uuid.UUID,
+    network_id: uuid.UUID,
+    space_id: uuid.UUID | None,
+    created_by: uuid.UUID | None,
+) -> None:
+    """Attach a template to the network (``space_id`` None) or to a space and its subtree."""
+    session.add(
+        PolicyAttachment(
+            id=uuid.uuid4(),
+            template_id=template_id,
+            network_id=network_id,
+            space_id=space_id,
+            created_by=created_by,
+        )
+    )
+    await session.flush()
+
+
 async def delete_attachment(session: AsyncSession, attachment_id: uuid.UUID) -> None:
     """Remove an attachment."""
     await session.execute(delete(PolicyAttachment).where(PolicyAttachment.id == attachment_id))
@@ -175,6 +198,17 @@ async def network_spaces(session: AsyncSession, network_id: uuid.UUID) -> list[S
     )
 
 
+async def marks_of(session: AsyncSession, space_id: uuid.UUID) -> list[SpaceNoncompliance]:
+    """Non-compliance marks on one space, newest first (one query)."""
+    return list(
+        await session.scalars(
+            select(SpaceNoncompliance)
+            .where(SpaceNoncompliance.space_id == space_id)
+            .order_by(SpaceNoncompliance.created_at.desc())
+        )
+    )
+
+
 async def open_marks(session: AsyncSession, network_id: uuid.UUID) -> list[SpaceNoncompliance]:
     """Non-compliance marks on the network's spaces, newest first (one query)."""
     return list(
@@ -185,3 +219,28 @@ async def open_marks(session: AsyncSession, network_id: uuid.UUID) -> list[Space
             .order_by(SpaceNoncompliance.created_at.desc())
         )
     )
+
+
+async def facilitator_counts(session: AsyncSession, network_id: uuid.UUID) -> dict[uuid.UUID, tuple[int, int]]:
+    """(active facilitators, trained ones) per space of a network (one query)."""
+    rows = await session.execute(
+        select(
+            SpaceMember.space_id,
+            func.count(),
+            func.count().filter(SpaceMember.trained.is_(True)),
+        )
+        .join(Space, Space.id == SpaceMember.space_id)
+        .where(Space.network_id == network_id, SpaceMember.role == "facilitator", SpaceMember.status == "active")
+        .group_by(SpaceMember.space_id)
+    )
+    return {sid: (int(total), int(trained)) for sid, total, trained in rows}
+
+
+async def space_and_network(session: AsyncSession, space_id: uuid.UUID) -> tuple[Space, Network] | None:
+    """A space with its home network (one query), or None."""
+    row = (
+        await session.execute(
+            select(Space, Network).join(Network, Network.id == Space.network_id).where(Space.id == space_id)
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None

@@ -1,4 +1,4 @@
-"""Wire types of the policies area (templates, attachments, dry runs, compliance)."""
+"""Wire types of the policies area (templates, attachments, dry runs)."""
 
 from __future__ import annotations
 
@@ -114,16 +114,6 @@ class AttachmentOut(msgspec.Struct):
     space_id: uuid.UUID | None
     created: bool
     report: DryRunOut
-
-
-class ComplianceOut(msgspec.Struct):
-    """Body of GET /networks/{slug}/compliance."""
-
-    network: str
-    year: dict[str, Any]
-    counts: dict[str, int]
-    spaces: list[dict[str, Any]]
-    meetings_tracked: bool
 
 
 class ParameterList(msgspec.Struct):

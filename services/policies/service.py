@@ -1,4 +1,4 @@
-"""Use cases of the policies area: templates, versions with dry runs, attachments, compliance.
+"""Use cases of the policies area: templates, versions with dry runs, attachments.
 
 Check (permissions via ``federation``), then do (repository), then record (audit). A change
 that would put spaces out of bounds is refused unless the admin explicitly marks them
@@ -9,37 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.compliance import ComplianceSubject, compliance_report, program_year
 from federation.permissions import Actor
 from federation.policy import (
     CATALOGUE,
-    DryRunEntry,
     DryRunReport,
-    Mode,
-    PolicyInputError,
-    PolicyLayer,
-    PolicyResolver,
     Source,
-    SourceKind,
-    Violation,
-    check_containment,
-    governing_value,
-    parse_constraints,
-    validate_settings,
+    dryrun,
 )
-from federation.space_permissions import can_manage_templates, can_read_templates, can_view_compliance
+from federation.space_permissions import SpaceActor, can_manage_templates, can_read_templates, space_actor
 from services import audit
-from services.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
-from services.meetings import repository as meetings_repository
+from services.errors import Conflict, Forbidden, NotFound, Unprocessable
 from services.networks.service import require_network
 from services.persistence.models import (
     Network,
-    PolicyAttachment,
     PolicyTemplate,
     PolicyTemplateVersion,
     Space,
@@ -49,7 +36,6 @@ from services.policies import loading, repository
 from services.policies.repository import AttachedTemplate
 from services.policies.schemas import (
     AttachmentOut,
-    ComplianceOut,
     DryRunOut,
     Noncompliance,
     TemplateChangeOut,
@@ -59,20 +45,12 @@ from services.policies.schemas import (
     TemplateUpdate,
     VersionOut,
 )
-from services.spaces import repository as spaces_repository
-from services.spaces.access import network_actor
+from services.policies.violations import parse_or_422
 
 
-def parse_or_422(raw: dict[str, Any], source: Source, what: str) -> PolicyLayer:
-    """Parse a constraints document; a 422 listing every problem when it is not valid."""
-    try:
-        return parse_constraints(raw, source)
-    except PolicyInputError as exc:
-        first = exc.problems[0].message if exc.problems else "invalid constraints"
-        more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
-        raise Unprocessable(
-            f"The {what} are not valid: {first}{more}.", code="invalid_constraints", details=exc.to_dict()
-        ) from None
+def network_actor(actor: Actor, network_id: uuid.UUID) -> SpaceActor:
+    """The caller's roles relative to a network (template and attachment checks)."""
+    return space_actor(actor, home_network_id=network_id)
 
 
 def _out(
@@ -186,75 +164,6 @@ async def read_template(session: AsyncSession, actor: Actor, slug: str, template
 # --- dry runs ---------------------------------------------------------------------------------
 
 
-def _touches(source: Source, template_id: uuid.UUID) -> bool:
-    return source.kind is SourceKind.TEMPLATE and source.id == template_id
-
-
-def evaluate_change(
-    *,
-    spaces: Sequence[Space],
-    resolver: PolicyResolver,
-    subjects: Iterable[uuid.UUID],
-    template_source: Source,
-    facilitator_counts: dict[uuid.UUID, int],
-) -> DryRunReport:
-    """Every subject space that the template (as in ``resolver``) puts out of bounds, and why.
-
-    A space is listed when a finding names the template: its settings break one of the
-    template's bounds, a bound it sets for its sub-spaces is looser than the template's, the
-    template makes a parameter unsatisfiable, or the space has fewer facilitators than the
-    template now requires. Findings caused only by other sources are not this change's doing.
-    """
-    by_id = {s.id: s for s in spaces}
-    entries: list[DryRunEntry] = []
-    checked = 0
-    tid = template_source.id
-    for sid in subjects:
-        checked += 1
-        space = by_id[sid]
-        policy = resolver.policy(sid)
-        result = validate_settings(space.settings, policy)
-        violations = [v for v in result.violations if _touches(v.source, tid)]
-        warnings = [v for v in (*result.warnings, *result.audit) if _touches(v.source, tid)]
-        sub = loading.subspace_layer(space.id, space.name, space.subspace_constraints)
-        if sub is not None:
-            contained = check_containment(sub, policy)
-            violations.extend(v for v in contained.violations if _touches(v.source, tid))
-            warnings.extend(v for v in contained.warnings if _touches(v.source, tid))
-        for mode, cs in policy.distinct_layers():
-            c = cs.get("facilitators.min_count")
-            need = governing_value(policy, space.settings, "facilitators.min_count", mode=mode)
-            have = facilitator_counts.get(sid, 0)
-            src = getattr(c, "min_source", None)
-            if isinstance(need, int) and have < need and isinstance(src, Source) and _touches(src, tid):
-                finding = Violation(
-                    "facilitators.min_count",
-                    have,
-                    "min",
-                    need,
-                    src,
-                    f"the space has {have} facilitator(s); facilitators.min_count needs {need} (set by {src.label()})",
-                    explicit=False,
-                )
-                (violations if mode is Mode.ENFORCE else warnings).append(finding)
-                break
-        conflicts = tuple(
-            c for c in policy.conflicts() if c.mode is not Mode.AUDIT and any(_touches(s, tid) for s in c.sources)
-        )
-        if violations or warnings or conflicts:
-            entries.append(DryRunEntry(sid, space.name, tuple(violations), tuple(warnings), conflicts))
-    return DryRunReport(template_source, checked, tuple(entries))
-
-
-def _subjects(spaces: Sequence[Space], targets: Iterable[uuid.UUID | None]) -> list[uuid.UUID]:
-    """Spaces a template attached at ``targets`` applies to (None: the whole network)."""
-    targets = list(targets)
-    if None in targets:
-        return [s.id for s in spaces]
-    roots = {t for t in targets if t is not None}
-    return [s.id for s in spaces if s.id in roots or any(a in roots for a in s.path)]
-
-
 def _report_out(
     report: DryRunReport, version: int, mode: str, *, applied: bool, marked: int = 0, deadline: dt.date | None = None
 ) -> DryRunOut:
@@ -315,10 +224,6 @@ def _refuse_or_mark(
     return len(blocking)
 
 
-async def _facilitator_counts(session: AsyncSession, network_id: uuid.UUID) -> dict[uuid.UUID, int]:
-    return {sid: total for sid, (total, _) in (await spaces_repository.facilitator_counts(session, network_id)).items()}
-
-
 async def change_template(
     session: AsyncSession,
     actor: Actor,
@@ -347,14 +252,8 @@ async def change_template(
     attached = await repository.attached_templates(session, network.id, None)
     targets = [a.space_id for a in attached if a.template_id == template.id]
     resolver = loading.resolver_for(spaces, attached, replace=layer)
-    counts = await _facilitator_counts(session, network.id)
-    report = evaluate_change(
-        spaces=spaces,
-        resolver=resolver,
-        subjects=_subjects(spaces, targets),
-        template_source=layer.source,
-        facilitator_counts=counts,
-    )
+    counts = await repository.facilitator_counts(session, network.id)
+    report = dryrun.dry_run(layer, loading.dry_run_subjects(spaces, targets, counts), resolver=resolver)
     if dry_run:
         return _report_out(report, version, mode, applied=False)
     marked = _refuse_or_mark(
@@ -420,15 +319,9 @@ async def attach(
         space.id if space else None, template.id, template.name, template.mode, template.current_version, constraints
     )
     resolver = loading.resolver_for(spaces, attached, extra=() if existing else [new])
-    counts = await _facilitator_counts(session, network.id)
-    source = loading.template_layer(new).source
-    report = evaluate_change(
-        spaces=spaces,
-        resolver=resolver,
-        subjects=_subjects(spaces, [new.space_id]),
-        template_source=source,
-        facilitator_counts=counts,
-    )
+    counts = await repository.facilitator_counts(session, network.id)
+    subjects = loading.dry_run_subjects(spaces, [new.space_id], counts)
+    report = dryrun.dry_run(loading.template_layer(new), subjects, resolver=resolver)
     if dry_run or existing is not None:
         out = _report_out(report, template.current_version, template.mode, applied=existing is not None)
         return AttachmentOut(template.id, network.slug, space.id if space else None, created=False, report=out)
@@ -436,16 +329,7 @@ async def attach(
     marked = _refuse_or_mark(
         session, actor, report, template.current_version, choice=choice, what=f"Attaching '{template.name}' to {target}"
     )
-    session.add(
-        PolicyAttachment(
-            id=uuid.uuid4(),
-            template_id=template.id,
-            network_id=network.id,
-            space_id=space.id if space else None,
-            created_by=actor.account_id,
-        )
-    )
-    await session.flush()
+    await repository.add_attachment(session, template.id, network.id, space.id if space else None, actor.account_id)
     audit.record(
         session,
         actor_id=actor.account_id,
@@ -510,12 +394,11 @@ async def detach_from_network(session: AsyncSession, actor: Actor, slug: str, te
 
 
 async def _space_and_network(session: AsyncSession, actor: Actor, space_id: uuid.UUID) -> tuple[Space, Network]:
-    space = await spaces_repository.get_space(session, space_id)
-    network = await session.get(Network, space.network_id) if space else None
-    if space is None or network is None or not can_manage_templates(network_actor(actor, space.network_id)):
+    found = await repository.space_and_network(session, space_id)
+    if found is None or not can_manage_templates(network_actor(actor, found[0].network_id)):
         # Non-admins learn nothing about a space from this endpoint.
         raise NotFound(f"No space with id {space_id} is visible to you.", code="space_not_found")
-    return space, network
+    return found
 
 
 async def attach_to_space(
@@ -547,49 +430,7 @@ async def detach_from_space(session: AsyncSession, actor: Actor, space_id: uuid.
     await detach(session, actor, network=network, template_id=template_id, space=space)
 
 
-# --- compliance -------------------------------------------------------------------------------
-
-
-async def compliance(
-    session: AsyncSession, actor: Actor, slug: str, *, start_month: int, today: dt.date
-) -> ComplianceOut:
-    """Per-space compliance of a network for the program year containing ``today`` (five queries:
-    the meetings of every space in one)."""
-    network = await require_network(session, slug)
-    if not can_view_compliance(network_actor(actor, network.id)):
-        raise Forbidden("Only this network's admins can see its compliance report.", code="forbidden")
-    if not 1 <= start_month <= 12:
-        raise BadRequest("program_year_start_month must be 1-12.")
-    spaces = await repository.network_spaces(session, network.id)
-    attached = await repository.attached_templates(session, network.id, None)
-    counts = await spaces_repository.facilitator_counts(session, network.id)
-    deadlines: dict[uuid.UUID, dt.date] = {}
-    for mark in await repository.open_marks(session, network.id):
-        deadlines.setdefault(mark.space_id, mark.deadline)
-    resolver = loading.resolver_for(spaces, attached)
-    year = program_year(today, start_month)
-    meetings = await meetings_repository.network_meetings(session, network.id, year.start, year.end)
-    subjects = [
-        ComplianceSubject(
-            space_id=s.id,
-            name=s.name,
-            settings=s.settings,
-            facilitators=counts.get(s.id, (0, 0))[0],
-            trained_facilitators=counts.get(s.id, (0, 0))[1],
-            meetings=meetings.get(s.id, ()),
-            deadline=deadlines.get(s.id),
-        )
-        for s in spaces
-    ]
-    report = compliance_report(resolver, subjects, year, today=today)
-    body = report.to_dict()
-    return ComplianceOut(
-        network=network.slug,
-        year=dict(body["year"]),  # type: ignore[call-overload]
-        counts=report.counts(),
-        spaces=list(body["spaces"]),  # type: ignore[call-overload]
-        meetings_tracked=True,
-    )
+# --- catalogue --------------------------------------------------------------------------------
 
 
 def parameter_catalogue() -> list[dict[str, object]]:

@@ -2,7 +2,8 @@
 
 Also read by the spaces area (:mod:`services.spaces.access`, hierarchy, join) to learn which of
 the caller's networks a space is actively shared with: one indexed query, made only when the
-caller has no role in the space's home network.
+caller has no role in the space's home network. This module and :mod:`services.sharing.guests`
+are the guest-share read model: they stand below the spaces area and import nothing of it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from services.persistence.models import (
     SpaceMember,
     TrustedNetwork,
 )
-from services.spaces.repository import below
+from services.persistence.models.spaces import below
 
 _OPEN = ("pending", "active")
 
@@ -63,9 +64,7 @@ async def active_guest_shares(
             Share.id, Share.space_id, Share.guest_network_id, Network.name, Share.include_subspaces, Share.constraints
         )
         .join(Network, Network.id == Share.guest_network_id)
-        .where(
-            _covering(space_ids), Share.guest_network_id.in_(list(network_ids)), Share.status == "active"
-        )
+        .where(_covering(space_ids), Share.guest_network_id.in_(list(network_ids)), Share.status == "active")
         .order_by(Share.created_at, Share.id)
     )
     return [GuestShare(i, s, g, n, inc, dict(c)) for i, s, g, n, inc, c in rows]
@@ -218,4 +217,3 @@ async def link_guest(session: AsyncSession, share_id: uuid.UUID, space_id: uuid.
         session.add(ShareMembership(space_id=space_id, account_id=account_id, share_id=share_id))
     else:
         existing.share_id = share_id
-

@@ -44,12 +44,12 @@ from services.networks.service import require_network
 from services.persistence.models import Network, Share, Space, TrustedNetwork
 from services.policies import loading
 from services.policies import repository as policy_repository
+from services.policies.loading import policy_of
 from services.sharing import repository
 from services.sharing.repository import ShareRow
 from services.sharing.schemas import ShareAccept, ShareCreate, ShareList, ShareOut, TrustedList, TrustedOut
 from services.spaces import access
 from services.spaces import repository as space_repository
-from services.spaces.service import policy_of
 
 GUESTS_ALLOWED = "membership.guests_allowed"
 

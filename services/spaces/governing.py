@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.policy import SettingValue, governing_value
+from services.policies.loading import policy_of
 from services.spaces import repository
-from services.spaces.service import policy_of
 
 
 async def governing_values(

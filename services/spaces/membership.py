@@ -9,11 +9,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.permissions import Actor
-from federation.policy import EffectivePolicy, Source, governing_value
+from federation.policy import EffectivePolicy, Source, SpaceState, check_invariants, governing_value
 from federation.space_permissions import (
     SpaceRole,
     can_approve_requests,
@@ -44,6 +43,8 @@ from services.errors import Conflict, Forbidden, NotFound, Unprocessable
 from services.persistence.models import Space, SpaceJoinRequest, SpaceMember
 from services.policies import loading
 from services.policies import repository as policy_repository
+from services.policies.loading import now, policy_of
+from services.policies.violations import policy_violation
 from services.sharing import guests
 from services.spaces import access, repository
 from services.spaces.access import SpaceContext
@@ -58,7 +59,6 @@ from services.spaces.schemas import (
     RequestList,
     RequestOut,
 )
-from services.spaces.service import now, policy_of
 
 GUESTS_ALLOWED = "membership.guests_allowed"
 
@@ -83,11 +83,6 @@ def request_out(r: SpaceJoinRequest) -> RequestOut:
         created_at=r.created_at,
         decided_at=r.decided_at,
     )
-
-
-def _min_source(policy: EffectivePolicy) -> str:
-    src = getattr(policy.enforced.get("facilitators.min_count"), "min_source", None)
-    return f" (set by {src.label()})" if isinstance(src, Source) else ""
 
 
 def _record(
@@ -354,16 +349,10 @@ async def set_facilitator(
         before=before,
         after={"account_id": str(account_id), "role": "facilitator", "trained": data.trained},
     )
-    name = await _display_name(session, account_id)
+    name = await repository.display_name(session, account_id)
     return MemberOut(
         account_id=account_id, display_name=name, role="facilitator", trained=row.trained, joined_at=row.created_at
     ), created
-
-
-async def _display_name(session: AsyncSession, account_id: uuid.UUID) -> str:
-    from services.persistence.models import Account
-
-    return str(await session.scalar(select(Account.display_name).where(Account.id == account_id)) or "")
 
 
 async def remove_facilitator(session: AsyncSession, actor: Actor, space_id: uuid.UUID, account_id: uuid.UUID) -> None:
@@ -381,7 +370,7 @@ async def remove_facilitator(session: AsyncSession, actor: Actor, space_id: uuid
     if problem is not None:
         if problem.code is FacilitatorCode.NOT_A_FACILITATOR:
             raise NotFound("That account is not a facilitator of this space.", code="not_a_facilitator")
-        raise _minimum_error(policy, problem.minimum, problem.remaining, problem.message)
+        raise _short_of_facilitators(policy, space, problem.remaining, "Removing this facilitator")
     row = facilitators[account_id]
     row.role = "member"
     await session.flush()
@@ -397,24 +386,12 @@ async def remove_facilitator(session: AsyncSession, actor: Actor, space_id: uuid
     )
 
 
-def _minimum_error(policy: EffectivePolicy, minimum: int, remaining: int, message: str) -> Unprocessable:
-    src = getattr(policy.enforced.get("facilitators.min_count"), "min_source", None)
-    violation = {
-        "code": "out_of_bounds",
-        "parameter": "facilitators.min_count",
-        "value": remaining,
-        "bound": "min",
-        "limit": minimum,
-        "message": f"facilitators.min_count: {remaining} facilitator(s) would remain; the minimum is {minimum}"
-        + _min_source(policy),
-    }
-    if isinstance(src, Source):
-        violation["source"] = src.to_dict()
-    return Unprocessable(
-        f"Refused: {message}{_min_source(policy)}",
-        code="policy_violation",
-        details={"problems": [], "violations": [violation], "warnings": [], "audit": []},
+def _short_of_facilitators(policy: EffectivePolicy, space: Space, remaining: int, what: str) -> Unprocessable:
+    """The 422 for a change that would leave ``space`` with ``remaining`` facilitators, below its minimum."""
+    broken = check_invariants(
+        policy, space.settings, SpaceState(facilitators=remaining), own=Source.space(space.id, space.name)
     )
+    return policy_violation(broken, what, hint="Add another facilitator first.")
 
 
 # --- leave / remove / ban ---------------------------------------------------------------------
@@ -454,13 +431,8 @@ async def _cascade(
         if plan.shortfalls:
             s = plan.shortfalls[0]
             policy = resolver.policy(s.space_id)
-            raise _minimum_error(
-                policy,
-                s.minimum,
-                s.remaining,
-                f"'{by_id[s.space_id].name}' needs at least {s.minimum} facilitator(s) (facilitators.min_count); "
-                f"this would leave {s.remaining}. Add another facilitator first.",
-            )
+            short = by_id[s.space_id]
+            raise _short_of_facilitators(policy, short, s.remaining, f"Taking a facilitator from '{short.name}'")
     await repository.remove_memberships(session, account_id, [sid for sid in plan.remove if sid != space.id])
     return list(plan.remove), list(plan.kept)
 

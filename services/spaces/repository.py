@@ -12,16 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, any_, bindparam, case, cast, delete, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY, UUID, array
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from services.persistence.models import Account, Network, NetworkMember, Space, SpaceJoinRequest, SpaceMember
-
-
-def below(root_id: uuid.UUID) -> ColumnElement[bool]:
-    """``spaces.path @> ARRAY[root_id]``: the space lies strictly below ``root_id`` (GIN index)."""
-    return Space.path.contains(array([root_id], type_=UUID(as_uuid=True)).cast(ARRAY(UUID(as_uuid=True))))
+from services.persistence.models.spaces import below
 
 
 async def get_space(session: AsyncSession, space_id: uuid.UUID, *, lock: bool = False) -> Space | None:
@@ -122,6 +117,54 @@ async def subtree(session: AsyncSession, root: Space, max_depth: int | None) -> 
     return list(await session.scalars(stmt.order_by(Space.depth, Space.name, Space.id)))
 
 
+async def subtree_with_roles(
+    session: AsyncSession, root: Space, account_id: uuid.UUID, max_depth: int | None
+) -> list[tuple[Space, str | None, str | None]]:
+    """:func:`subtree` with the account's role and status in each space (one query)."""
+    stmt = (
+        select(Space, SpaceMember.role, SpaceMember.status)
+        .outerjoin(SpaceMember, and_(SpaceMember.space_id == Space.id, SpaceMember.account_id == account_id))
+        .where(or_(Space.id == root.id, below(root.id)))
+    )
+    if max_depth is not None:
+        stmt = stmt.where(Space.depth <= root.depth + max_depth)
+    rows = await session.execute(stmt.order_by(Space.depth, Space.name, Space.id))
+    return [(s, r, st) for s, r, st in rows]
+
+
+async def levels_below(session: AsyncSession, space: Space) -> int:
+    """How many levels of sub-spaces nest below ``space`` (0 for a leaf; one query)."""
+    deepest = await session.scalar(select(func.max(Space.depth)).where(below(space.id)))
+    return (int(deepest) - space.depth) if deepest is not None else 0
+
+
+async def network_members(
+    session: AsyncSession, network_id: uuid.UUID, account_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of ``account_ids`` hold a role in the network (one query; none for an empty list)."""
+    if not account_ids:
+        return set()
+    rows = await session.scalars(
+        select(NetworkMember.account_id).where(
+            NetworkMember.network_id == network_id, NetworkMember.account_id.in_(list(account_ids))
+        )
+    )
+    return set(rows)
+
+
+async def insert_space(session: AsyncSession, space: Space, facilitators: Sequence[tuple[uuid.UUID, bool]]) -> None:
+    """Write a new space and its facilitators ((account, trained) pairs); ``space`` comes back
+    with its database defaults (timestamps)."""
+    session.add(space)
+    await session.flush()
+    session.add_all(
+        SpaceMember(space_id=space.id, account_id=a, role="facilitator", status="active", trained=t)
+        for a, t in facilitators
+    )
+    await session.flush()
+    await session.refresh(space)
+
+
 async def memberships(
     session: AsyncSession, account_id: uuid.UUID, space_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, SpaceMember]:
@@ -170,21 +213,6 @@ async def active_facilitators(session: AsyncSession, space_id: uuid.UUID) -> lis
             )
         )
     )
-
-
-async def facilitator_counts(session: AsyncSession, network_id: uuid.UUID) -> dict[uuid.UUID, tuple[int, int]]:
-    """(active facilitators, trained ones) per space of a network (one query)."""
-    rows = await session.execute(
-        select(
-            SpaceMember.space_id,
-            func.count(),
-            func.count().filter(SpaceMember.trained.is_(True)),
-        )
-        .join(Space, Space.id == SpaceMember.space_id)
-        .where(Space.network_id == network_id, SpaceMember.role == "facilitator", SpaceMember.status == "active")
-        .group_by(SpaceMember.space_id)
-    )
-    return {sid: (int(total), int(trained)) for sid, total, trained in rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +297,11 @@ async def network_role(session: AsyncSession, network_id: uuid.UUID, account_id:
     return role
 
 
+async def display_name(session: AsyncSession, account_id: uuid.UUID) -> str:
+    """The account's display name ("" when there is none)."""
+    return str(await session.scalar(select(Account.display_name).where(Account.id == account_id)) or "")
+
+
 async def account_exists(session: AsyncSession, account_id: uuid.UUID) -> bool:
     """Whether an active account has this id."""
     return (await session.scalar(select(Account.id).where(Account.id == account_id, Account.is_active))) is not None
@@ -291,20 +324,10 @@ async def directory(
     return [(s, r, st) for s, r, st in rows]
 
 
-async def my_spaces(session: AsyncSession, account_id: uuid.UUID) -> list[tuple[uuid.UUID, str, str, str, str]]:
-    """(space id, name, kind, network slug, role) of the account's active memberships (one query)."""
-    rows = await session.execute(
-        select(Space.id, Space.name, Space.kind, Network.slug, SpaceMember.role)
-        .join(SpaceMember, SpaceMember.space_id == Space.id)
-        .join(Network, Network.id == Space.network_id)
-        .where(SpaceMember.account_id == account_id, SpaceMember.status == "active")
-        .order_by(Network.slug, Space.depth, Space.name)
-    )
-    return [(i, n, k, s, r) for i, n, k, s, r in rows]
-
-
 async def move_subtree(session: AsyncSession, space: Space, new_path: list[uuid.UUID]) -> None:
-    """Rewrite ``path``/``depth`` of the space and every descendant after a move (one statement)."""
+    """Put ``space`` under the last of ``new_path`` (its new ancestors, root first): rewrite
+    ``path``/``depth`` of every descendant (one statement); the space's own row follows with
+    the unit of work's next flush."""
     old_len = len(space.path)
     await session.execute(
         text(
@@ -314,3 +337,6 @@ async def move_subtree(session: AsyncSession, space: Space, new_path: list[uuid.
         ),
         {"new_path": [str(p) for p in new_path], "old_len": old_len, "root": str(space.id)},
     )
+    space.parent_id = new_path[-1] if new_path else None
+    space.path = new_path
+    space.depth = len(new_path)

@@ -7,25 +7,22 @@ loads facts, asks, writes and records an audit event.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.permissions import Actor
 from federation.policy import (
     EffectivePolicy,
-    PolicyInputError,
+    Invariant,
     Source,
-    ValidationResult,
+    SpaceState,
     Violation,
-    check_containment,
+    check_invariants,
     governing_settings,
-    parse_constraints,
     to_json_value,
     validate_settings,
 )
@@ -34,6 +31,7 @@ from federation.space_permissions import (
     SpaceRole,
     can_create_space,
     can_manage_templates,
+    can_move_out_of,
     can_read_policy,
     can_read_space,
     can_set_subspace_constraints,
@@ -48,17 +46,16 @@ from federation.spaces import (
     SpaceNode,
     SpaceTree,
     check_placement,
-    facilitator_requirements,
-    join_limits,
     nesting_limit,
 )
 from services import audit
 from services.errors import Forbidden, NotFound, Unprocessable
 from services.networks.service import require_network
-from services.persistence.models import NetworkMember, PolicyAttachment, Space, SpaceMember, SpaceNoncompliance
+from services.persistence.models import Space, SpaceMember
 from services.policies import loading
 from services.policies import repository as policy_repository
 from services.policies.repository import AttachedTemplate
+from services.policies.violations import check_settings, check_subspace_constraints, policy_violation
 from services.sharing import guests
 from services.sharing import repository as sharing_repository
 from services.sharing.repository import GuestShare
@@ -127,188 +124,29 @@ def summary(space: Space, my_role: str | None) -> SpaceSummary:
     )
 
 
-# --- policy helpers ---------------------------------------------------------------------------
-
-
-def policy_violation(result: ValidationResult, what: str = "The change") -> Unprocessable:
-    """The 422 for settings (or sub-space constraints) outside their bounds: names parameter,
-    value, bound and source of the first violation and lists every violation in details."""
-    first = result.violations[0].message if result.violations else result.message()
-    more = len(result.violations) - 1
-    return Unprocessable(
-        f"{what} breaks the space's policy: {first}" + (f" (and {more} more)." if more > 0 else "."),
-        code="policy_violation",
-        details=result.to_dict(),
-    )
-
-
-def input_problems(result: ValidationResult) -> Unprocessable:
-    """The 422 for unknown parameters or wrong value types."""
-    return Unprocessable(
-        f"The settings are not valid: {result.problems[0].message}"
-        + (f" (and {len(result.problems) - 1} more)." if len(result.problems) > 1 else "."),
-        code="invalid_settings",
-        details=result.to_dict(),
-    )
-
-
-def check_settings(
-    settings: Mapping[str, object], policy: EffectivePolicy, changed: Sequence[str] | None = None
-) -> ValidationResult:
-    """Validate, raising the right 422; returns the result (warnings) when the write may go ahead."""
-    result = validate_settings(settings, policy, parameters=changed)
-    if result.problems:
-        raise input_problems(result)
-    if result.violations:
-        raise policy_violation(result)
-    return result
-
-
-def _parse_subspace(raw: dict[str, Any], space_id: uuid.UUID, name: str, policy: EffectivePolicy) -> None:
-    """Sub-space constraints must parse and lie inside the space's own policy."""
-    try:
-        layer = parse_constraints(raw, Source.space(space_id, name))
-    except PolicyInputError as exc:
-        raise Unprocessable(
-            f"The sub-space constraints are not valid: {exc.problems[0].message}.",
-            code="invalid_constraints",
-            details=exc.to_dict(),
-        ) from None
-    contained = check_containment(layer, policy)
-    if contained.violations:
-        raise policy_violation(contained, "The constraints for sub-spaces")
-
-
-async def policy_of(session: AsyncSession, space: Space, ancestors: Sequence[Space]) -> EffectivePolicy:
-    """Effective policy of a space: one query for the templates on its path and network."""
-    attached = await policy_repository.attached_templates(session, space.network_id, [*space.path, space.id])
-    return loading.space_policy(space.id, ancestors, attached)
-
-
-def _extra_violation(parameter: str, value: object, bound: str, limit: object, message: str) -> Unprocessable:
-    return Unprocessable(
-        message,
-        code="policy_violation",
-        details={
-            "problems": [],
-            "violations": [
-                {
-                    "code": "out_of_bounds",
-                    "parameter": parameter,
-                    "value": value,
-                    "bound": bound,
-                    "limit": limit,
-                    "message": message,
-                }
-            ],
-            "warnings": [],
-            "audit": [],
-        },
-    )
-
-
 # --- create -----------------------------------------------------------------------------------
 
 
-def _facilitator_list(data: SpaceCreate, actor: Actor) -> list[FacilitatorIn]:
-    if data.facilitators is None:
-        return [FacilitatorIn(account_id=actor.account_id)]
-    out: dict[uuid.UUID, FacilitatorIn] = {}
-    for item in data.facilitators:
-        f = item if isinstance(item, FacilitatorIn) else FacilitatorIn(account_id=item)
-        out[f.account_id] = f
-    return list(out.values())
-
-
-async def _network_members(session: AsyncSession, network_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    if not ids:
-        return set()
-    rows = await session.scalars(
-        select(NetworkMember.account_id).where(
-            NetworkMember.network_id == network_id, NetworkMember.account_id.in_(ids)
-        )
-    )
-    return set(rows)
-
-
 async def create_space(session: AsyncSession, actor: Actor, slug: str, data: SpaceCreate) -> SpaceOut:
-    """Create a space at the network's root or under a parent of the same network."""
+    """Create a space at the network's root or under a parent of the same network.
+
+    Check the input and the caller's right to create there, place it (depth), bound its
+    settings (its policy, with a template an admin attaches at once), check its facilitators,
+    then write it and record it. Nothing is written before every check has passed.
+    """
     network = await require_network(session, slug)
-    name = data.name.strip()
-    if not name:
-        raise Unprocessable("The name must not be blank.", code="validation_error", details={"field": "name"})
-    parent_ctx: SpaceContext | None = None
-    ancestors: list[Space] = []
-    if data.parent_id is not None:
-        parent = await repository.get_space(session, data.parent_id)
-        if parent is not None and parent.network_id != network.id:
-            raise Unprocessable(
-                "The parent space belongs to another network; a space and its parent share a home network "
-                "(share the space with the other network instead).",
-                code="parent_in_other_network",
-                details={"field": "parent_id"},
-            )
-        try:
-            parent_ctx = await access.load(session, actor, data.parent_id, lock=True)
-        except NotFound:
-            raise Unprocessable(
-                f"No space with id {data.parent_id} is visible to you in network '{slug}'.",
-                code="parent_not_found",
-                details={"field": "parent_id"},
-            ) from None
-        ancestors = [*parent_ctx.ancestors, parent_ctx.space]
-        who = parent_ctx.who
-        allowed = can_create_space(who, parent_ctx.facts)
-    else:
-        allowed = can_create_space(access.network_actor(actor, network.id), None)
-    if not allowed:
-        where = "under this space" if parent_ctx else f"at the root of network '{slug}'"
-        raise Forbidden(
-            f"You cannot create spaces {where}: network admins can, and facilitators of the parent space.",
-            code="forbidden",
-        )
+    name = _required_name(data.name)
+    parent_ctx = await _parent_for_create(session, actor, network.id, slug, data.parent_id)
+    ancestors = [*parent_ctx.ancestors, parent_ctx.space] if parent_ctx else []
     space_id = uuid.uuid4()
     attached = await policy_repository.attached_templates(session, network.id, [a.id for a in ancestors])
-    extra: list[AttachedTemplate] = []
-    if data.template_id is not None:
-        if not can_manage_templates(access.network_actor(actor, network.id)):
-            raise Forbidden("Only network admins can attach a template to a space.", code="forbidden")
-        template = await policy_repository.get_template(session, network.id, data.template_id)
-        if template is None:
-            raise Unprocessable(
-                f"Network '{slug}' has no policy template with id {data.template_id}.",
-                code="template_not_found",
-                details={"field": "template_id"},
-            )
-        constraints = await policy_repository.current_constraints(session, template)
-        extra.append(
-            AttachedTemplate(space_id, template.id, template.name, template.mode, template.current_version, constraints)
-        )
-    policy = loading.space_policy(space_id, ancestors, [*attached, *extra])
-
-    # Placement: every ancestor's nesting.max_depth (governing values).
+    template = await _template_for_create(
+        session, actor, network_id=network.id, slug=slug, space_id=space_id, template_id=data.template_id
+    )
+    policy = loading.space_policy(space_id, ancestors, [*attached, *template])
     if parent_ctx is not None:
-        resolver = loading.resolver_for(ancestors, attached)
-        limits = {a.id: nesting_limit(resolver.policy(a.id), a.settings) for a in ancestors}
-        tree = SpaceTree(SpaceNode(a.id, a.network_id, a.parent_id, a.name) for a in ancestors)
-        problems = check_placement(tree, network_id=network.id, parent_id=parent_ctx.space.id, nesting_limits=limits)
-        if problems:
-            raise Unprocessable(
-                f"The space cannot be placed there: {problems[0].message}.",
-                code=problems[0].code.value,
-                details={"problems": [p.to_dict() for p in problems]},
-            )
-
-    settings = dict(data.settings)
-    if data.join_mode is not None:
-        if JOIN_PARAM in settings and settings[JOIN_PARAM] != data.join_mode:
-            raise Unprocessable(
-                f"join_mode '{data.join_mode}' and settings.{JOIN_PARAM} {settings[JOIN_PARAM]!r} disagree; give one.",
-                code="validation_error",
-                details={"field": "join_mode"},
-            )
-        settings[JOIN_PARAM] = data.join_mode
-    settings.setdefault(JOIN_PARAM, "request")
+        _check_placement(network.id, parent_ctx.space.id, ancestors, attached)
+    settings = _initial_settings(data)
     result = check_settings(settings, policy)
     if settings[JOIN_PARAM] == "parent_members" and parent_ctx is None:
         raise Unprocessable(
@@ -317,30 +155,17 @@ async def create_space(session: AsyncSession, actor: Actor, slug: str, data: Spa
             details={"field": "join_mode"},
         )
     if data.subspace_constraints:
-        _parse_subspace(data.subspace_constraints, space_id, name, policy)
-
+        check_subspace_constraints(data.subspace_constraints, space_id, name, policy)
     facilitators = _facilitator_list(data, actor)
-    minimum, _trained = facilitator_requirements(policy, settings)
-    if len(facilitators) < minimum:
-        src = getattr(policy.enforced.get("facilitators.min_count"), "min_source", None)
-        by = f" (set by {src.label()})" if isinstance(src, Source) else ""
-        raise _extra_violation(
-            "facilitators.min_count",
-            len(facilitators),
-            "min",
-            minimum,
-            f"facilitators.min_count: the space needs at least {minimum} facilitator(s){by}; "
-            f"{len(facilitators)} given. List them in 'facilitators'.",
-        )
-    ids = [f.account_id for f in facilitators]
-    in_network = await _network_members(session, network.id, ids)
-    outsiders = [str(i) for i in ids if i not in in_network]
-    if outsiders:
-        raise Unprocessable(
-            f"Facilitators must belong to network '{slug}'; {', '.join(outsiders)} do not.",
-            code="facilitator_not_in_network",
-            details={"field": "facilitators", "accounts": outsiders},
-        )
+    await _check_facilitators(
+        session,
+        facilitators,
+        network_id=network.id,
+        slug=slug,
+        own=Source.space(space_id, name),
+        policy=policy,
+        settings=settings,
+    )
 
     space = Space(
         id=space_id,
@@ -357,26 +182,9 @@ async def create_space(session: AsyncSession, actor: Actor, slug: str, data: Spa
         subspace_constraints=dict(data.subspace_constraints),
         created_by=actor.account_id,
     )
-    session.add(space)
-    await session.flush()
-    for f in facilitators:
-        session.add(
-            SpaceMember(
-                space_id=space_id, account_id=f.account_id, role="facilitator", status="active", trained=f.trained
-            )
-        )
-    if extra:
-        session.add(
-            PolicyAttachment(
-                id=uuid.uuid4(),
-                template_id=extra[0].template_id,
-                network_id=network.id,
-                space_id=space_id,
-                created_by=actor.account_id,
-            )
-        )
-    await session.flush()
-    await session.refresh(space)
+    await repository.insert_space(session, space, [(f.account_id, f.trained) for f in facilitators])
+    if template:
+        await policy_repository.add_attachment(session, template[0].template_id, network.id, space_id, actor.account_id)
     audit.record(
         session,
         actor_id=actor.account_id,
@@ -391,12 +199,149 @@ async def create_space(session: AsyncSession, actor: Actor, slug: str, data: Spa
             "visibility": data.visibility,
             "settings": settings,
             "subspace_constraints": data.subspace_constraints,
-            "facilitators": [str(i) for i in ids],
+            "facilitators": [str(f.account_id) for f in facilitators],
             "template_id": str(data.template_id) if data.template_id else None,
         },
     )
-    mine = next((m for m in [await repository.membership(session, space_id, actor.account_id)] if m), None)
+    mine = await repository.membership(session, space_id, actor.account_id)
     return to_out(space, slug, mine=mine, member_count=len(facilitators) if mine else None, warnings=result.warnings)
+
+
+def _required_name(raw: str) -> str:
+    name = raw.strip()
+    if not name:
+        raise Unprocessable("The name must not be blank.", code="validation_error", details={"field": "name"})
+    return name
+
+
+async def _parent_for_create(
+    session: AsyncSession, actor: Actor, network_id: uuid.UUID, slug: str, parent_id: uuid.UUID | None
+) -> SpaceContext | None:
+    """The parent (locked, so its sub-spaces are created one at a time) once the caller may
+    create a space there; None for the network's root, which only admins may use."""
+    if parent_id is None:
+        if not can_create_space(access.network_actor(actor, network_id), None):
+            raise Forbidden(
+                f"You cannot create spaces at the root of network '{slug}': network admins can, and "
+                "facilitators of the parent space.",
+                code="forbidden",
+            )
+        return None
+    parent = await repository.get_space(session, parent_id)
+    if parent is not None and parent.network_id != network_id:
+        raise Unprocessable(
+            "The parent space belongs to another network; a space and its parent share a home network "
+            "(share the space with the other network instead).",
+            code="parent_in_other_network",
+            details={"field": "parent_id"},
+        )
+    try:
+        parent_ctx = await access.load(session, actor, parent_id, lock=True)
+    except NotFound:
+        raise Unprocessable(
+            f"No space with id {parent_id} is visible to you in network '{slug}'.",
+            code="parent_not_found",
+            details={"field": "parent_id"},
+        ) from None
+    if not can_create_space(parent_ctx.who, parent_ctx.facts):
+        raise Forbidden(
+            "You cannot create spaces under this space: network admins can, and facilitators of the parent space.",
+            code="forbidden",
+        )
+    return parent_ctx
+
+
+async def _template_for_create(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    network_id: uuid.UUID,
+    slug: str,
+    space_id: uuid.UUID,
+    template_id: uuid.UUID | None,
+) -> list[AttachedTemplate]:
+    """The template an admin attaches to the new space at once, as it will bind it ([] for none)."""
+    if template_id is None:
+        return []
+    if not can_manage_templates(access.network_actor(actor, network_id)):
+        raise Forbidden("Only network admins can attach a template to a space.", code="forbidden")
+    template = await policy_repository.get_template(session, network_id, template_id)
+    if template is None:
+        raise Unprocessable(
+            f"Network '{slug}' has no policy template with id {template_id}.",
+            code="template_not_found",
+            details={"field": "template_id"},
+        )
+    constraints = await policy_repository.current_constraints(session, template)
+    return [
+        AttachedTemplate(space_id, template.id, template.name, template.mode, template.current_version, constraints)
+    ]
+
+
+def _check_placement(
+    network_id: uuid.UUID, parent_id: uuid.UUID, ancestors: list[Space], attached: list[AttachedTemplate]
+) -> None:
+    """Every ancestor's nesting.max_depth (its governing value) must allow one more level."""
+    resolver = loading.resolver_for(ancestors, attached)
+    limits = {a.id: nesting_limit(resolver.policy(a.id), a.settings) for a in ancestors}
+    tree = SpaceTree(SpaceNode(a.id, a.network_id, a.parent_id, a.name) for a in ancestors)
+    problems = check_placement(tree, network_id=network_id, parent_id=parent_id, nesting_limits=limits)
+    if problems:
+        raise Unprocessable(
+            f"The space cannot be placed there: {problems[0].message}.",
+            code=problems[0].code.value,
+            details={"problems": [p.to_dict() for p in problems]},
+        )
+
+
+def _initial_settings(data: SpaceCreate) -> dict[str, Any]:
+    """The settings as given, with ``join_mode`` folded in (default: by request)."""
+    settings = dict(data.settings)
+    if data.join_mode is not None:
+        if JOIN_PARAM in settings and settings[JOIN_PARAM] != data.join_mode:
+            raise Unprocessable(
+                f"join_mode '{data.join_mode}' and settings.{JOIN_PARAM} {settings[JOIN_PARAM]!r} disagree; give one.",
+                code="validation_error",
+                details={"field": "join_mode"},
+            )
+        settings[JOIN_PARAM] = data.join_mode
+    settings.setdefault(JOIN_PARAM, "request")
+    return settings
+
+
+def _facilitator_list(data: SpaceCreate, actor: Actor) -> list[FacilitatorIn]:
+    if data.facilitators is None:
+        return [FacilitatorIn(account_id=actor.account_id)]
+    out: dict[uuid.UUID, FacilitatorIn] = {}
+    for item in data.facilitators:
+        f = item if isinstance(item, FacilitatorIn) else FacilitatorIn(account_id=item)
+        out[f.account_id] = f
+    return list(out.values())
+
+
+async def _check_facilitators(
+    session: AsyncSession,
+    facilitators: list[FacilitatorIn],
+    *,
+    network_id: uuid.UUID,
+    slug: str,
+    own: Source,
+    policy: EffectivePolicy,
+    settings: dict[str, Any],
+) -> None:
+    """As many facilitators as the policy needs, all from the space's own network."""
+    short = check_invariants(policy, settings, SpaceState(facilitators=len(facilitators)), own=own)
+    if short:
+        raise policy_violation(short, "Creating the space", hint="List them in 'facilitators'.")
+    ids = [f.account_id for f in facilitators]
+    in_network = await repository.network_members(session, network_id, ids)
+    outsiders = [str(i) for i in ids if i not in in_network]
+    if outsiders:
+        raise Unprocessable(
+            f"Facilitators must belong to network '{slug}'; {', '.join(outsiders)} do not.",
+            code="facilitator_not_in_network",
+            details={"field": "facilitators", "accounts": outsiders},
+        )
 
 
 # --- read -------------------------------------------------------------------------------------
@@ -414,20 +359,11 @@ async def read_policy(session: AsyncSession, actor: Actor, space_id: uuid.UUID) 
     ctx = await access.load(session, actor, space_id)
     if not can_read_policy(ctx.who, ctx.facts):
         raise access.not_found(space_id)
-    policy = await policy_of(session, ctx.space, ctx.ancestors)
+    policy = await loading.policy_of(session, ctx.space, ctx.ancestors)
     if ctx.guest_shares:  # a guest sees the bounds that apply to them: their network's guest constraints too
         policy = policy.narrow(*guests.guest_layers(ctx.guest_shares))
     body = policy.to_dict()
-    marks = await session.execute(
-        select(
-            SpaceNoncompliance.template_id,
-            SpaceNoncompliance.version,
-            SpaceNoncompliance.deadline,
-            SpaceNoncompliance.violations,
-        )
-        .where(SpaceNoncompliance.space_id == space_id)
-        .order_by(SpaceNoncompliance.created_at.desc())
-    )
+    marks = await policy_repository.marks_of(session, space_id)
     return PolicyOut(
         space_id=space_id,
         constraints=body["constraints"],  # type: ignore[arg-type]
@@ -453,16 +389,9 @@ async def hierarchy(session: AsyncSession, actor: Actor, space_id: uuid.UUID, ma
     (and everything below it) is shown only to those it is visible to."""
     ctx = await access.load(session, actor, space_id)
     root = ctx.space
-    stmt = (
-        select(Space, SpaceMember.role, SpaceMember.status)
-        .outerjoin(SpaceMember, (SpaceMember.space_id == Space.id) & (SpaceMember.account_id == actor.account_id))
-        .where((Space.id == root.id) | repository.below(root.id))
-    )
-    if max_depth is not None:
-        stmt = stmt.where(Space.depth <= root.depth + max_depth)
-    rows = (await session.execute(stmt.order_by(Space.depth, Space.name, Space.id))).all()
+    rows = await repository.subtree_with_roles(session, root, actor.account_id, max_depth)
     facts: dict[uuid.UUID, MembershipFacts] = {
-        s.id: MembershipFacts(MemberRole(r), MemberStatus(st)) for s, r, st in rows if r is not None
+        s.id: MembershipFacts(MemberRole(r), MemberStatus(st)) for s, r, st in rows if r is not None and st is not None
     }
     facts.update({sid: MembershipFacts(MemberRole(m.role), MemberStatus(m.status)) for sid, m in ctx.mine.items()})
     banned = {sid for sid, f in facts.items() if f.status is MemberStatus.BANNED}
@@ -545,6 +474,59 @@ async def update_space(session: AsyncSession, actor: Actor, space_id: uuid.UUID,
             attached=attached_all,
         )
 
+    new_settings, changed = _patched_settings(space, data)
+    if moving:
+        assert network_spaces is not None and attached_all is not None
+        resolver = loading.resolver_for(_with_path(network_spaces, space, ancestors), attached_all)
+        policy = resolver.policy(space.id)
+        checked = None  # a move checks every parameter: the new ancestors' bounds all apply
+    else:
+        policy = await loading.policy_of(session, space, ancestors)
+        checked = changed
+    result = check_settings(new_settings, policy, checked) if (changed or moving) else None
+
+    if new_settings.get(JOIN_PARAM) == "parent_members" and not ancestors:
+        raise Unprocessable("A space at the root has no parent; 'parent_members' needs one.", code="validation_error")
+    await _check_invariants(session, space, policy, new_settings, changed)
+
+    if data.subspace_constraints is not msgspec.UNSET:
+        check_subspace_constraints(data.subspace_constraints, space.id, space.name, policy)
+        await _check_descendants(session, space, ancestors, dict(data.subspace_constraints), new_settings)
+        before["subspace_constraints"] = space.subspace_constraints
+        after["subspace_constraints"] = data.subspace_constraints
+        space.subspace_constraints = dict(data.subspace_constraints)
+
+    if changed:
+        before["settings"] = dict(space.settings)
+        after["settings"] = new_settings
+        space.settings = new_settings
+        space.join_mode = str(new_settings[JOIN_PARAM])
+    _apply_fields(space, data, before, after)
+    if moving:
+        before["parent_id"] = str(space.parent_id) if space.parent_id else None
+        after["parent_id"] = str(data.parent_id) if data.parent_id else None
+        await repository.move_subtree(session, space, [a.id for a in ancestors])
+    await session.flush()  # updated_at comes back with RETURNING (eager_defaults)
+    if after:
+        audit.record(
+            session,
+            actor_id=actor.account_id,
+            action="space.move" if moving else "space.update",
+            target_type="space",
+            target_id=space.id,
+            network_id=space.network_id,
+            before=before,
+            after=after,
+        )
+    count = ctx.member_count if can_view_members(ctx.who, ctx.facts) else None
+    return to_out(
+        space, ctx.network_slug, mine=ctx.membership, member_count=count, warnings=result.warnings if result else ()
+    )
+
+
+def _patched_settings(space: Space, data: SpacePatch) -> tuple[dict[str, Any], list[str]]:
+    """The settings after the PATCH (``null`` removes a setting; ``join_mode`` folds in) and the
+    parameters it names."""
     new_settings = dict(space.settings)
     changed: list[str] = []
     if data.settings is not msgspec.UNSET:
@@ -564,33 +546,11 @@ async def update_space(session: AsyncSession, actor: Actor, space_id: uuid.UUID,
         new_settings[JOIN_PARAM] = data.join_mode
         changed.append(JOIN_PARAM)
     new_settings.setdefault(JOIN_PARAM, space.join_mode)
+    return new_settings, changed
 
-    if moving:
-        assert network_spaces is not None and attached_all is not None
-        resolver = loading.resolver_for(_with_path(network_spaces, space, ancestors), attached_all)
-        policy = resolver.policy(space.id)
-        checked = None  # a move checks every parameter: the new ancestors' bounds all apply
-    else:
-        policy = await policy_of(session, space, ancestors)
-        checked = changed
-    result = check_settings(new_settings, policy, checked) if (changed or moving) else None
 
-    if new_settings.get(JOIN_PARAM) == "parent_members" and not ancestors:
-        raise Unprocessable("A space at the root has no parent; 'parent_members' needs one.", code="validation_error")
-    await _check_invariants(session, space, policy, new_settings, changed)
-
-    if data.subspace_constraints is not msgspec.UNSET:
-        _parse_subspace(data.subspace_constraints, space.id, space.name, policy)
-        await _check_descendants(session, space, ancestors, dict(data.subspace_constraints), new_settings)
-        before["subspace_constraints"] = space.subspace_constraints
-        after["subspace_constraints"] = data.subspace_constraints
-        space.subspace_constraints = dict(data.subspace_constraints)
-
-    if changed:
-        before["settings"] = dict(space.settings)
-        after["settings"] = new_settings
-        space.settings = new_settings
-        space.join_mode = str(new_settings[JOIN_PARAM])
+def _apply_fields(space: Space, data: SpacePatch, before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Name, description and visibility as the PATCH gives them (recording what changed)."""
     for field in ("name", "description", "visibility"):
         value = getattr(data, field)
         if value is not msgspec.UNSET:
@@ -601,30 +561,6 @@ async def update_space(session: AsyncSession, actor: Actor, space_id: uuid.UUID,
                 before[field] = getattr(space, field)
                 after[field] = value
                 setattr(space, field, value)
-    if moving:
-        new_path = [a.id for a in ancestors]
-        before["parent_id"] = str(space.parent_id) if space.parent_id else None
-        after["parent_id"] = str(data.parent_id) if data.parent_id else None
-        await repository.move_subtree(session, space, new_path)
-        space.parent_id = data.parent_id  # type: ignore[assignment]
-        space.path = new_path
-        space.depth = len(new_path)
-    await session.flush()  # updated_at comes back with RETURNING (eager_defaults)
-    if after:
-        audit.record(
-            session,
-            actor_id=actor.account_id,
-            action="space.move" if moving else "space.update",
-            target_type="space",
-            target_id=space.id,
-            network_id=space.network_id,
-            before=before,
-            after=after,
-        )
-    count = ctx.member_count if can_view_members(ctx.who, ctx.facts) else None
-    return to_out(
-        space, ctx.network_slug, mine=ctx.membership, member_count=count, warnings=result.warnings if result else ()
-    )
 
 
 def _with_path(spaces: list[Space], moved: Space, new_ancestors: list[Space]) -> list[Space]:
@@ -657,13 +593,24 @@ async def _check_move(
     spaces: list[Space],
     attached: list[AttachedTemplate],
 ) -> list[Space]:
-    """Refuse cycles, other networks, depth beyond any ancestor's nesting.max_depth; return the
-    new ancestors (root first)."""
+    """Refuse a move out from under a parent the caller has no authority over, cycles, other
+    networks, depth beyond any ancestor's nesting.max_depth; return the new ancestors (root first)."""
     space = ctx.space
     if parent_id is None:
         if not can_create_space(access.network_actor(actor, space.network_id), None):
             raise Forbidden("Only network admins can move a space to the root.", code="forbidden")
         return []
+    if space.parent_id is not None:
+        # Leaving a parent sheds the bounds it sets for its sub-spaces (and those of the templates
+        # attached to it): only who governs that parent may take a space out from under it.
+        old_parent = await access.load(session, actor, space.parent_id, must_see=False)
+        if not can_move_out_of(old_parent.who, old_parent.facts):
+            raise Forbidden(
+                "You cannot move this space out from under its current parent: only that parent's "
+                "facilitators and the network's admins can, because the parent's bounds would no longer apply.",
+                code="forbidden",
+                details={"rule": "move_needs_authority_over_old_parent", "field": "parent_id"},
+            )
     other = await repository.get_space(session, parent_id)
     if other is not None and other.network_id != space.network_id:
         raise Unprocessable(
@@ -698,42 +645,18 @@ async def _check_move(
 async def _check_invariants(
     session: AsyncSession, space: Space, policy: EffectivePolicy, settings: dict[str, Any], changed: list[str]
 ) -> None:
-    """Settings that describe the space's own state must hold for it now."""
-    if "facilitators.min_count" in changed:
-        minimum, _ = facilitator_requirements(policy, settings)
-        have = len(await repository.active_facilitators(session, space.id))
-        if have < minimum:
-            raise _extra_violation(
-                "facilitators.min_count",
-                minimum,
-                "min",
-                have,
-                f"facilitators.min_count = {minimum} but the space has {have} facilitator(s); add facilitators first.",
-            )
-    if "membership.max_members" in changed:
-        _, cap = join_limits(policy, settings)
-        count = await repository.count_active(session, space.id)
-        if cap is not None and count > cap:
-            raise _extra_violation(
-                "membership.max_members",
-                cap,
-                "min",
-                count,
-                f"membership.max_members = {cap} but the space has {count} members; it cannot shrink below them.",
-            )
-    if "nesting.max_depth" in changed:
-        limit = nesting_limit(policy, settings)
-        if limit is not None:
-            deepest = await session.scalar(select(func.max(Space.depth)).where(repository.below(space.id)))
-            below = (int(deepest) - space.depth) if deepest is not None else 0
-            if below > limit:
-                raise _extra_violation(
-                    "nesting.max_depth",
-                    limit,
-                    "min",
-                    below,
-                    f"nesting.max_depth = {limit} but sub-spaces already nest {below} level(s) below this space.",
-                )
+    """Changed settings that describe the space's own state must hold for it now (only the
+    facts those settings speak about are counted)."""
+    state = SpaceState(
+        facilitators=len(await repository.active_facilitators(session, space.id))
+        if Invariant.FACILITATOR_MINIMUM in changed
+        else None,
+        members=await repository.count_active(session, space.id) if Invariant.MEMBER_CAP in changed else None,
+        levels_below=await repository.levels_below(session, space) if Invariant.NESTING_DEPTH in changed else None,
+    )
+    broken = check_invariants(policy, settings, state, own=Source.space(space.id, space.name))
+    if broken:
+        raise policy_violation(broken, hint="Change the space first (facilitators, members or sub-spaces).")
 
 
 async def _check_descendants(
@@ -755,24 +678,20 @@ async def _check_descendants(
     everything = [*ancestors, changed, *[s for s in below if s.id != space.id]]
     attached = await policy_repository.attached_templates(session, space.network_id, [s.id for s in everything])
     resolver = loading.resolver_for(everything, attached)
-    findings = []
+    findings: list[Violation] = []
+    where: list[tuple[uuid.UUID, str]] = []
     for s in below:
         if s.id == space.id:
             continue
-        result = validate_settings(s.settings, resolver.policy(s.id))
-        for v in result.violations:
+        for v in validate_settings(s.settings, resolver.policy(s.id)).violations:
             if v.source.id == space.id:
-                findings.append({"space_id": str(s.id), "name": s.name, **v.to_dict()})
+                findings.append(v)
+                where.append((s.id, s.name))
     if findings:
-        first = findings[0]
-        raise Unprocessable(
-            f"The constraints for sub-spaces would put {len({f['space_id'] for f in findings})} sub-space(s) out of "
-            f"bounds: '{first['name']}': {first['message']}. Change those sub-spaces first.",
-            code="policy_violation",
-            details={"problems": [], "violations": findings, "warnings": [], "audit": []},
+        raise policy_violation(
+            findings,
+            f"The constraints for sub-spaces would put {len(set(where))} sub-space(s) out of bounds "
+            f"('{where[0][1]}'); that",
+            spaces=where,
+            hint="Change those sub-spaces first.",
         )
-
-
-def now() -> dt.datetime:
-    """The current time (UTC)."""
-    return dt.datetime.now(dt.UTC)

@@ -12,6 +12,7 @@ from federation.policy import (
     RangeConstraint,
     SpacePolicyInput,
     ViolationCode,
+    applies_to,
     dry_run,
     effective_policy,
     path_layers,
@@ -157,3 +158,74 @@ def test_resolver_reports_unknown_spaces_and_cycles() -> None:
     looped = PolicyResolver([], [SpacePolicyInput(sid("a"), sid("b")), SpacePolicyInput(sid("b"), sid("a"))])
     with pytest.raises(ValueError, match="cycle"):
         looped.policy(sid("a"))
+
+
+def test_findings_of_other_sources_are_not_the_change_s_doing() -> None:
+    # Already below another template's minimum: v2 changes nothing about that.
+    other = layer({"meetings.in_person_per_year": {"min": 2}}, OTHER)
+    new = layer({"meetings.virtual_per_year": {"min": 2}}, V2)
+    report = dry_run(
+        new, [subject("behind", {"meetings.virtual_per_year": 2, "meetings.in_person_per_year": 1}, other)]
+    )
+    assert report.spaces == ()
+
+
+def test_a_facilitator_minimum_the_new_version_raises_is_reported() -> None:
+    new = layer({"meetings.virtual_per_year": {"min": 2}, "facilitators.min_count": {"min": 3}}, V2)
+    base = subject("two-facilitators", {"meetings.virtual_per_year": 2})
+    counted = DryRunSubject(base.space_id, base.name, base.settings, base.layers, facilitators=2)
+    (entry,) = dry_run(new, [counted]).spaces
+    (v,) = entry.violations
+    assert (v.parameter, v.value, v.bound, v.limit, v.source) == ("facilitators.min_count", 2, "min", 3, V2)
+    assert "needs 3" in v.message and "ALAS baseline" in v.message
+    # Enough facilitators, or not counted: nothing to report.
+    enough = DryRunSubject(base.space_id, base.name, base.settings, base.layers, facilitators=3)
+    assert dry_run(new, [enough]).spaces == () and dry_run(new, [base]).spaces == ()
+    # In warn mode the same shortfall only warns.
+    warn = layer({"facilitators.min_count": {"min": 3}}, template("ALAS baseline", 2, Mode.WARN))
+    (entry,) = dry_run(warn, [counted]).spaces
+    assert entry.violations == () and not entry.blocking
+    assert any(w.value == 2 and w.limit == 3 for w in entry.warnings)  # the count (the default 1 warns too)
+
+
+def test_a_shortfall_the_space_s_own_setting_causes_is_not_blamed_on_the_template() -> None:
+    # The space asks for 4 facilitators and has 2; v2's minimum of 3 is not what it falls short of.
+    new = layer({"meetings.virtual_per_year": {"min": 2}, "facilitators.min_count": {"min": 3}}, V2)
+    s = subject("strict", {"meetings.virtual_per_year": 2, "facilitators.min_count": 4})
+    counted = DryRunSubject(s.space_id, s.name, s.settings, s.layers, facilitators=2)
+    assert dry_run(new, [counted]).spaces == ()
+
+
+def test_a_resolver_gives_the_same_report_as_the_layers() -> None:
+    net = layer({"meetings.virtual_per_year": {"min": 1}}, template("Net"))
+    new = layer({"meetings.virtual_per_year": {"min": 3}}, V2)
+    parent_sub = layer({"meetings.virtual_per_year": {"max": 8}}, ancestor("parent"))
+    resolver = PolicyResolver(
+        [net],
+        [
+            SpacePolicyInput(sid("parent"), None, (new,), parent_sub),
+            SpacePolicyInput(sid("child"), sid("parent"), ()),
+        ],
+    )
+    settings = {"meetings.virtual_per_year": 2}
+    by_resolver = dry_run(
+        new,
+        [DryRunSubject(sid("parent"), "parent", settings), DryRunSubject(sid("child"), "child", settings)],
+        resolver=resolver,
+    )
+    by_layers = dry_run(
+        new,
+        [
+            DryRunSubject(sid("parent"), "parent", settings, [net, layer({}, V1)]),
+            DryRunSubject(sid("child"), "child", settings, [net, layer({}, V1), parent_sub]),
+        ],
+    )
+    assert [e.to_dict() for e in by_resolver.spaces] == [e.to_dict() for e in by_layers.spaces]
+    assert [e.name for e in by_resolver.blocking] == ["parent", "child"]
+
+
+def test_applies_to_the_targets_and_everything_beneath() -> None:
+    root, mid, leaf, other = sid("root"), sid("mid"), sid("leaf"), sid("other")
+    assert applies_to({mid}, mid, [root]) and applies_to({mid}, leaf, [root, mid])
+    assert not applies_to({mid}, root, []) and not applies_to({mid}, other, [])
+    assert applies_to({None}, other, []) and not applies_to(set(), root, [])

@@ -18,8 +18,9 @@ import uuid
 from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, ForeignKeyConstraint, Index, Integer, String, func
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID, array
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from services.persistence.base import Base, created_at, uuid_pk
 
@@ -57,6 +58,14 @@ class Space(Base):
     )
     # Fetch updated_at with UPDATE ... RETURNING instead of a second SELECT after each change.
     __mapper_args__ = {"eager_defaults": True}
+
+
+def below(root_id: uuid.UUID) -> ColumnElement[bool]:
+    """``spaces.path @> ARRAY[root_id]``: the space lies strictly below ``root_id`` (GIN index).
+
+    Beside the column it reads, so every area's subtree query (spaces, sharing) shares it.
+    """
+    return Space.path.contains(array([root_id], type_=UUID(as_uuid=True)).cast(ARRAY(UUID(as_uuid=True))))
 
 
 class SpaceMember(Base):

@@ -1,0 +1,66 @@
+"""Use cases of the compliance area: the per-space compliance report of a network.
+
+Compliance is computed, not stored (``federation.compliance`` decides). It reads what the
+areas below it own: spaces and their facilitators, the policy (templates, attachments,
+non-compliance marks) and the meetings of the program year, so it stands above all three.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.compliance import ComplianceSubject, compliance_report, program_year
+from federation.permissions import Actor
+from federation.space_permissions import can_view_compliance
+from services.compliance.schemas import ComplianceOut
+from services.errors import BadRequest, Forbidden
+from services.meetings import repository as meetings_repository
+from services.networks.service import require_network
+from services.policies import loading
+from services.policies import repository as policy_repository
+from services.spaces.access import network_actor
+
+
+async def compliance(
+    session: AsyncSession, actor: Actor, slug: str, *, start_month: int, today: dt.date
+) -> ComplianceOut:
+    """Per-space compliance of a network for the program year containing ``today`` (five queries:
+    the meetings of every space in one)."""
+    network = await require_network(session, slug)
+    if not can_view_compliance(network_actor(actor, network.id)):
+        raise Forbidden("Only this network's admins can see its compliance report.", code="forbidden")
+    if not 1 <= start_month <= 12:
+        raise BadRequest("program_year_start_month must be 1-12.")
+    spaces = await policy_repository.network_spaces(session, network.id)
+    attached = await policy_repository.attached_templates(session, network.id, None)
+    counts = await policy_repository.facilitator_counts(session, network.id)
+    deadlines: dict[uuid.UUID, dt.date] = {}
+    for mark in await policy_repository.open_marks(session, network.id):
+        deadlines.setdefault(mark.space_id, mark.deadline)
+    resolver = loading.resolver_for(spaces, attached)
+    year = program_year(today, start_month)
+    meetings = await meetings_repository.network_meetings(session, network.id, year.start, year.end)
+    subjects = [
+        ComplianceSubject(
+            space_id=s.id,
+            name=s.name,
+            settings=s.settings,
+            facilitators=counts.get(s.id, (0, 0))[0],
+            trained_facilitators=counts.get(s.id, (0, 0))[1],
+            meetings=meetings.get(s.id, ()),
+            deadline=deadlines.get(s.id),
+        )
+        for s in spaces
+    ]
+    report = compliance_report(resolver, subjects, year, today=today)
+    body = report.to_dict()
+    return ComplianceOut(
+        network=network.slug,
+        year=dict(body["year"]),  # type: ignore[call-overload]
+        counts=report.counts(),
+        spaces=list(body["spaces"]),  # type: ignore[call-overload]
+        meetings_tracked=True,
+    )

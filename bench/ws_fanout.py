@@ -188,6 +188,7 @@ def _client_frame(text: bytes) -> bytes:
 
 
 MESSAGE = b'{"type":"message"'
+SUBSCRIBED = b'{"type":"subscribed"'
 RELAYED = b'{"type":"send"'  # the reference server relays the sender's frame verbatim
 BODY = b'"body":"'
 
@@ -198,6 +199,7 @@ class _Receiver(asyncio.Protocol):
     def __init__(self, host: str, token: str, space: str, stats: _Stats) -> None:
         self.stats = stats
         self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.subscribed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.buf = bytearray()
         self.open = False
         self.transport: Any = None
@@ -217,6 +219,8 @@ class _Receiver(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.opened.done():
             self.opened.set_exception(exc or ConnectionError("closed during the handshake"))
+        elif not self.subscribed.done():
+            self.subscribed.set_exception(exc or ConnectionError("closed before subscribed"))
         elif self.open:
             self.stats.closed += 1
 
@@ -260,6 +264,8 @@ class _Receiver(asyncio.Protocol):
                 if stats.measuring and (payload.startswith(MESSAGE) or payload.startswith(RELAYED)):
                     at = payload.index(BODY) + 8
                     stats.latencies.append(time.time_ns() - int(payload[at : payload.index(b'"', at)]))
+                elif payload.startswith(SUBSCRIBED) and not self.subscribed.done():
+                    self.subscribed.set_result(None)
             elif opcode == 9 and self.transport is not None:  # ping -> pong with the same payload
                 self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
             elif opcode == 8:
@@ -288,6 +294,10 @@ def receiver_process(
         proto = _Receiver(f"127.0.0.1:{port}", token, space, stats)
         await loop.create_connection(lambda: proto, "127.0.0.1", port)
         await asyncio.wait_for(proto.opened, 60)
+        # Only a subscribed socket is ready: under load the server may take seconds to get through
+        # 1,000 auth + subscribe frames, and a message sent before a socket's subscription never
+        # reaches it (live-only subscribe). Counting those as loss was an artefact of the bench.
+        await asyncio.wait_for(proto.subscribed, 120)
         return proto
 
     async def run() -> None:
@@ -436,7 +446,7 @@ async def measure(
         for _ in range(args.procs):
             await asyncio.wait_for(loop.run_in_executor(None, ready.get), 300)
         connect_s = time.perf_counter() - t0
-        await asyncio.sleep(3.0)  # subscriptions settle, presence frames drain
+        await asyncio.sleep(3.0)  # presence frames drain
         rss_idle = sum(rss_kib(pid) for pid in pids)
         per_socket = (rss_idle - rss_before) / args.sockets
 
@@ -457,6 +467,7 @@ async def measure(
 
         await asyncio.sleep(1.0)
         load_before = os.getloadavg()
+        print(f"sending {rate:g} messages/s for {args.duration:g} s", flush=True)  # a profiler can start now
         measure_ev.set()
         cpu0 = cpu_ticks(pids)
         go.set()
@@ -573,7 +584,11 @@ async def main() -> None:
     p.add_argument("--duration", type=float, default=20.0, help="seconds of measured sending (at most 120)")
     p.add_argument("--max", action="store_true", help="max-throughput mode: each sender keeps a window in flight")
     p.add_argument("--window", type=int, default=4, help="unacked sends per sender in --max mode")
-    p.add_argument("--ws", default="websockets-sansio", help="uvicorn websocket implementation")
+    p.add_argument(
+        "--ws",
+        default="realtime.transport:FrameSinkProtocol",
+        help="uvicorn websocket implementation (what `affinity serve` runs; or websockets-sansio, websockets, wsproto)",
+    )
     p.add_argument("--ws-max-queue", type=int, default=32, help="uvicorn --ws-max-queue")
     p.add_argument("--deflate", action="store_true", help="let uvicorn negotiate per-message deflate")
     p.add_argument("--broker", default="memory", choices=["memory", "postgres", "redis"])

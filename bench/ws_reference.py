@@ -2,7 +2,8 @@
 
 It authenticates nothing, stores nothing and relays each ``send`` frame verbatim to every other
 socket subscribed to the same space (``websockets.broadcast``), answering the sender with a tiny
-ack so the load generator's bookkeeping is the same as against the real service. Run by
+ack and a subscribe with a tiny ``subscribed`` so the load generator's bookkeeping is the same as
+against the real service. Run by
 ws_fanout.py ``--reference`` as ``python bench/ws_reference.py PORT``; never used by the service.
 """
 
@@ -17,6 +18,7 @@ from websockets.asyncio.server import ServerConnection, broadcast, serve
 
 ROOMS: dict[str, set[ServerConnection]] = {}
 ACK = '{"type":"ack"}'
+SUBSCRIBED = '{"type":"subscribed"}'
 
 
 class _Frame(msgspec.Struct):
@@ -41,6 +43,7 @@ async def handler(ws: ServerConnection) -> None:
             elif frame.type == "subscribe":
                 ROOMS.setdefault(frame.space, set()).add(ws)
                 joined.append(frame.space)
+                await ws.send(SUBSCRIBED)  # the clients start sending once every socket has one
     except websockets.ConnectionClosed:
         pass
     finally:

@@ -4,7 +4,8 @@ Handshake: a foreign ``Origin`` is refused (HTTP 403) — cross-site websocket h
 Then the socket is authenticated by what the handshake carried (session cookie, Authorization
 header) or by a first ``auth`` frame within ``auth_timeout`` seconds, else closed with 4401.
 Frames are handled in order per socket; replies and fan-out go through the socket's bounded
-queue (see :mod:`realtime.connection`).
+queue (see :mod:`realtime.connection`), or straight to its transport where the server offers a
+frame sink (:mod:`realtime.transport`). Send limits are per account (:meth:`Hub.bucket`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from realtime.protocol import (
     decode_client,
     encode,
 )
+from realtime.wire import EXTENSION, FrameSink
 
 log = logging.getLogger("affinity.realtime")
 
@@ -63,7 +65,9 @@ class GatewayConfig:
     max_frame_chars: int = 16_384
     max_body_chars: int = 4000
     send_queue_limit: int = 1024
+    """Frames waiting for one socket before it is closed with 4408 (a slow reader)."""
     send_rate: float = 10.0
+    """Sends (and other limited actions) per second per account, across its sockets."""
     send_burst: int = 30
     typing_interval: float = 1.0
     max_subscriptions: int = 500
@@ -93,7 +97,9 @@ class Gateway:
         self.access = access
         self.broker = broker
         self.config = config or GatewayConfig()
-        self.hub = Hub(store, broker, observer=observer)
+        self.hub = Hub(
+            store, broker, observer=observer, send_rate=self.config.send_rate, send_burst=self.config.send_burst
+        )
         self._revalidator: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
 
@@ -149,9 +155,13 @@ class Gateway:
             identity = await self._first_frame_auth(receive, send)
             if identity is None:
                 return
-        cfg = self.config
+        sink: FrameSink | None = (scope.get("extensions") or {}).get(EXTENSION)
         conn = Connection(
-            send, identity, limit=cfg.send_queue_limit, send_rate=cfg.send_rate, send_burst=cfg.send_burst
+            send,
+            identity,
+            limit=self.config.send_queue_limit,
+            sends=self.hub.bucket(identity.account_id),
+            sink=sink,
         )
         self.hub.connections.add(conn)
         self.hub.observer.connections(1)
@@ -159,6 +169,7 @@ class Gateway:
             await self._serve(conn, receive)
         finally:
             conn.stop()
+            self.hub.release(conn.sends)
             self.hub.connections.discard(conn)
             self.hub.observer.connections(-1)
             for space in list(conn.subs):
@@ -249,7 +260,9 @@ class Gateway:
             raise _Refused("insufficient_scope", "This token is read-only; use a token with scope 'write'.", frame.key)
         if not conn.sends.take():
             raise _Refused(
-                "rate_limited", f"Slow down: at most {cfg.send_rate:g} messages per second; resend this key.", frame.key
+                "rate_limited",
+                f"Slow down: at most {cfg.send_rate:g} messages per second per account; resend this key.",
+                frame.key,
             )
         try:
             result = await self.store.append(frame.space, conn.identity.account_id, frame.key, frame.body)

@@ -71,7 +71,15 @@ class Resync(_Event, tag="r"):
     """Delivered locally after a broker reconnects: events may have been missed, re-read history."""
 
 
-Event = Wake | Removed | TypingSignal | PresenceSignal | Heartbeat | Probe | Gone | Resync
+class Spent(_Event, tag="s"):
+    """Sends (and other rate-limited actions) ``node`` allowed per account since its last report:
+    every other node charges them to its own bucket for the account (per-account send limit)."""
+
+    node: str
+    spent: dict[uuid.UUID, int]
+
+
+Event = Wake | Removed | TypingSignal | PresenceSignal | Heartbeat | Probe | Gone | Resync | Spent
 Handler = Callable[[Event], None]
 
 _encoder = msgspec.json.Encoder()

@@ -502,6 +502,7 @@ async def measure(
         "latency_max_ms": round(lat[-1] / 1e6, 1) if lat else None,
         "server_cpu_s": round(server_cpu_s, 2),
         "server_cpu_us_per_delivery": round(server_cpu_s * 1e6 / received, 2) if received else None,
+        "server_cpu_us_per_message": round(server_cpu_s * 1e6 / sum(acked), 1) if sum(acked) else None,
         "window_s": round(send_elapsed + 3.0, 1),
         "receiver_cpu_s": [round(r["cpu_s"], 1) for r in results],
         "sender_cpu_s": round(sent_result["cpu_s"], 1),
@@ -517,6 +518,9 @@ async def run_target(
     """Start ``target`` ("service" or "reference"), measure every rate against it, stop it."""
     port = free_port()
     server = start_reference(port) if target == "reference" else start_server(url, port, args)
+    if args.server_cpus:
+        # uvicorn's workers are forked later and inherit the mask.
+        os.sched_setaffinity(server.pid, args.server_cpus)
     runs: list[dict[str, Any]] = []
     try:
         await wait_for_port(port)
@@ -535,6 +539,15 @@ async def run_target(
         except subprocess.TimeoutExpired:
             server.kill()
     return runs
+
+
+def _cpus(spec: str) -> set[int]:
+    """A taskset-style CPU list ("0", "0,1", "0-3") as a set."""
+    cpus: set[int] = set()
+    for part in filter(None, spec.split(",")):
+        low, _, high = part.partition("-")
+        cpus.update(range(int(low), int(high or low) + 1))
+    return cpus
 
 
 def best_within(runs: list[dict[str, Any]], p99_ms: float) -> dict[str, Any] | None:
@@ -595,7 +608,12 @@ async def main() -> None:
     p.add_argument("--procs", type=int, default=2, help="client processes for the receiving sockets")
     p.add_argument("--batch", type=int, default=100, help="sockets each client process connects at once")
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (needs --broker postgres|redis)")
+    p.add_argument("--server-cpus", default="", help="pin the server(s) to these CPUs (taskset list, e.g. 0)")
+    p.add_argument("--client-cpus", default="", help="pin this process and every client process to these CPUs, e.g. 1")
     args = p.parse_args()
+    args.server_cpus = _cpus(args.server_cpus)
+    if args.client_cpus:
+        os.sched_setaffinity(0, _cpus(args.client_cpus))  # inherited by the client processes
     if args.workers > 1 and args.broker == "memory":
         p.error("--workers > 1 needs a broker that links processes: --broker postgres (or redis)")
     args.duration = min(args.duration, 120.0)
@@ -623,6 +641,8 @@ async def main() -> None:
         "sockets": args.sockets,
         "spaces": args.spaces,
         "client_procs": args.procs,
+        "server_cpus": sorted(args.server_cpus),
+        "client_cpus": sorted(os.sched_getaffinity(0)),
         "mode": "max" if args.max else "fixed-rate",
         "service": service,
     }

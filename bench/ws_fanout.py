@@ -201,6 +201,7 @@ class _Receiver(asyncio.Protocol):
         self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.subscribed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.buf = bytearray()
+        self.count = 0
         self.open = False
         self.transport: Any = None
         key = base64.b64encode(os.urandom(16)).decode()
@@ -264,6 +265,8 @@ class _Receiver(asyncio.Protocol):
                 if stats.measuring and (payload.startswith(MESSAGE) or payload.startswith(RELAYED)):
                     at = payload.index(BODY) + 8
                     stats.latencies.append(time.time_ns() - int(payload[at : payload.index(b'"', at)]))
+                    self.count += 1
+                    stats.seen.value += 1
                 elif payload.startswith(SUBSCRIBED) and not self.subscribed.done():
                     self.subscribed.set_result(None)
             elif opcode == 9 and self.transport is not None:  # ping -> pong with the same payload
@@ -274,20 +277,22 @@ class _Receiver(asyncio.Protocol):
 
 
 class _Stats:
-    def __init__(self) -> None:
+    def __init__(self, seen: Any) -> None:
         self.measuring = True
         self.latencies: list[int] = []
         self.closed = 0
+        self.seen = seen
+        """Shared with the parent: message frames so far (it stops waiting when all have come)."""
 
 
 def receiver_process(
-    port: int, jobs: list[tuple[str, str]], ready: Any, measure: Any, stop: Any, out: Any, batch: int
+    port: int, jobs: list[tuple[str, str]], ready: Any, measure: Any, stop: Any, out: Any, batch: int, seen: Any
 ) -> None:
     """One client process: connect its sockets in concurrent batches, then record the latency of
     every message frame received while ``measure`` is set, until ``stop``."""
     import uvloop
 
-    stats = _Stats()
+    stats = _Stats(seen)
 
     async def one(token: str, space: str) -> _Receiver:
         loop = asyncio.get_running_loop()
@@ -313,7 +318,13 @@ def receiver_process(
         stats.measuring = False
         cpu = time.process_time() - cpu0
         out.put(
-            {"received": len(stats.latencies), "latencies_ns": stats.latencies, "cpu_s": cpu, "closed": stats.closed}
+            {
+                "received": len(stats.latencies),
+                "latencies_ns": stats.latencies,
+                "cpu_s": cpu,
+                "closed": stats.closed,
+                "per_socket": [sock.count for sock in socks],
+            }
         )
         for sock in socks:
             if sock.transport is not None:
@@ -383,6 +394,12 @@ def sender_process(
     uvloop.run(run())
 
 
+def _short(results: list[dict[str, Any]]) -> dict[str, int]:
+    counts = [c for r in results for c in r["per_socket"]]
+    most = max(counts, default=0)
+    return {"sockets": sum(1 for c in counts if c < most), "frames": sum(most - c for c in counts), "most": most}
+
+
 def _pct(values: list[int], q: float) -> float:
     """The ``q`` quantile of sorted nanosecond ``values``, in ms."""
     return values[min(len(values) - 1, int(len(values) * q))] / 1e6 if values else float("nan")
@@ -433,13 +450,16 @@ async def measure(
     measure_ev, stop, go = ctx.Event(), ctx.Event(), ctx.Event()
     loop = asyncio.get_running_loop()
     run_args = argparse.Namespace(**{**vars(args), "rate": rate})
+    seen = [ctx.RawValue("q", 0) for _ in range(args.procs)]
     try:
         rss_before = sum(rss_kib(pid) for pid in pids)
         t0 = time.perf_counter()
         for k in range(args.procs):
             jobs = [(tokens[i], str(spaces[assignment[i]])) for i in range(k, args.sockets, args.procs)]
             proc = ctx.Process(
-                target=receiver_process, args=(port, jobs, ready, measure_ev, stop, out, args.batch), daemon=True
+                target=receiver_process,
+                args=(port, jobs, ready, measure_ev, stop, out, args.batch, seen[k]),
+                daemon=True,
             )
             proc.start()
             procs.append(proc)
@@ -473,6 +493,21 @@ async def measure(
         go.set()
         sent_result = await asyncio.wait_for(loop.run_in_executor(None, sender_out.get), args.duration + 60)
         cpu1 = cpu_ticks(pids)
+        # Frames still on their way (a loaded machine) are late, not lost: wait while they keep
+        # arriving (at most 15 s more); their latencies count.
+        expected = sum(
+            n * receivers_in[spaces[(args.sockets + j) % args.spaces]] for j, n in enumerate(sent_result["acked"])
+        )
+        last, still = -1, time.perf_counter()
+        for _ in range(60):
+            got = sum(v.value for v in seen)
+            if got >= expected:
+                break
+            if got != last:
+                last, still = got, time.perf_counter()
+            elif time.perf_counter() - still > 2.0:
+                break
+            await asyncio.sleep(0.25)
         stop.set()
         results = [await asyncio.wait_for(loop.run_in_executor(None, out.get), 60) for _ in range(args.procs)]
     finally:
@@ -497,6 +532,8 @@ async def measure(
         "expected_deliveries": expected,
         "loss": expected - received,
         "sockets_closed": sum(r["closed"] for r in results),
+        # Where a loss is: how many sockets got fewer message frames than the most any socket got.
+        "sockets_short": _short(results),
         "latency_p50_ms": round(_pct(lat, 0.5), 1),
         "latency_p99_ms": round(_pct(lat, 0.99), 1),
         "latency_max_ms": round(lat[-1] / 1e6, 1) if lat else None,

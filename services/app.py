@@ -29,6 +29,7 @@ from services.errors import exception_handlers
 from services.gc_tuning import tune_for_server
 from services.identity.cleanup import start_cleanup
 from services.identity.controllers import (
+    EmailDomainClaimController,
     IdentityApiController,
     MyIdentitiesController,
     ProviderController,
@@ -65,6 +66,7 @@ def _api_routes() -> list[ControllerRouterHandler]:
         sharing_router,
         MessageController,
         IdentityApiController,
+        EmailDomainClaimController,
         MyIdentitiesController,
         meetings_router,
         compliance_router,

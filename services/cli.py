@@ -147,7 +147,10 @@ def _server_options(settings: Settings) -> dict[str, Any]:
         "host": settings.host,
         "port": settings.port,
         "log_config": None,
-        "proxy_headers": True,
+        # X-Forwarded-For/-Proto are believed only from the configured proxies (default: none, not
+        # even loopback), so nobody can choose the address the sign-in limit counts against.
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": ",".join(settings.trusted_proxies),
         "timeout_graceful_shutdown": 10,
         "backlog": 4096,
         # uvicorn's sans-I/O websockets implementation plus a frame sink, so a chat room's frame

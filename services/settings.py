@@ -64,6 +64,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_max_failures: int = 5
     """Failed local sign-ins per e-mail address (and per client address x4) before a pause."""
     login_failure_window_minutes: int = 15
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For/-Proto are believed.
+    Empty: none; the client address is the peer's, whatever headers say."""
     oidc_access_token_minutes: int = 60
     oidc_refresh_token_days: int = 30
     signing_key_rotate_days: int = 90
@@ -129,6 +132,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         take(PREFIX + "SESSION_LIFETIME_HOURS", "session_lifetime_hours", _int_between(1, 24 * 90))
         take(PREFIX + "LOGIN_MAX_FAILURES", "login_max_failures", _int_between(1, 1000))
         take(PREFIX + "LOGIN_FAILURE_WINDOW_MINUTES", "login_failure_window_minutes", _int_between(1, 24 * 60))
+        take(PREFIX + "TRUSTED_PROXIES", "trusted_proxies", _parse_proxies)
         take(PREFIX + "OIDC_ACCESS_TOKEN_MINUTES", "oidc_access_token_minutes", _int_between(1, 24 * 60))
         take(PREFIX + "OIDC_REFRESH_TOKEN_DAYS", "oidc_refresh_token_days", _int_between(1, 365))
         take(PREFIX + "SIGNING_KEY_ROTATE_DAYS", "signing_key_rotate_days", _int_between(1, 3650))
@@ -201,6 +205,18 @@ def _parse_origins(raw: str) -> tuple[str, ...]:
         if not origin.startswith(("http://", "https://")):
             raise ValueError(f"origin {origin!r} must start with http:// or https://")
     return origins
+
+
+def _parse_proxies(raw: str) -> tuple[str, ...]:
+    import ipaddress
+
+    proxies = tuple(p.strip() for p in raw.split(",") if p.strip())
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ValueError(f"{proxy!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)") from None
+    return proxies
 
 
 def _parse_bool(raw: str) -> bool:

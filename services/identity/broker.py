@@ -15,13 +15,14 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation import identity as identity_rules
+from federation.networks import slug_problem
 from services import audit
-from services.identity import crypto, upstream
+from services.identity import crypto, repository, upstream
 from services.identity.errors import SignInRefused
-from services.persistence.models import Account, Network, NetworkMember
+from services.persistence.models import Account, Network
 from services.persistence.models.identity import LinkedIdentity, PendingLogin, UpstreamProvider
 from services.settings import Settings
 
@@ -41,18 +42,15 @@ def safe_next(value: str | None) -> str:
     """Only same-site relative paths are followed after sign-in (no open redirect)."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > 2000:
         return "/auth/account"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):  # control characters (NUL included)
+        return "/auth/account"
     return value
 
 
 async def provider_for(session: AsyncSession, slug: str) -> tuple[Network, UpstreamProvider]:
     """The network and its provider, or a refusal page saying there is none."""
-    row = (
-        await session.execute(
-            select(Network, UpstreamProvider)
-            .join(UpstreamProvider, UpstreamProvider.network_id == Network.id)
-            .where(Network.slug == slug)
-        )
-    ).one_or_none()
+    # A string that cannot be a slug (e.g. with a NUL, which PostgreSQL refuses) names no network.
+    row = None if slug_problem(slug) else await repository.network_with_provider(session, slug)
     if row is None:
         raise SignInRefused(
             "No sign-in provider",
@@ -79,7 +77,8 @@ async def start_login(
     state = crypto.new_secret(nbytes=32)
     nonce = crypto.new_secret(nbytes=24)
     verifier = crypto.new_secret(nbytes=48)
-    session.add(
+    await repository.add_and_flush(
+        session,
         PendingLogin(
             id=uuid.uuid4(),
             state_hash=crypto.digest(state),
@@ -90,9 +89,8 @@ async def start_login(
             next_url=safe_next(next_url),
             link_account_id=link_account_id,
             expires_at=now + PENDING_TTL,
-        )
+        ),
     )
-    await session.flush()
     query = urlencode(
         {
             "response_type": "code",
@@ -115,7 +113,7 @@ _TRY_AGAIN = "Go back to the sign-in page and start again."
 async def _consume_pending(
     session: AsyncSession, network: Network, state: str, browser: str | None, now: dt.datetime
 ) -> PendingLogin:
-    pending = await session.scalar(select(PendingLogin).where(PendingLogin.state_hash == crypto.digest(state)))
+    pending = await repository.pending_login(session, crypto.digest(state))
     if pending is None or pending.network_id != network.id:
         raise SignInRefused(
             "Sign-in link not recognised",
@@ -128,13 +126,7 @@ async def _consume_pending(
             "This sign-in was started in a different browser (or its cookies were cleared). " + _TRY_AGAIN,
             reason="state not bound to this browser",
         )
-    consumed = await session.execute(
-        update(PendingLogin)
-        .where(PendingLogin.id == pending.id, PendingLogin.used_at.is_(None))
-        .values(used_at=now)
-        .returning(PendingLogin.id)
-    )
-    if consumed.first() is None:
+    if await repository.consume_pending_login(session, pending.state_hash, now) is None:
         raise SignInRefused(
             "Sign-in link already used",
             "This sign-in response has already been used once. " + _TRY_AGAIN,
@@ -165,11 +157,7 @@ async def finish_login(
     state = params.get("state")
     if params.get("error"):
         if state:
-            await session.execute(
-                update(PendingLogin)
-                .where(PendingLogin.state_hash == crypto.digest(state), PendingLogin.used_at.is_(None))
-                .values(used_at=now)
-            )
+            await repository.consume_pending_login(session, crypto.digest(state), now)
         error = params["error"][:100]
         description = params.get("error_description", "")[:300]
         raise SignInRefused(
@@ -265,9 +253,7 @@ async def link_account(
     """The account for an upstream identity, keyed by (issuer, subject) — never by e-mail alone."""
     issuer, subject = provider.issuer, str(claims["sub"])
     email, verified = _email_of(claims)
-    identity = await session.scalar(
-        select(LinkedIdentity).where(LinkedIdentity.issuer == issuer, LinkedIdentity.subject == subject)
-    )
+    identity = await repository.linked_identity(session, issuer, subject)
     if identity is not None:
         if link_account_id is not None and identity.account_id != link_account_id:
             raise SignInRefused(
@@ -276,7 +262,7 @@ async def link_account(
                 reason=f"explicit link refused: identity already linked to account {identity.account_id}",
                 status=409,
             )
-        account = await session.get(Account, identity.account_id)
+        account = await repository.account(session, identity.account_id)
         if account is None or not account.is_active:
             raise SignInRefused(
                 "Account disabled",
@@ -291,26 +277,13 @@ async def link_account(
     account = None
     how = "created"
     if link_account_id is not None:
-        account = await session.get(Account, link_account_id)
+        account = await repository.account(session, link_account_id)
         how = "explicit"
     elif email is not None:
-        existing = await session.scalar(select(Account).where(func.lower(Account.email) == email.lower()))
-        domain = email.rsplit("@", 1)[1].lower()
+        existing = await repository.account_by_email(session, email)
         if existing is not None:
-            if verified and domain in {d.lower() for d in provider.email_domains}:
-                account, how = existing, "verified_email"
-            else:
-                raise SignInRefused(
-                    "This e-mail already has an account",
-                    f"An account with the address {email} already exists, and {network.name}'s provider could not "
-                    "prove that this address is yours. Sign in to that account first (with its password or the "
-                    "provider you used before), then connect this provider from your account page.",
-                    reason=(
-                        f"not linking {issuer} sub={subject} to the existing account: email_verified={verified}, "
-                        f"domain {domain!r} verified for network={domain in provider.email_domains}"
-                    ),
-                    status=409,
-                )
+            await _check_email_link(session, network, existing, email, verified, issuer=issuer, subject=subject)
+            account, how = existing, "verified_email"
     if account is None:
         if email is None:
             raise SignInRefused(
@@ -326,8 +299,7 @@ async def link_account(
             email_verified=verified,
             display_name=(name or email.split("@", 1)[0])[:200],
         )
-        session.add(account)
-        await session.flush()
+        await repository.add_and_flush(session, account)
     elif not account.is_active:
         raise SignInRefused(
             "Account disabled",
@@ -335,7 +307,8 @@ async def link_account(
             reason="account inactive",
             status=403,
         )
-    session.add(
+    await repository.add_and_flush(
+        session,
         LinkedIdentity(
             id=uuid.uuid4(),
             account_id=account.id,
@@ -344,9 +317,8 @@ async def link_account(
             network_id=network.id,
             email=email,
             last_used_at=now,
-        )
+        ),
     )
-    await session.flush()
     audit.record(
         session,
         actor_id=account.id,
@@ -360,11 +332,58 @@ async def link_account(
     return account
 
 
+_NOT_PROVEN = (identity_rules.EmailLinkRefusal.EMAIL_NOT_VERIFIED, identity_rules.EmailLinkRefusal.DOMAIN_NOT_APPROVED)
+
+
+async def _check_email_link(
+    session: AsyncSession,
+    network: Network,
+    existing: Account,
+    email: str,
+    verified: bool,
+    *,
+    issuer: str,
+    subject: str,
+) -> None:
+    """Refuse (and audit the refusal) unless the rules allow opening ``existing`` by its e-mail."""
+    domain = identity_rules.domain_of(email)
+    refusal = identity_rules.email_link_refusal(
+        network_id=network.id,
+        email_verified=verified,
+        domain_approved_for_network=await repository.domain_approved_for(session, network.id, domain),
+        account=identity_rules.ExistingAccount(
+            is_operator=existing.is_operator, network_ids=await repository.network_ids_of(session, existing.id)
+        ),
+    )
+    if refusal is None:
+        return
+    # The refused attempt stays on record (the pending login is consumed, so this commits).
+    audit.record(
+        session,
+        actor_id=None,
+        action="identity.email_link.refused",
+        target_type="account",
+        target_id=existing.id,
+        network_id=network.id,
+        after={"issuer": issuer, "subject": subject, "domain": domain, "reason": refusal.value},
+    )
+    if refusal in (
+        identity_rules.EmailLinkRefusal.EMAIL_NOT_VERIFIED,
+        identity_rules.EmailLinkRefusal.DOMAIN_NOT_APPROVED,
+    ):
+        why = f"{network.name}'s provider could not prove that this address is yours"
+    else:
+        why = "that account can be connected to another sign-in only by its owner"
+    raise SignInRefused(
+        "This e-mail already has an account",
+        f"An account with the address {email} already exists, and {why}. Sign in to that account first "
+        "(with its password or the provider you used before), then connect this provider from your account page.",
+        reason=f"not linking {issuer} sub={subject} to the existing account by e-mail: {refusal.value}",
+        status=409,
+    )
+
+
 async def _ensure_member(session: AsyncSession, network: Network, account: Account) -> None:
     """Signing in through a network's own provider makes the person a member of that network."""
-    exists = await session.scalar(
-        select(NetworkMember.role).where(NetworkMember.network_id == network.id, NetworkMember.account_id == account.id)
-    )
-    if exists is None:
-        session.add(NetworkMember(network_id=network.id, account_id=account.id, role="member"))
-        await session.flush()
+    if await repository.role_in(session, network.id, account.id) is None:
+        await repository.add_member(session, network.id, account.id)

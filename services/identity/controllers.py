@@ -2,40 +2,43 @@
 
 Pages answer with HTML; every refused sign-in is a plain page that says what went wrong and
 what to do, logged for the operator (reason only: no tokens, no stack trace), with no session.
+Handlers parse, call one use case and shape the response; every form post passes the one
+CSRF/Origin guard (:func:`services.auth.csrf.form_guard`) before it runs.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import uuid
-from collections.abc import Mapping
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, Response, delete, get, post, put
 from litestar.datastructures import Cookie
 from litestar.params import Parameter
 from litestar.response import Redirect
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.permissions import Actor
+from services.auth.csrf import REFUSAL_OPT, FormRefused, form_guard
 from services.auth.principal import Principal
+from services.identity import authorize as authorize_use_case
 from services.identity import broker, local, pages, provider, service, sessions
-from services.identity.errors import SignInRefused
+from services.identity.errors import SignInRefused, UnreadableInput
 from services.identity.keys import published_keys
 from services.identity.schemas import (
     ClientCreate,
     ClientCreated,
     ClientList,
     ClientSecretRotated,
+    DomainClaimList,
+    DomainClaimOut,
     IdentityProviderInfo,
     IdentityProviderOut,
     IdentityProviderSet,
     LinkedIdentityList,
 )
-from services.persistence.models import Account, Network
-from services.persistence.models.identity import LinkedIdentity, OidcClient, UpstreamProvider, WebSession
+from services.persistence.models import Account
+from services.persistence.models.identity import WebSession
 from services.settings import Settings
 
 log = logging.getLogger("affinity.identity")
@@ -45,6 +48,12 @@ ClientIdParam = Annotated[str, Parameter(description="The application's client_i
 AnyRequest = Request[Any, Any, Any]
 _PUBLIC = {"public": True}
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _form_post(title: str, message: str) -> dict[str, Any]:
+    """Route options of a public handler that takes a browser form: the CSRF/Origin guard, and what
+    the page says when the guard refuses the post."""
+    return {"guards": [form_guard], "opt": {"public": True, REFUSAL_OPT: (title, message)}}
 
 
 def _settings(request: AnyRequest) -> Settings:
@@ -57,9 +66,40 @@ def _refused(request: AnyRequest, exc: SignInRefused, *, cookies: list[Cookie] |
     return pages.message(exc.title, exc.message, status=exc.status, problem=True, cookies=cookies)
 
 
+def form_refused(request: AnyRequest, exc: FormRefused) -> Response[str]:
+    """The page for a form post that failed the CSRF/Origin guard (nothing was done)."""
+    log.warning("form refused path=%s: CSRF or Origin check failed", exc.path)
+    return pages.message(exc.title, exc.message, status=403, problem=True)
+
+
+def _readable(values: dict[str, str]) -> dict[str, str]:
+    """Every form and query value passes here: one with a NUL (which no field may hold, and
+    PostgreSQL refuses) is refused as a whole, never sent on to a query."""
+    for key, value in values.items():
+        if "\x00" in key or "\x00" in value:
+            raise UnreadableInput(key.replace("\x00", "")[:40])
+    return values
+
+
 async def _form(request: AnyRequest) -> dict[str, str]:
     form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    return _readable({k: v for k, v in form.items() if isinstance(v, str)})
+
+
+def _query(request: AnyRequest) -> dict[str, str]:
+    return _readable({k: v for k, v in request.query_params.items() if isinstance(v, str)})
+
+
+_JSON_ENDPOINTS = ("/oidc/token", "/oidc/revoke", "/oidc/userinfo")
+
+
+def unreadable_input(request: AnyRequest, exc: UnreadableInput) -> Response[Any]:
+    """400 for a NUL in a parameter: OAuth JSON on the token-style endpoints, a page elsewhere."""
+    log.warning("refused path=%s: parameter %r contains a NUL character", request.url.path, exc.name)
+    text = f"The parameter '{exc.name}' contains a character that is not allowed (NUL)."
+    if request.url.path in _JSON_ENDPOINTS:
+        return _oauth_error(provider.OAuthError("invalid_request", text))
+    return pages.message("Cannot continue", text + " Go back and try again.", status=400, problem=True)
 
 
 def _redirect(url: str, *, cookies: list[Cookie] | None = None) -> Redirect:
@@ -70,13 +110,8 @@ async def _current(db_session: AsyncSession, request: AnyRequest) -> tuple[WebSe
     return await sessions.find_session(db_session, request.cookies.get(sessions.SESSION_COOKIE))
 
 
-async def _provider_choices(db_session: AsyncSession) -> list[dict[str, str]]:
-    rows = await db_session.execute(
-        select(Network.slug, Network.name)
-        .join(UpstreamProvider, UpstreamProvider.network_id == Network.id)
-        .order_by(Network.name)
-    )
-    return [{"slug": slug, "name": name} for slug, name in rows]
+def _session_csrf(request: AnyRequest) -> str:
+    return sessions.csrf_token(_settings(request), request.cookies.get(sessions.SESSION_COOKIE, ""))
 
 
 def _csrf_cookie(settings: Settings, value: str) -> Cookie:
@@ -89,6 +124,15 @@ def _csrf_cookie(settings: Settings, value: str) -> Cookie:
         samesite="lax",
         max_age=3600 * 8,
     )
+
+
+def client_address(request: AnyRequest) -> str:
+    """The client's address as the server saw it: the peer, or what a *configured* proxy forwarded.
+
+    The ASGI server rewrites the client from ``X-Forwarded-For`` only when the peer is listed in
+    ``AFFINITY_TRUSTED_PROXIES`` (see ``services.cli``); nothing here reads forwarded headers.
+    """
+    return request.client.host if request.client else "unknown"
 
 
 async def _login_page(
@@ -108,7 +152,7 @@ async def _login_page(
         status=status,
         cookies=[_csrf_cookie(settings, binding)],
         title="Sign in",
-        providers=await _provider_choices(db_session),
+        providers=await service.sign_in_choices(db_session),
         csrf=sessions.csrf_token(settings, binding),
         next=next_url,
         problem=problem,
@@ -117,12 +161,23 @@ async def _login_page(
     )
 
 
+async def _signed_in(
+    request: AnyRequest, db_session: AsyncSession, account_id: uuid.UUID, method: str, next_url: str
+) -> Redirect:
+    current = await _current(db_session, request)
+    token = await sessions.begin_after_sign_in(db_session, _settings(request), current, account_id, method)
+    again = current is not None and current[1].id == account_id
+    log.info("signed in%s account=%s method=%s", " again" if again else "", account_id, method)
+    return _redirect(next_url, cookies=[sessions.session_cookie(_settings(request), token)])
+
+
 class SignInController(Controller):
     """Sign-in pages, the upstream broker and web sessions (outside /api/v1)."""
 
     path = "/auth"
     tags = ["sign-in"]
     include_in_schema = True
+    exception_handlers = {FormRefused: form_refused, UnreadableInput: unreadable_input}
 
     @get("/login", opt=_PUBLIC, summary="Sign-in choices (HTML)", media_type=MediaType.HTML)
     async def login_page(
@@ -131,24 +186,19 @@ class SignInController(Controller):
         notice = "The application asks you to sign in again before it continues." if again else None
         return await _login_page(request, db_session, next_url=broker.safe_next(next), notice=notice)
 
-    @post("/login", opt=_PUBLIC, summary="Local sign-in form post", status_code=303, media_type=MediaType.HTML)
+    @post(
+        "/login",
+        **_form_post(
+            "Form expired",
+            "This sign-in form has expired or did not come from this site. Reload the sign-in page and try again.",
+        ),
+        summary="Local sign-in form post",
+        status_code=303,
+        media_type=MediaType.HTML,
+    )
     async def local_login(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
-        settings = _settings(request)
         form = await _form(request)
         next_url = broker.safe_next(form.get("next"))
-        if not sessions.origin_ok(settings, request.headers) or not sessions.csrf_ok(
-            settings, request.cookies.get(sessions.CSRF_COOKIE), form.get("csrf_token")
-        ):
-            return _refused(
-                request,
-                SignInRefused(
-                    "Form expired",
-                    "This sign-in form has expired or did not come from this site. "
-                    "Reload the sign-in page and try again.",
-                    reason="local sign-in: CSRF check failed",
-                    status=403,
-                ),
-            )
         email, password = form.get("email", "").strip(), form.get("password", "")
         if not email or not password or len(email) > 320 or len(password) > 1024:
             return await _login_page(
@@ -159,22 +209,14 @@ class SignInController(Controller):
                 status=400,
                 problem="Enter your e-mail address and your password.",
             )
-        client_ip = request.client.host if request.client else "unknown"
         try:
-            account = await local.sign_in(db_session, settings, email, password, client_ip)
+            account = await local.sign_in(db_session, _settings(request), email, password, client_address(request))
         except SignInRefused as exc:
             log.warning("sign-in refused path=%s status=%s reason=%s", request.url.path, exc.status, exc.reason)
             return await _login_page(
                 request, db_session, next_url=next_url, email=email, status=exc.status, problem=exc.message
             )
-        current = await _current(db_session, request)
-        if current is not None and current[1].id == account.id:  # signing in again (prompt=login, max_age)
-            token = await sessions.reauthenticate(db_session, current[0])
-            log.info("signed in again account=%s method=local", account.id)
-            return _redirect(next_url, cookies=[sessions.session_cookie(settings, token)])
-        new = await sessions.create_session(db_session, settings, account.id, "local")
-        log.info("signed in account=%s method=local", account.id)
-        return _redirect(next_url, cookies=[sessions.session_cookie(settings, new.token)])
+        return await _signed_in(request, db_session, account.id, "local", next_url)
 
     @get("/login/{slug:str}", opt=_PUBLIC, summary="Start signing in through a network's provider")
     async def start(
@@ -212,47 +254,30 @@ class SignInController(Controller):
 
     @get("/callback/{slug:str}", opt=_PUBLIC, summary="Return from a network's provider", media_type=MediaType.HTML)
     async def callback(self, request: AnyRequest, db_session: AsyncSession, slug: SlugParam) -> Response[Any]:
-        settings = _settings(request)
-        params = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
         try:
             account, next_url = await broker.finish_login(
-                db_session, settings, slug, params, browser=request.cookies.get(broker.LOGIN_COOKIE)
+                db_session, _settings(request), slug, _query(request), browser=request.cookies.get(broker.LOGIN_COOKIE)
             )
         except SignInRefused as exc:
             return _refused(request, exc)
-        current = await _current(db_session, request)
-        if current is not None and current[1].id == account.id:  # signing in again (prompt=login, max_age)
-            token = await sessions.reauthenticate(db_session, current[0])
-            log.info("signed in again account=%s method=upstream network=%s", account.id, slug)
-            return _redirect(next_url, cookies=[sessions.session_cookie(settings, token)])
-        if current is not None:
-            await sessions.end_session(db_session, current[0].id)
-        new = await sessions.create_session(db_session, settings, account.id, f"upstream:{slug}")
-        log.info("signed in account=%s method=upstream network=%s", account.id, slug)
-        return _redirect(next_url, cookies=[sessions.session_cookie(settings, new.token)])
+        return await _signed_in(request, db_session, account.id, f"upstream:{slug}", next_url)
 
-    @post("/logout", opt=_PUBLIC, summary="Sign out (ends the session, revokes its tokens)", status_code=303)
+    @post(
+        "/logout",
+        **_form_post(
+            "Could not sign out",
+            "This sign-out request did not come from a page of this site. "
+            "Use the Sign out button on your account page.",
+        ),
+        summary="Sign out (ends the session, revokes its tokens)",
+        status_code=303,
+    )
     async def logout(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
-        settings = _settings(request)
-        form = await _form(request)
-        token = request.cookies.get(sessions.SESSION_COOKIE)
-        if not sessions.origin_ok(settings, request.headers) or not sessions.csrf_ok(
-            settings, token, form.get("csrf_token")
-        ):
-            return _refused(
-                request,
-                SignInRefused(
-                    "Could not sign out",
-                    "This sign-out request did not come from a page of this site. "
-                    "Use the Sign out button on your account page.",
-                    reason="logout: CSRF check failed",
-                    status=403,
-                ),
-            )
         current = await _current(db_session, request)
         if current is not None:
             await sessions.end_session(db_session, current[0].id)
             log.info("signed out account=%s", current[1].id)
+        settings = _settings(request)
         return _redirect("/auth/signed-out", cookies=[sessions.clear_cookie(settings, sessions.SESSION_COOKIE)])
 
     @get("/signed-out", opt=_PUBLIC, summary="Signed-out page", media_type=MediaType.HTML)
@@ -270,16 +295,13 @@ class SignInController(Controller):
         if current is None:
             return _redirect("/auth/login?next=/auth/account")
         _, account = current
-        identities = (
-            await db_session.scalars(select(LinkedIdentity).where(LinkedIdentity.account_id == account.id))
-        ).all()
         return pages.render(
             "account.html",
             title="Your account",
             account=account,
-            identities=identities,
-            providers=await _provider_choices(db_session),
-            csrf=sessions.csrf_token(_settings(request), request.cookies.get(sessions.SESSION_COOKIE, "")),
+            identities=await service.identities_of(db_session, account.id),
+            providers=await service.sign_in_choices(db_session),
+            csrf=_session_csrf(request),
         )
 
 
@@ -295,6 +317,7 @@ class ProviderController(Controller):
 
     path = "/oidc"
     tags = ["openid-connect"]
+    exception_handlers = {FormRefused: form_refused, UnreadableInput: unreadable_input}
 
     @get("/jwks", opt=_PUBLIC, summary="Public keys that sign our id_tokens")
     async def jwks(self, request: AnyRequest, db_session: AsyncSession) -> Response[dict[str, Any]]:
@@ -302,91 +325,40 @@ class ProviderController(Controller):
         return Response({"keys": keys}, headers={"Cache-Control": "public, max-age=300"})
 
     async def _authorize(
-        self, request: AnyRequest, db_session: AsyncSession, params: dict[str, str], *, consent: str | None
+        self, request: AnyRequest, db_session: AsyncSession, params: dict[str, str], decision: str | None
     ) -> Response[Any]:
-        settings = _settings(request)
-        try:
-            req = await provider.check_authorize(db_session, params)
-        except provider.NotRedirectable as exc:
-            log.warning("authorize refused: %s", exc.reason)
-            return pages.message("Cannot continue", exc.message, status=400, problem=True, link=None)
-        except provider.OAuthError as exc:
-            client_id, redirect_uri = params["client_id"], params["redirect_uri"]
-            log.warning("authorize error client=%s error=%s: %s", client_id, exc.error, exc.description)
-            out = {"error": exc.error, "error_description": exc.description}
-            if params.get("state"):
-                out["state"] = params["state"]
-            return _redirect(provider.redirect_with(settings, redirect_uri, out))
-        current = await _current(db_session, request)
-        state = {"state": req.state} if req.state is not None else {}
-        if current is None:
-            if req.prompt == "none":
-                return _redirect(
-                    provider.redirect_with(settings, req.redirect_uri, {"error": "login_required", **state})
-                )
-            from urllib.parse import urlencode
-
-            return _redirect("/auth/login?" + urlencode({"next": "/oidc/authorize?" + urlencode(req.params())}))
-        web, account = current
-        now = dt.datetime.now(dt.UTC)
-        if consent is None and provider.needs_sign_in_again(settings, req, web, now):
-            if "none" in req.prompts:
-                return _redirect(
-                    provider.redirect_with(settings, req.redirect_uri, {"error": "login_required", **state})
-                )
-            from urllib.parse import urlencode
-
-            again = "/oidc/authorize?" + urlencode(provider.sign_in_again_params(settings, req, now))
-            return _redirect("/auth/login?" + urlencode({"next": again, "again": "1"}))
-        if consent is not None:
-            if not sessions.origin_ok(settings, request.headers) or not sessions.csrf_ok(
-                settings, request.cookies.get(sessions.SESSION_COOKIE), params.get("csrf_token")
-            ):
-                log.warning("consent refused: CSRF check failed client=%s", req.client.client_id)
-                return pages.message(
-                    "Form expired",
-                    "This page expired. Go back to the application and try again.",
-                    status=403,
-                    problem=True,
-                    link=None,
-                )
-            if consent != "allow":
-                return _redirect(
-                    provider.redirect_with(
-                        settings,
-                        req.redirect_uri,
-                        {"error": "access_denied", "error_description": "the member declined", **state},
-                    )
-                )
-            await provider.record_consent(db_session, account.id, req.client, req.scope)
-        elif "consent" in req.prompts or not await provider.has_consent(db_session, account.id, req.client, req.scope):
-            if req.prompt == "none":
-                return _redirect(
-                    provider.redirect_with(settings, req.redirect_uri, {"error": "consent_required", **state})
-                )
-            network = await db_session.get(Network, req.client.network_id)
-            return pages.render(
-                "consent.html",
-                title=f"Allow {req.client.name}?",
-                client_name=req.client.name,
-                network_name=network.name if network else "",
-                account_name=account.display_name,
-                account_email=account.email,
-                scopes=[_SCOPE_TEXT.get(s, s) for s in req.scope.split()],
-                params=req.params(),
-                csrf=sessions.csrf_token(settings, request.cookies.get(sessions.SESSION_COOKIE, "")),
-            )
-        return _redirect(await provider.issue_code(db_session, settings, req, web))
+        result = await authorize_use_case.authorize(
+            db_session, _settings(request), params, current=await _current(db_session, request), decision=decision
+        )
+        if isinstance(result, authorize_use_case.GoTo):
+            return _redirect(result.url)
+        if isinstance(result, authorize_use_case.Refuse):
+            return pages.message(result.title, result.message, status=result.status, problem=True, link=None)
+        return pages.render(
+            "consent.html",
+            title=f"Allow {result.client_name}?",
+            client_name=result.client_name,
+            network_name=result.network_name,
+            account_name=result.account_name,
+            account_email=result.account_email,
+            scopes=result.scopes,
+            params=result.params,
+            csrf=_session_csrf(request),
+        )
 
     @get("/authorize", opt=_PUBLIC, summary="Authorization endpoint (code + PKCE S256)")
     async def authorize(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
-        params = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
-        return await self._authorize(request, db_session, params, consent=None)
+        return await self._authorize(request, db_session, _query(request), None)
 
-    @post("/authorize", opt=_PUBLIC, summary="Consent decision", status_code=303)
+    @post(
+        "/authorize",
+        **_form_post("Form expired", "This page expired. Go back to the application and try again."),
+        summary="Consent decision",
+        status_code=303,
+    )
     async def authorize_consent(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
         params = await _form(request)
-        return await self._authorize(request, db_session, params, consent=params.get("decision", "deny"))
+        return await self._authorize(request, db_session, params, params.get("decision", "deny"))
 
     @post("/token", opt=_PUBLIC, summary="Token endpoint", status_code=200)
     async def token(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
@@ -427,81 +399,50 @@ class ProviderController(Controller):
     async def userinfo_post(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
         return await self._userinfo(request, db_session)
 
-    async def _logout_target(
-        self, request: AnyRequest, db_session: AsyncSession, params: Mapping[str, str]
-    ) -> tuple[OidcClient | None, str | None]:
-        settings = _settings(request)
-        client_id = params.get("client_id") or await provider.id_token_hint_client(
-            db_session, settings, params.get("id_token_hint")
-        )
-        client = await provider.client_by_id(db_session, client_id)
-        target = params.get("post_logout_redirect_uri")
-        if target and (client is None or target not in client.post_logout_redirect_uris):
-            target = None
-        return client, target
-
     @get("/logout", opt=_PUBLIC, summary="RP-initiated logout (asks the member to confirm)", media_type=MediaType.HTML)
     async def end_session(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
-        params = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
-        client, target = await self._logout_target(request, db_session, params)
+        params = _query(request)
+        try:
+            target = await provider.logout_target(db_session, _settings(request), params)
+        except provider.NotRedirectable as exc:
+            log.warning("rp-initiated logout refused: %s", exc.reason)
+            return pages.message("Cannot continue", exc.message, status=400, problem=True, link="/auth/account")
         current = await _current(db_session, request)
         if current is None:
-            if target:
-                return _redirect(target + _state_suffix(target, params.get("state")))
+            if target.redirect_uri:
+                return _redirect(provider.with_state(target.redirect_uri, params.get("state")))
             return _redirect("/auth/signed-out")
-        keep = {k: params[k] for k in ("client_id", "post_logout_redirect_uri", "state") if k in params}
-        if client is not None:
-            keep["client_id"] = client.client_id
+        keep: dict[str, str] = {k: params[k] for k in ("post_logout_redirect_uri", "state") if k in params}
+        if target.client is not None:
+            keep["client_id"] = target.client.client_id
         return pages.render(
             "logout.html",
             title="Sign out?",
-            client_name=client.name if client else None,
+            client_name=target.client.name if target.client else None,
             params=keep,
-            csrf=sessions.csrf_token(_settings(request), request.cookies.get(sessions.SESSION_COOKIE, "")),
+            csrf=_session_csrf(request),
         )
 
-    @post("/logout", opt=_PUBLIC, summary="RP-initiated logout (confirmed)", status_code=303)
+    @post(
+        "/logout",
+        **_form_post("Could not sign out", "This page expired. Use the Sign out button on your account page."),
+        summary="RP-initiated logout (confirmed)",
+        status_code=303,
+    )
     async def end_session_confirm(self, request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
-        settings = _settings(request)
         form = await _form(request)
-        token = request.cookies.get(sessions.SESSION_COOKIE)
-        if not sessions.origin_ok(settings, request.headers) or not sessions.csrf_ok(
-            settings, token, form.get("csrf_token")
-        ):
-            log.warning("rp-initiated logout refused: CSRF check failed")
-            return pages.message(
-                "Could not sign out",
-                "This page expired. Use the Sign out button on your account page.",
-                status=403,
-                problem=True,
-                link="/auth/account",
-                link_text="Your account",
-            )
-        _, target = await self._logout_target(request, db_session, form)
+        try:
+            target = await provider.logout_target(db_session, _settings(request), form)
+        except provider.NotRedirectable as exc:
+            log.warning("rp-initiated logout refused: %s", exc.reason)
+            return pages.message("Cannot continue", exc.message, status=400, problem=True, link="/auth/account")
         current = await _current(db_session, request)
         if current is not None:
             await sessions.end_session(db_session, current[0].id)
-        cookies = [sessions.clear_cookie(settings, sessions.SESSION_COOKIE)]
-        if target:
-            return _redirect(target + _state_suffix(target, form.get("state")), cookies=cookies)
+        cookies = [sessions.clear_cookie(_settings(request), sessions.SESSION_COOKIE)]
+        if target.redirect_uri:
+            return _redirect(provider.with_state(target.redirect_uri, form.get("state")), cookies=cookies)
         return _redirect("/auth/signed-out", cookies=cookies)
-
-
-def _state_suffix(target: str, state: str | None) -> str:
-    if not state:
-        return ""
-    from urllib.parse import urlencode
-
-    return ("&" if "?" in target else "?") + urlencode({"state": state})
-
-
-_SCOPE_TEXT = {
-    "openid": "who you are (an identifier for your account)",
-    "profile": "your display name",
-    "email": "your e-mail address",
-    "read": "read access to Affinity Federation on your behalf",
-    "write": "changes in Affinity Federation on your behalf",
-}
 
 
 @get("/.well-known/openid-configuration", opt=_PUBLIC, tags=["openid-connect"], summary="OpenID Connect discovery")
@@ -535,6 +476,13 @@ class IdentityApiController(Controller):
     async def delete_provider(self, db_session: AsyncSession, actor: Actor, slug: SlugParam) -> None:
         await service.disconnect_identity_provider(db_session, actor, slug)
 
+    @get(
+        "/{slug:str}/email-domains",
+        summary="The network's e-mail domain claims and whether an operator approved each (network admins)",
+    )
+    async def list_email_domains(self, db_session: AsyncSession, actor: Actor, slug: SlugParam) -> DomainClaimList:
+        return await service.list_network_claims(db_session, actor, slug)
+
     @post("/{slug:str}/clients", summary="Register an OIDC client of this service (network admins)", status_code=201)
     async def create_client(
         self, request: AnyRequest, db_session: AsyncSession, actor: Actor, slug: SlugParam, data: ClientCreate
@@ -565,6 +513,40 @@ class IdentityApiController(Controller):
     ) -> Response[ClientSecretRotated]:
         rotated = await service.rotate_client_secret(db_session, actor, slug, client_id)
         return Response(rotated, headers=_NO_STORE)
+
+
+ClaimStatusQuery = Annotated[
+    str | None, Parameter(description="Only claims in this state: pending, approved or rejected", max_length=20)
+]
+
+
+class EmailDomainClaimController(Controller):
+    """API for federation operators: networks' e-mail domain claims, approved or rejected here."""
+
+    path = "/email-domain-claims"
+    tags = ["identity"]
+
+    @get("/", summary="Every network's e-mail domain claims, oldest first (operators)")
+    async def list_claims(
+        self, db_session: AsyncSession, actor: Actor, status: ClaimStatusQuery = None
+    ) -> DomainClaimList:
+        return await service.list_claims(db_session, actor, status)
+
+    @post(
+        "/{claim_id:uuid}/approve",
+        summary="Approve a claim: verified e-mails in the domain may link to accounts of that network (operators)",
+        status_code=200,
+    )
+    async def approve(self, db_session: AsyncSession, actor: Actor, claim_id: uuid.UUID) -> DomainClaimOut:
+        return await service.decide_claim(db_session, actor, claim_id, approve=True)
+
+    @post(
+        "/{claim_id:uuid}/reject",
+        summary="Reject a claim (or withdraw an approval): the domain links nothing (operators)",
+        status_code=200,
+    )
+    async def reject(self, db_session: AsyncSession, actor: Actor, claim_id: uuid.UUID) -> DomainClaimOut:
+        return await service.decide_claim(db_session, actor, claim_id, approve=False)
 
 
 class MyIdentitiesController(Controller):

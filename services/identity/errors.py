@@ -12,3 +12,11 @@ class SignInRefused(Exception):
         self.message = message
         self.reason = reason
         self.status = status
+
+
+class UnreadableInput(Exception):
+    """A form or query value PostgreSQL cannot store (a NUL character): refused with a 400 before use."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"parameter {name!r} contains a NUL character")
+        self.name = name

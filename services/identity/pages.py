@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Response
 from litestar.datastructures import Cookie
 
-from services.web.pages import PAGE_HEADERS, render
+from services.rendering import PAGE_HEADERS, render
 
 __all__ = ["PAGE_HEADERS", "message", "render"]
 

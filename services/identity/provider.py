@@ -19,13 +19,12 @@ from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit
 
 from joserfc import jwt
-from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth.principal import Principal
-from services.identity import crypto, keys
+from services.identity import crypto, keys, repository
 from services.persistence.models import Account
-from services.persistence.models.identity import AuthorizationCode, Consent, OidcClient, OidcToken, WebSession
+from services.persistence.models.identity import AuthorizationCode, OidcClient, OidcToken, WebSession
 from services.settings import Settings
 
 log = logging.getLogger("affinity.identity.provider")
@@ -160,9 +159,7 @@ async def client_by_id(session: AsyncSession, client_id: str | None) -> OidcClie
     """An active registered client."""
     if not client_id or len(client_id) > 80:
         return None
-    return await session.scalar(
-        select(OidcClient).where(OidcClient.client_id == client_id, OidcClient.revoked_at.is_(None))
-    )
+    return await repository.active_client(session, client_id)
 
 
 async def check_authorize(session: AsyncSession, params: dict[str, str]) -> AuthorizeRequest:
@@ -196,7 +193,8 @@ async def check_authorize(session: AsyncSession, params: dict[str, str]) -> Auth
         state=state,
         nonce=params.get("nonce"),
         code_challenge=params["code_challenge"],
-        prompt=params.get("prompt"),
+        # Parsed once, here: a space-separated list (" none" is "none"), kept normalised.
+        prompt=" ".join(sorted(set(params.get("prompt", "").split()))) or None,
         max_age=int(params["max_age"]) if params.get("max_age") else None,
         reauth=params.get(REAUTH_PARAM),
     )
@@ -277,20 +275,13 @@ def sign_in_again_params(settings: Settings, req: AuthorizeRequest, now: dt.date
 
 async def has_consent(session: AsyncSession, account_id: uuid.UUID, client: OidcClient, scope: str) -> bool:
     """Whether the member already allowed this client these scopes."""
-    granted = await session.scalar(
-        select(Consent.scopes).where(Consent.account_id == account_id, Consent.client_pk == client.id)
-    )
+    granted = await repository.consented_scopes(session, account_id, client.id)
     return granted is not None and set(scope.split()) <= set(granted)
 
 
 async def record_consent(session: AsyncSession, account_id: uuid.UUID, client: OidcClient, scope: str) -> None:
     """Remember the member's consent (merged with earlier grants)."""
-    row = await session.get(Consent, (account_id, client.id))
-    if row is None:
-        session.add(Consent(account_id=account_id, client_pk=client.id, scopes=sorted(set(scope.split()))))
-    else:
-        row.scopes = sorted(set(row.scopes) | set(scope.split()))
-    await session.flush()
+    await repository.merge_consent(session, account_id, client.id, set(scope.split()))
 
 
 async def issue_code(
@@ -299,7 +290,8 @@ async def issue_code(
     """Create an authorization code and return the redirect URL carrying it."""
     now = now or dt.datetime.now(dt.UTC)
     code = crypto.new_secret(nbytes=32)
-    session.add(
+    await repository.add_and_flush(
+        session,
         AuthorizationCode(
             id=uuid.uuid4(),
             code_hash=crypto.digest(code),
@@ -312,9 +304,8 @@ async def issue_code(
             code_challenge=req.code_challenge,
             auth_time=web.authenticated_at,
             expires_at=now + CODE_TTL,
-        )
+        ),
     )
-    await session.flush()
     params = {"code": code}
     if req.state is not None:
         params["state"] = req.state
@@ -347,12 +338,6 @@ async def authenticate_client(session: AsyncSession, form: dict[str, str], autho
     return client
 
 
-async def _revoke_family(session: AsyncSession, family_id: uuid.UUID, now: dt.datetime) -> None:
-    await session.execute(
-        update(OidcToken).where(OidcToken.family_id == family_id, OidcToken.revoked_at.is_(None)).values(revoked_at=now)
-    )
-
-
 async def token(
     session: AsyncSession,
     settings: Settings,
@@ -382,23 +367,12 @@ async def _code_grant(
     code = form.get("code")
     if not code:
         raise OAuthError("invalid_request", "code is required")
-    row = await session.scalar(select(AuthorizationCode).where(AuthorizationCode.code_hash == crypto.digest(code)))
+    row = await repository.code_by_hash(session, crypto.digest(code))
     if row is None or row.client_pk != client.id:
         raise OAuthError("invalid_grant", "unknown authorization code")
-    consumed = await session.execute(
-        update(AuthorizationCode)
-        .where(AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None))
-        .values(used_at=now)
-        .returning(AuthorizationCode.id)
-    )
-    if consumed.first() is None:
+    if not await repository.consume_code(session, row.id, now):
         # RFC 6749 §4.1.2: a code used twice revokes the tokens it issued.
-        families = select(OidcToken.family_id).where(OidcToken.code_id == row.id).scalar_subquery()
-        await session.execute(
-            update(OidcToken)
-            .where(or_(OidcToken.code_id == row.id, OidcToken.family_id.in_(families)), OidcToken.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
+        await repository.revoke_tokens_of_code(session, row.id, now)
         log.warning("authorization code reused client=%s; its tokens are revoked", client.client_id)
         raise OAuthError("invalid_grant", "the authorization code was already used")
     if row.expires_at <= now:
@@ -410,7 +384,7 @@ async def _code_grant(
         raise OAuthError("invalid_request", "code_verifier is required (PKCE)")
     if not _VERIFIER.match(verifier) or not crypto.same(crypto.pkce_challenge(verifier), row.code_challenge):
         raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge")
-    web = await session.get(WebSession, row.session_id) if row.session_id else None
+    web = await repository.web_session(session, row.session_id) if row.session_id else None
     if web is None or web.revoked_at is not None:
         raise OAuthError("invalid_grant", "the sign-in this code came from has ended")
     return await _issue_tokens(
@@ -434,42 +408,33 @@ async def _refresh_grant(
     presented = form.get("refresh_token")
     if not presented:
         raise OAuthError("invalid_request", "refresh_token is required")
-    row = await session.scalar(
-        select(OidcToken).where(OidcToken.token_hash == crypto.digest(presented), OidcToken.kind == "refresh")
-    )
+    row = await repository.refresh_token_by_hash(session, crypto.digest(presented))
     if row is None or row.client_pk != client.id:
         raise OAuthError("invalid_grant", "unknown refresh token")
     if row.revoked_at is not None:
         raise OAuthError("invalid_grant", "the refresh token was revoked")
-    consumed = await session.execute(
-        update(OidcToken)
-        .where(OidcToken.id == row.id, OidcToken.used_at.is_(None))
-        .values(used_at=now)
-        .returning(OidcToken.id)
-    )
-    if consumed.first() is None:
-        await _revoke_family(session, row.family_id, now)
+    # Refuse a bad request before consuming the token: a refused widening must leave the
+    # token usable (else the client's retry would look like reuse and revoke the family).
+    requested = form.get("scope")
+    scope = row.scope
+    if requested is not None:
+        wanted = requested.split()
+        if not wanted or not set(wanted) <= set(row.scope.split()):
+            raise OAuthError("invalid_scope", "a refresh cannot widen the scope; ask for the granted scopes or fewer")
+        scope = " ".join(s for s in SUPPORTED_SCOPES if s in wanted)
+    if not await repository.consume_refresh_token(session, row.id, now):
+        await repository.revoke_family(session, row.family_id, now)
         log.warning("refresh token reused client=%s; token family revoked", client.client_id)
         raise OAuthError("invalid_grant", "the refresh token was already used; sign in again")
     if row.expires_at <= now:
         raise OAuthError("invalid_grant", "the refresh token has expired")
     if row.session_id is not None:
-        web = await session.get(WebSession, row.session_id)
+        web = await repository.web_session(session, row.session_id)
         if web is None or web.revoked_at is not None:
-            await _revoke_family(session, row.family_id, now)
+            await repository.revoke_family(session, row.family_id, now)
             raise OAuthError("invalid_grant", "the member signed out; sign in again")
-    requested = form.get("scope")
-    scope = row.scope
-    if requested:
-        if not set(requested.split()) <= set(row.scope.split()):
-            raise OAuthError("invalid_scope", "a refresh cannot widen the scope")
-        scope = " ".join(s for s in SUPPORTED_SCOPES if s in requested.split())
     # Retire the access tokens of the rotated pair.
-    await session.execute(
-        update(OidcToken)
-        .where(OidcToken.family_id == row.family_id, OidcToken.kind == "access", OidcToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    await repository.revoke_access_tokens_of_family(session, row.family_id, now)
     return await _issue_tokens(
         session,
         settings,
@@ -499,7 +464,7 @@ async def _issue_tokens(
     nonce: str | None,
     now: dt.datetime,
 ) -> dict[str, Any]:
-    account = await session.get(Account, account_id)
+    account = await repository.account(session, account_id)
     if account is None or not account.is_active:
         raise OAuthError("invalid_grant", "the account is disabled")
     access = crypto.new_secret(ACCESS_PREFIX)
@@ -514,21 +479,19 @@ async def _issue_tokens(
         "scope": scope,
         "auth_time": auth_time,
     }
-    session.add(
+    await repository.add_and_flush(
+        session,
         OidcToken(
             id=uuid.uuid4(), kind="access", token_hash=crypto.digest(access), expires_at=now + access_ttl, **common
-        )
-    )
-    session.add(
+        ),
         OidcToken(
             id=uuid.uuid4(),
             kind="refresh",
             token_hash=crypto.digest(refresh),
             expires_at=now + dt.timedelta(days=settings.oidc_refresh_token_days),
             **common,
-        )
+        ),
     )
-    await session.flush()
     body: dict[str, Any] = {
         "access_token": access,
         "token_type": "Bearer",
@@ -600,14 +563,7 @@ async def access_token_row(
     if not presented.startswith(ACCESS_PREFIX) or len(presented) > 200:
         return None
     now = now or dt.datetime.now(dt.UTC)
-    row = (
-        await session.execute(
-            select(OidcToken, Account, OidcClient)
-            .join(Account, Account.id == OidcToken.account_id)
-            .join(OidcClient, OidcClient.id == OidcToken.client_pk)
-            .where(OidcToken.token_hash == crypto.digest(presented), OidcToken.kind == "access")
-        )
-    ).one_or_none()
+    row = await repository.access_token_with_owner(session, crypto.digest(presented))
     if row is None:
         return None
     tok, account, client = row
@@ -642,13 +598,59 @@ async def revoke(
     presented = form.get("token")
     if not presented:
         raise OAuthError("invalid_request", "token is required")
-    row = await session.scalar(select(OidcToken).where(OidcToken.token_hash == crypto.digest(presented)))
+    row = await repository.token_by_hash(session, crypto.digest(presented))
     if row is None or row.client_pk != client.id:
         return
     if row.kind == "refresh":
-        await _revoke_family(session, row.family_id, now)
+        await repository.revoke_family(session, row.family_id, now)
     else:
-        await session.execute(update(OidcToken).where(OidcToken.id == row.id).values(revoked_at=now))
+        await repository.revoke_token(session, row.id, now)
+
+
+@dataclass(frozen=True)
+class LogoutTarget:
+    """Where an RP-initiated logout may return to: the client (if known) and a registered URI (or None)."""
+
+    client: OidcClient | None
+    redirect_uri: str | None
+
+
+async def logout_target(session: AsyncSession, settings: Settings, params: dict[str, str]) -> LogoutTarget:
+    """Check an RP-initiated logout request (OpenID Connect RP-Initiated Logout 1.0 §2-3).
+
+    Raises :class:`NotRedirectable` when ``id_token_hint`` is not an id_token we issued, or names
+    another audience than ``client_id``: the request cannot be trusted to say where to return.
+    A ``post_logout_redirect_uri`` the client has not registered is ignored (no open redirect).
+    """
+    hint = params.get("id_token_hint")
+    client_id = params.get("client_id")
+    if hint:
+        audience = await id_token_hint_client(session, settings, hint)
+        if audience is None:
+            raise NotRedirectable(
+                "The application that sent you here gave a sign-in token this service did not issue. "
+                "Sign out from your account page instead.",
+                "rp-initiated logout: id_token_hint is not one of our id_tokens",
+            )
+        if client_id and client_id != audience:
+            raise NotRedirectable(
+                "The sign-out request names one application but carries another application's sign-in token, "
+                "so you were not sent back. Sign out from your account page instead.",
+                f"rp-initiated logout: client_id {client_id!r} is not the id_token_hint audience {audience!r}",
+            )
+        client_id = audience
+    client = await client_by_id(session, client_id)
+    target = params.get("post_logout_redirect_uri")
+    if target and (client is None or target not in client.post_logout_redirect_uris):
+        target = None
+    return LogoutTarget(client=client, redirect_uri=target)
+
+
+def with_state(target: str, state: str | None) -> str:
+    """``target`` with the RP's ``state`` added to its query (when it sent one)."""
+    if not state:
+        return target
+    return target + ("&" if "?" in target else "?") + urlencode({"state": state})
 
 
 async def id_token_hint_client(session: AsyncSession, settings: Settings, hint: str | None) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -20,6 +20,28 @@ class IdentityProviderSet(msgspec.Struct, forbid_unknown_fields=True):
     client_id: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
     client_secret: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
     email_domains: Annotated[list[Domain], msgspec.Meta(max_length=50)] = []
+    """E-mail domains the network claims. A new domain is a *pending* claim that links nothing until
+    a federation operator approves it; a domain left out is withdrawn (e-mail linking through it stops)."""
+
+
+ClaimStatusName = Literal["pending", "approved", "rejected"]
+
+
+class DomainClaimOut(msgspec.Struct):
+    """A network's claim to an e-mail domain. Only an ``approved`` claim links sign-ins by e-mail."""
+
+    id: uuid.UUID
+    network: str
+    domain: str
+    status: ClaimStatusName
+    requested_at: dt.datetime
+    decided_at: dt.datetime | None
+
+
+class DomainClaimList(msgspec.Struct):
+    """GET /networks/{slug}/email-domains and GET /email-domain-claims."""
+
+    items: list[DomainClaimOut]
 
 
 class IdentityProviderOut(msgspec.Struct):
@@ -29,10 +51,12 @@ class IdentityProviderOut(msgspec.Struct):
     issuer: str
     client_id: str
     email_domains: list[str]
+    """The domains the network claims; see ``domain_claims`` for which an operator approved."""
     redirect_uri: str
     """Register exactly this redirect URI at the provider."""
     id_token_algs: list[str]
     updated_at: dt.datetime
+    domain_claims: list[DomainClaimOut] = []
 
 
 class ClientCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -68,6 +92,7 @@ class IdentityProviderInfo(msgspec.Struct):
     id_token_algs: list[str]
     connected_at: dt.datetime
     updated_at: dt.datetime
+    domain_claims: list[DomainClaimOut] = []
 
 
 class ClientOut(msgspec.Struct):

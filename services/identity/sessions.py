@@ -2,8 +2,8 @@
 
 The cookie holds 256 random bits; the table stores only its SHA-256. Cookies are HttpOnly,
 SameSite=Lax, Secure when the public URL is https. CSRF tokens are an HMAC of the session
-cookie (or, before sign-in, of the ``affinity_csrf`` cookie) under the service secret, and
-every form post also has its Origin checked when the browser sends one.
+cookie (or, before sign-in, of the ``affinity_csrf`` cookie) under the service secret; the one
+guard that checks them (and the Origin) is :mod:`services.auth.csrf`.
 """
 
 from __future__ import annotations
@@ -13,17 +13,18 @@ import uuid
 from collections.abc import Mapping
 
 from litestar.datastructures import Cookie
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.auth.cookies import CSRF_COOKIE, SESSION_COOKIE
+from services.auth.csrf import csrf_token, new_csrf_binding
 from services.auth.principal import FULL_ACCESS, Principal
-from services.identity.crypto import digest, mac, new_secret, same
+from services.identity import repository
+from services.identity.crypto import digest, new_secret
 from services.persistence.models import Account
-from services.persistence.models.identity import OidcToken, WebSession
+from services.persistence.models.identity import WebSession
 from services.settings import Settings
 
-SESSION_COOKIE = "affinity_session"
-CSRF_COOKIE = "affinity_csrf"
+__all__ = ["CSRF_COOKIE", "SESSION_COOKIE", "csrf_token", "new_csrf_binding"]
 _SEEN_GRANULARITY = dt.timedelta(minutes=1)
 
 
@@ -50,8 +51,7 @@ async def create_session(
         authenticated_at=now,
         expires_at=now + dt.timedelta(hours=settings.session_lifetime_hours),
     )
-    session.add(row)
-    await session.flush()
+    await repository.add_and_flush(session, row)
     return NewSession(row, token)
 
 
@@ -60,11 +60,7 @@ async def reauthenticate(session: AsyncSession, web: WebSession, *, now: dt.date
     give the session a new cookie value (the old one stops working). Tokens issued under it stay."""
     now = now or dt.datetime.now(dt.UTC)
     token = new_secret(nbytes=32)
-    await session.execute(
-        update(WebSession)
-        .where(WebSession.id == web.id)
-        .values(token_hash=digest(token), authenticated_at=now, last_seen_at=now)
-    )
+    await repository.renew_session(session, web.id, digest(token), now)
     return token
 
 
@@ -95,20 +91,14 @@ async def find_session(
     if not token or len(token) > 200:
         return None
     now = now or dt.datetime.now(dt.UTC)
-    row = (
-        await session.execute(
-            select(WebSession, Account)
-            .join(Account, Account.id == WebSession.account_id)
-            .where(WebSession.token_hash == digest(token))
-        )
-    ).one_or_none()
+    row = await repository.session_with_account(session, digest(token))
     if row is None:
         return None
     web, account = row
     if web.revoked_at is not None or web.expires_at <= now or not account.is_active:
         return None
     if now - web.last_seen_at > _SEEN_GRANULARITY:
-        await session.execute(update(WebSession).where(WebSession.id == web.id).values(last_seen_at=now))
+        await repository.touch_session(session, web.id, now)
     return web, account
 
 
@@ -126,38 +116,25 @@ async def resolve_session_cookie(session: AsyncSession, cookies: Mapping[str, st
 async def end_session(session: AsyncSession, web_session_id: uuid.UUID, *, now: dt.datetime | None = None) -> None:
     """Revoke a web session and every token our provider issued under it."""
     now = now or dt.datetime.now(dt.UTC)
-    await session.execute(
-        update(WebSession)
-        .where(WebSession.id == web_session_id, WebSession.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    await session.execute(
-        update(OidcToken)
-        .where(OidcToken.session_id == web_session_id, OidcToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    await repository.revoke_session(session, web_session_id, now)
 
 
-def csrf_token(settings: Settings, binding: str) -> str:
-    """The CSRF token for forms shown to the holder of ``binding`` (a session or pre-session cookie)."""
-    return mac(settings.secret_key, "csrf", binding)
+async def begin_after_sign_in(
+    session: AsyncSession,
+    settings: Settings,
+    current: tuple[WebSession, Account] | None,
+    account_id: uuid.UUID,
+    method: str,
+) -> str:
+    """The session cookie value after a successful sign-in as ``account_id``.
 
-
-def csrf_ok(settings: Settings, binding: str | None, presented: str | None) -> bool:
-    """Whether a posted CSRF token belongs to this browser."""
-    if not binding or not presented:
-        return False
-    return same(csrf_token(settings, binding), presented)
-
-
-def origin_ok(settings: Settings, headers: Mapping[str, str]) -> bool:
-    """A form post's Origin (when the browser sends one) must be this service."""
-    origin = headers.get("origin")
-    if origin is None or origin == "null":
-        return origin is None
-    return origin.rstrip("/") == settings.base_url
-
-
-def new_csrf_binding() -> str:
-    """A value for the pre-session ``affinity_csrf`` cookie."""
-    return new_secret(nbytes=24)
+    Signing in again as the same person (``prompt=login``, ``max_age``) renews the session;
+    signing in as someone else over a live session ends that session first (with the tokens
+    issued under it), so two people never share a browser's sign-in.
+    """
+    if current is not None and current[1].id == account_id:
+        return await reauthenticate(session, current[0])
+    if current is not None:
+        await end_session(session, current[0].id)
+    new = await create_session(session, settings, account_id, method)
+    return new.token

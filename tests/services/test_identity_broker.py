@@ -54,6 +54,7 @@ async def admins(db_session: AsyncSession) -> dict[str, Any]:
     kent = await make_network(db_session, slug="kent", name="Kent School District")
     esd = await make_network(db_session, slug="esd", name="Puget Sound ESD", kind="esd")
     admin_a, admin_b, member = [await make_account(db_session) for _ in range(3)]
+    operator = await make_account(db_session, operator=True)
     await add_member(db_session, kent, admin_a, "admin")
     await add_member(db_session, esd, admin_b, "admin")
     await add_member(db_session, kent, member, "member")
@@ -61,6 +62,7 @@ async def admins(db_session: AsyncSession) -> dict[str, Any]:
         "a": await make_token(db_session, admin_a),
         "b": await make_token(db_session, admin_b),
         "member": await make_token(db_session, member),
+        "operator": await make_token(db_session, operator),
         "kent_id": kent.id,
     }
     await db_session.commit()
@@ -119,6 +121,7 @@ async def test_admin_connects_provider_from_discovery(client, admins, mock_idp, 
     body = r.json()
     assert body["redirect_uri"] == f"{PUBLIC}/auth/callback/kent"
     assert body["email_domains"] == ["kent.example"] and body["id_token_algs"] == ["RS256"]
+    assert [(c["domain"], c["status"]) for c in body["domain_claims"]] == [("kent.example", "pending")]
     assert "client_secret" not in body and "upstream-s3cret" not in r.text
     row = await db_session.scalar(select(UpstreamProvider))
     assert row is not None and row.token_endpoint.startswith(mock_idp)
@@ -178,7 +181,7 @@ async def test_sign_in_through_network_provider_creates_account_and_session(
     client.cookies.clear()
     _, again = await upstream_sign_in(client, "kent", "u-100")
     assert again.status_code == 303
-    assert await count(db_session, Account) == 4 and await count(db_session, LinkedIdentity) == 1
+    assert await count(db_session, Account) == 5 and await count(db_session, LinkedIdentity) == 1
     assert await count(db_session, WebSession) == 2
 
 
@@ -246,8 +249,15 @@ async def test_unverified_email_never_links_to_an_existing_account(client, admin
     await connect(client, admins["a"], "kent", mock_idp, ["other.example"])
     _, r = await upstream_sign_in(client, "kent", "lee-otherdomain")
     assert r.status_code == 409 and await count(db_session, LinkedIdentity) == 0
-    # Verified e-mail in a verified domain links to the existing account.
-    await connect(client, admins["a"], "kent", mock_idp, ["kent.example"])
+    # Claimed but not yet approved by an operator: still no link.
+    body = (await connect(client, admins["a"], "kent", mock_idp, ["kent.example"])).json()
+    assert [c["status"] for c in body["domain_claims"]] == ["pending"]
+    _, r = await upstream_sign_in(client, "kent", "lee-otherdomain")
+    assert r.status_code == 409 and await count(db_session, LinkedIdentity) == 0
+    # Verified e-mail in a domain an operator approved for this network links to the existing account.
+    claim_id = body["domain_claims"][0]["id"]
+    r = await client.post(f"/api/v1/email-domain-claims/{claim_id}/approve", headers=bearer(admins["operator"]))
+    assert r.status_code == 200 and r.json()["status"] == "approved"
     _, r = await upstream_sign_in(client, "kent", "lee-otherdomain")
     assert r.status_code == 303
     identity = await db_session.scalar(select(LinkedIdentity))

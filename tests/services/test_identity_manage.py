@@ -18,7 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.accounts.passwords import hash_password
 from services.identity import crypto
 from services.persistence.models import AuditEvent
-from services.persistence.models.identity import LinkedIdentity, OidcClient, OidcToken, PendingLogin, UpstreamProvider
+from services.persistence.models.identity import (
+    EmailDomainClaim,
+    LinkedIdentity,
+    OidcClient,
+    OidcToken,
+    PendingLogin,
+    UpstreamProvider,
+)
 from services.settings import Settings
 from tests.factories import add_member, bearer, make_account, make_network, make_token
 from tests.services.test_identity_provider import authorize, browser_signed_in
@@ -55,7 +62,6 @@ async def world(db_session: AsyncSession) -> dict[str, Any]:
             issuer=ISSUER,
             client_id="affinity-at-kent",
             client_secret_enc=crypto.seal("test-secret-" + "x" * 40, "upstream-s3cret", "upstream-client-secret"),
-            email_domains=["kent.example"],
             authorization_endpoint=ISSUER + "/authorize",
             token_endpoint=ISSUER + "/token",
             jwks_uri=ISSUER + "/jwks",
@@ -63,6 +69,7 @@ async def world(db_session: AsyncSession) -> dict[str, Any]:
             jwks={"keys": []},
         )
     )
+    db_session.add(EmailDomainClaim(id=uuid.uuid4(), network_id=kent.id, domain="kent.example", status="approved"))
     out: dict[str, Any] = {
         "admin": await make_token(db_session, admin),
         "member": await make_token(db_session, member),

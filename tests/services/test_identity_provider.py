@@ -442,6 +442,13 @@ async def test_done_when_sign_in_once_through_network_a_then_network_b_tool(
     with run_server_in_thread(require_nonce=True) as server:
         issuer = f"http://localhost:{server.server_port}"
         assert (await connect(client, admin_token, "kent", issuer, ["kent.example"])).status_code == 200
+        from sqlalchemy import update
+
+        from services.persistence.models.identity import EmailDomainClaim
+
+        # An operator approved Kent's claim to kent.example (tests/services/test_identity_domain_claims.py).
+        await db_session.execute(update(EmailDomainClaim).values(status="approved"))
+        await db_session.commit()
         await set_mock_user(issuer, "maya-upstream", {"email": "maya@kent.example", "email_verified": True})
         _, r = await upstream_sign_in(client, "kent", "maya-upstream")
         assert r.status_code == 303, r.text
@@ -616,3 +623,75 @@ async def test_prompt_consent_shows_the_consent_page_again(client, world, oauth,
     r = await client.get(url.removeprefix(PUBLIC), follow_redirects=False)
     assert r.status_code == 200 and "Allow" in r.text
     assert "prompt_values_supported" in (await client.get("/.well-known/openid-configuration")).json()
+
+
+# --- issue 9 item 3: the smaller holes -----------------------------------------------------------
+
+
+async def test_refused_scope_widening_does_not_burn_the_refresh_token(
+    client, world, oauth, db_session, settings
+) -> None:
+    await browser_signed_in(client, db_session, settings, world["member"])
+    callback, verifier, _ = await authorize(client, oauth)
+    first = await oauth.fetch_token(f"{PUBLIC}/oidc/token", authorization_response=callback, code_verifier=verifier)
+    for wider in ("openid email profile read write", "openid nonsense", " "):
+        r = await _token(oauth, grant_type="refresh_token", refresh_token=first["refresh_token"], scope=wider)
+        assert r.status_code == 400 and r.json()["error"] == "invalid_scope", (wider, r.text)
+    # The access token still works and the same refresh token still rotates (nothing was consumed or revoked).
+    assert (await client.get("/api/v1/me", headers=bearer(first["access_token"]))).status_code == 200
+    r = await _token(oauth, grant_type="refresh_token", refresh_token=first["refresh_token"], scope="openid read")
+    assert r.status_code == 200, r.text
+    assert r.json()["scope"] == "openid read"
+    assert (await client.get("/api/v1/me", headers=bearer(r.json()["access_token"]))).status_code == 200
+
+
+@pytest.mark.parametrize("prompt", [" none", "none ", "  none  "])
+async def test_prompt_is_a_space_separated_list(client, world, oauth, tool, db_session, settings, prompt) -> None:
+    verifier = crypto.new_secret(nbytes=48)
+    url, _ = oauth.create_authorization_url(
+        f"{PUBLIC}/oidc/authorize", code_verifier=verifier, nonce="n", prompt=prompt, state="s1"
+    )
+    r = await client.get(url.removeprefix(PUBLIC), follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith(TOOL_REDIRECT), r.text
+    assert parse_qs(urlsplit(r.headers["location"]).query)["error"] == ["login_required"]
+    # Signed in but the tool was never allowed: consent_required, never the consent page.
+    await browser_signed_in(client, db_session, settings, world["member"])
+    r = await client.get(url.removeprefix(PUBLIC), follow_redirects=False)
+    assert r.status_code == 303 and parse_qs(urlsplit(r.headers["location"]).query)["error"] == ["consent_required"]
+
+
+async def test_rp_logout_refuses_a_client_id_that_is_not_the_hints_audience(
+    client, world, oauth, tool, db_session, settings
+) -> None:
+    other = await client.post(
+        "/api/v1/networks/esd/clients",
+        json={
+            "name": "Other tool",
+            "redirect_uris": ["https://other.esd.example/cb"],
+            "post_logout_redirect_uris": ["https://other.esd.example/bye"],
+        },
+        headers=bearer(world["admin_b"]),
+    )
+    other_id = other.json()["client_id"]
+    await browser_signed_in(client, db_session, settings, world["member"])
+    callback, verifier, _ = await authorize(client, oauth)
+    token = await oauth.fetch_token(f"{PUBLIC}/oidc/token", authorization_response=callback, code_verifier=verifier)
+    query = {
+        "id_token_hint": token["id_token"],
+        "client_id": other_id,
+        "post_logout_redirect_uri": "https://other.esd.example/bye",
+    }
+    page = await client.get("/oidc/logout?" + urlencode(query), follow_redirects=False)
+    assert page.status_code == 400 and "another application" in page.text
+    csrf = _csrf((await client.get("/auth/account")).text)
+    r = await client.post("/oidc/logout", data={**query, "csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 400 and "other.esd.example" not in r.headers.get("location", "")
+    assert (await client.get("/api/v1/me")).status_code == 200  # nothing was done
+    # A hint we never issued is refused the same way.
+    r = await client.get("/oidc/logout?" + urlencode({"id_token_hint": "not.a.token"}), follow_redirects=False)
+    assert r.status_code == 400
+    # The matching client_id is fine.
+    query["client_id"] = tool["client_id"]
+    query["post_logout_redirect_uri"] = TOOL_LOGOUT
+    page = await client.get("/oidc/logout?" + urlencode(query))
+    assert page.status_code == 200 and "ESD LMS" in page.text

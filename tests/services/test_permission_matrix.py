@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import crypto
 from services.persistence.models import Meeting, Share, SpaceJoinRequest, TrustedNetwork
-from services.persistence.models.identity import LinkedIdentity, OidcClient, UpstreamProvider
+from services.persistence.models.identity import EmailDomainClaim, LinkedIdentity, OidcClient, UpstreamProvider
 from tests.factories import (
     add_facilitators,
     add_member,
@@ -39,6 +39,7 @@ from tests.services.identity_idp import scripted_idp
 
 API = "/api/v1"
 COVERED_PREFIXES = ("/api/v1/me", "/api/v1/networks", "/api/v1/spaces", "/api/v1/policy", "/api/v1/shares")
+COVERED_PREFIXES += ("/api/v1/email-domain-claims",)  # identity: operators decide e-mail domain claims
 EXCLUDED_PREFIXES = (
     "/api/v1/spaces/{space_id}/messages",  # chat area (services/chat), tested there
 )
@@ -66,6 +67,7 @@ WRITTEN_TABLES = (
     "oidc_tokens",
     "linked_identities",
     "pending_logins",
+    "email_domain_claims",
 )
 
 # Who asks. Roles are relative to the space S of network "home".
@@ -250,6 +252,10 @@ MATRIX: tuple[Row, ...] = (
         "POST", N + "/clients", ADMIN, 201, ADMINS_ONLY, {"name": "Tool", "redirect_uris": ["https://tool.example/cb"]}
     ),
     Row("GET", N + "/clients", ADMIN, 200, ADMINS_ONLY),
+    Row("GET", N + "/email-domains", ADMIN, 200, ADMINS_ONLY),
+    Row("GET", "/api/v1/email-domain-claims", OPERATOR, 200, (ADMIN, OTHER_ADMIN, MEMBER, STRANGER, ANON)),
+    Row("POST", "/api/v1/email-domain-claims/{claim_id}/approve", OPERATOR, 200, (ADMIN, OTHER_ADMIN, STRANGER, ANON)),
+    Row("POST", "/api/v1/email-domain-claims/{claim_id}/reject", OPERATOR, 200, (ADMIN, OTHER_ADMIN, STRANGER, ANON)),
     Row("DELETE", N + "/clients/{client_id}", ADMIN, 204, ADMINS_ONLY),
     Row("POST", N + "/clients/{client_id}/secret", ADMIN, 200, ADMINS_ONLY),
     Row("GET", "/api/v1/me/identities", MEMBER, 200, (ANON,)),
@@ -381,13 +387,14 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
             issuer=issuer,
             client_id="aff",
             client_secret_enc=b"sealed",
-            email_domains=["home.example"],
             authorization_endpoint=issuer + "/authorize",
             token_endpoint=issuer + "/token",
             jwks_uri=issuer + "/jwks",
             id_token_algs=["RS256"],
         )
     )
+    claim = EmailDomainClaim(id=uuid.uuid4(), network_id=home.id, domain="home.example", status="pending")
+    db_session.add(claim)
     oidc_client = OidcClient(
         id=uuid.uuid4(),
         network_id=home.id,
@@ -407,6 +414,7 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         "issuer": issuer,
         "client_id": oidc_client.client_id,
         "identity_id": str(identities[0].id),
+        "claim_id": str(claim.id),
         "slug": home.slug,
         "other_slug": other.slug,
         "third_slug": third.slug,

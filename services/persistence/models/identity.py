@@ -12,7 +12,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.persistence.base import Base, created_at, uuid_pk
@@ -30,7 +30,6 @@ class UpstreamProvider(Base):
     issuer: Mapped[str] = mapped_column(String(500), nullable=False)
     client_id: Mapped[str] = mapped_column(String(500), nullable=False)
     client_secret_enc: Mapped[bytes] = mapped_column(nullable=False)
-    email_domains: Mapped[list[str]] = mapped_column(nullable=False, default=list)
     authorization_endpoint: Mapped[str] = mapped_column(String(1000), nullable=False)
     token_endpoint: Mapped[str] = mapped_column(String(1000), nullable=False)
     jwks_uri: Mapped[str] = mapped_column(String(1000), nullable=False)
@@ -39,6 +38,37 @@ class UpstreamProvider(Base):
     jwks_fetched_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = created_at()
     updated_at: Mapped[dt.datetime] = mapped_column(nullable=False, server_default=func.now(), onupdate=func.now())
+
+
+class EmailDomainClaim(Base):
+    """A network's claim to an e-mail domain, for linking upstream sign-ins to existing accounts by e-mail.
+
+    A claim links nothing until a federation operator approves it; a domain is approved for at
+    most one network (partial unique index); removing the claim stops e-mail linking through it.
+    """
+
+    __tablename__ = "email_domain_claims"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    network_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), nullable=False)
+    domain: Mapped[str] = mapped_column(String(253), nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending")
+    """'pending' (links nothing), 'approved' (links verified e-mails) or 'rejected'."""
+    requested_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    requested_at: Mapped[dt.datetime] = created_at()
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column()
+
+    __table_args__ = (
+        UniqueConstraint("network_id", "domain", name="uq_email_domain_claims_network_domain"),
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+        Index(
+            "uq_email_domain_claims_approved_domain",
+            "domain",
+            unique=True,
+            postgresql_where=text("status = 'approved'"),
+        ),
+    )
 
 
 class LinkedIdentity(Base):

@@ -132,6 +132,8 @@ def start_server(url: str, port: int, args: argparse.Namespace) -> subprocess.Po
         "AFFINITY_DB_POOL_SIZE": "20",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    if args.broker == "redis":
+        env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     cmd = [
         sys.executable,
         "-m",

@@ -191,6 +191,7 @@ def _client_frame(text: bytes) -> bytes:
 
 MESSAGE = b'{"type":"message"'
 SUBSCRIBED = b'{"type":"subscribed"'
+ERROR = b'{"type":"error"'
 RELAYED = b'{"type":"send"'  # the reference server relays the sender's frame verbatim
 BODY = b'"body":"'
 
@@ -271,6 +272,9 @@ class _Receiver(asyncio.Protocol):
                     stats.seen.value += 1
                 elif payload.startswith(SUBSCRIBED) and not self.subscribed.done():
                     self.subscribed.set_result(None)
+                elif payload.startswith(ERROR):
+                    code = json.loads(payload).get("code", "?")
+                    stats.errors[code] = stats.errors.get(code, 0) + 1
             elif opcode == 9 and self.transport is not None:  # ping -> pong with the same payload
                 self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
             elif opcode == 8:
@@ -283,6 +287,8 @@ class _Stats:
         self.measuring = True
         self.latencies: list[int] = []
         self.closed = 0
+        self.errors: dict[str, int] = {}
+        """Error frames the receivers got, by code (e.g. access_revoked: a dropped subscription)."""
         self.seen = seen
         """Shared with the parent: message frames so far (it stops waiting when all have come)."""
 
@@ -325,6 +331,7 @@ def receiver_process(
                 "latencies_ns": stats.latencies,
                 "cpu_s": cpu,
                 "closed": stats.closed,
+                "errors": stats.errors,
                 "per_socket": [sock.count for sock in socks],
             }
         )
@@ -420,6 +427,14 @@ def _short(results: list[dict[str, Any]]) -> dict[str, int]:
     counts = [c for r in results for c in r["per_socket"]]
     most = max(counts, default=0)
     return {"sockets": sum(1 for c in counts if c < most), "frames": sum(most - c for c in counts), "most": most}
+
+
+def _errors(results: list[dict[str, Any]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for r in results:
+        for code, n in r["errors"].items():
+            total[code] = total.get(code, 0) + n
+    return total
 
 
 def _pct(values: list[int], q: float) -> float:
@@ -556,6 +571,7 @@ async def measure(
         "sockets_closed": sum(r["closed"] for r in results),
         # Where a loss is: how many sockets got fewer message frames than the most any socket got.
         "sockets_short": _short(results),
+        "receiver_errors": _errors(results),
         "latency_p50_ms": round(_pct(lat, 0.5), 1),
         "latency_p99_ms": round(_pct(lat, 0.99), 1),
         "latency_max_ms": round(lat[-1] / 1e6, 1) if lat else None,

@@ -39,6 +39,8 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
 CLOSE_TOO_SLOW = 4408
 CLOSE_ABUSE = 4429
+CLOSE_TRY_AGAIN_LATER = 1013
+"""The database cannot be reached: reconnect after a few seconds (RFC 6455 "Try Again Later")."""
 
 AsgiSend = Callable[[dict[str, Any]], Awaitable[None]]
 

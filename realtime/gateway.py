@@ -24,6 +24,7 @@ from realtime.connection import (
     CLOSE_ABUSE,
     CLOSE_FORBIDDEN_ORIGIN,
     CLOSE_GOING_AWAY,
+    CLOSE_TRY_AGAIN_LATER,
     CLOSE_UNAUTHENTICATED,
     Connection,
     Subscription,
@@ -91,8 +92,13 @@ class Gateway:
         broker: Broker,
         config: GatewayConfig | None = None,
         observer: Observer | None = None,
+        transient: Callable[[BaseException], bool] | None = None,
     ) -> None:
         self.auth = authenticator
+        # Which storage failures are outages (the client should retry: ``unavailable``) rather
+        # than a frame the store can never accept (retrying would loop forever). The composition
+        # root passes its database classifier; without one every failure counts as an outage.
+        self.transient: Callable[[BaseException], bool] = transient or (lambda _exc: True)
         self.store = store
         self.access = access
         self.broker = broker
@@ -149,12 +155,23 @@ class Gateway:
             # must not ride on this browser's session cookie.
             await send({"type": "websocket.close", "code": CLOSE_FORBIDDEN_ORIGIN})
             return
-        identity = await self.auth.from_scope(scope)
-        await send({"type": "websocket.accept"})
-        if identity is None:
-            identity = await self._first_frame_auth(receive, send)
+        try:
+            identity = await self.auth.from_scope(scope)
+            await send({"type": "websocket.accept"})
             if identity is None:
-                return
+                identity = await self._first_frame_auth(receive, send)
+                if identity is None:
+                    return
+        except Exception as exc:
+            if not self.transient(exc):
+                raise
+            log.warning("websocket refused: credentials could not be checked (%s)", type(exc).__name__)
+            with contextlib.suppress(Exception):
+                # Accept first so the client sees the close code, not just a failed handshake.
+                await send({"type": "websocket.accept"})
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER, "reason": "try again later"})
+            return
         sink: FrameSink | None = (scope.get("extensions") or {}).get(EXTENSION)
         conn = Connection(
             send,
@@ -266,8 +283,12 @@ class Gateway:
             )
         try:
             result = await self.store.append(frame.space, conn.identity.account_id, frame.key, frame.body)
-        except Exception:
+        except Exception as exc:
             log.exception("storing a chat message failed")
+            if not self.transient(exc):
+                raise _Refused(
+                    "not_stored", "The server could not store this message; resending it will not help.", frame.key
+                ) from None
             raise _Refused(
                 "unavailable", "The message could not be stored; resend it with the same key.", frame.key
             ) from None
@@ -303,11 +324,13 @@ class Gateway:
                 await conn.put(encode(Subscribed(space=space, head=changes.head, version=changes.version)))
             else:
                 await self._replay(conn, sub, room, frame.after, frame.since_version)
-        except Exception:
+        except Exception as exc:
             if conn.subs.get(space) is sub:
                 conn.subs.pop(space)
                 self.hub.leave(conn, space)
             log.exception("replaying chat history failed")
+            if not self.transient(exc):
+                raise _Refused("not_readable", "The server could not read this history.", str(space)) from None
             raise _Refused("unavailable", "History could not be read; subscribe again.", str(space)) from None
         if conn.subs.get(space) is sub:
             conn.finish_replay(space)

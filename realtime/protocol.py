@@ -12,11 +12,13 @@ from typing import Annotated
 
 import msgspec
 
+from federation.wire import INT64_MAX, Text, humanize, nesting_depth_exceeds
+
 MAX_BODY_CHARS = 4000
 MAX_KEY_CHARS = 64
 
-Seq = Annotated[int, msgspec.Meta(ge=0)]
-Key = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_KEY_CHARS)]
+Seq = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
+Key = Annotated[Text, msgspec.Meta(min_length=1, max_length=MAX_KEY_CHARS)]
 
 
 class _Client(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
@@ -24,7 +26,7 @@ class _Client(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
 
 
 class Auth(_Client, tag="auth"):
-    token: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+    token: Annotated[Text, msgspec.Meta(min_length=1, max_length=4096)]
 
 
 class Subscribe(_Client, tag="subscribe"):
@@ -42,7 +44,7 @@ class Send(_Client, tag="send"):
     space: uuid.UUID
     key: Key
     # Length is checked by the gateway so the error names the limit (and the key as ref).
-    body: str
+    body: Text
 
 
 class Typing(_Client, tag="typing"):
@@ -140,6 +142,9 @@ _KNOWN = ("auth", "subscribe", "unsubscribe", "send", "typing", "ping")
 
 def decode_client(data: str | bytes) -> ClientFrame:
     """Decode a client frame or raise :class:`FrameProblem` saying what is wrong with it."""
+    if nesting_depth_exceeds(data):
+        # Checked before decoding: skipping a value nested thousands deep overflows the stack.
+        raise FrameProblem("invalid_frame", "The frame nests arrays or objects too deeply; no frame needs that.")
     try:
         return client_decoder.decode(data)
     except msgspec.ValidationError as exc:
@@ -148,6 +153,6 @@ def decode_client(data: str | bytes) -> ClientFrame:
             raise FrameProblem("unknown_type", f"Unknown frame type; use one of: {', '.join(_KNOWN)}.") from None
         if "missing required field `type`" in text:
             raise FrameProblem("invalid_frame", "Every frame needs a 'type' field.") from None
-        raise FrameProblem("invalid_frame", f"The frame has invalid fields: {text}") from None
+        raise FrameProblem("invalid_frame", f"The frame has invalid fields: {humanize(text)}") from None
     except msgspec.DecodeError:
         raise FrameProblem("malformed_frame", "The frame is not valid JSON.") from None

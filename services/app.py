@@ -25,7 +25,7 @@ from services.auth.tokens import resolve_personal_token
 from services.chat.controllers import MessageController, serve_websocket, websocket_gateway
 from services.chat.runtime import start_chat
 from services.compliance.controllers import compliance_router
-from services.errors import exception_handlers
+from services.errors import OutageMiddleware, exception_handlers
 from services.gc_tuning import tune_for_server
 from services.identity.cleanup import start_cleanup
 from services.identity.controllers import (
@@ -38,6 +38,7 @@ from services.identity.controllers import (
 )
 from services.identity.provider import resolve_access_token
 from services.identity.sessions import resolve_session_cookie
+from services.inputs import InputGuardMiddleware
 from services.logs import configure_logging
 from services.meetings.controllers import meetings_router
 from services.metrics import Metrics, RequestContextMiddleware
@@ -117,7 +118,13 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         state = app.state
-        state.engine = engine or create_engine(settings.database_url or "", pool_size=settings.db_pool_size)
+        state.engine = engine or create_engine(
+            settings.database_url or "",
+            pool_size=settings.db_pool_size,
+            connect_timeout=settings.db_connect_timeout,
+            pool_timeout=settings.db_pool_timeout,
+            statement_timeout=settings.db_statement_timeout,
+        )
         state.sessionmaker = create_sessionmaker(state.engine)
         state.authenticator = Authenticator(
             sessionmaker=state.sessionmaker,
@@ -170,7 +177,8 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
         state=State({"settings": settings, "metrics": Metrics(settings.metrics_multiprocess_dir)}),
         dependencies={"db_session": Provide(provide_db_session)},
         exception_handlers=exception_handlers,
-        middleware=[RequestContextMiddleware, AuthenticationMiddleware],
+        # The input guard runs before authentication so a refused request never touches the database.
+        middleware=[RequestContextMiddleware, OutageMiddleware, InputGuardMiddleware, AuthenticationMiddleware],
         openapi_config=OpenAPIConfig(
             title="Affinity Federation API",
             version="1",

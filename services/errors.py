@@ -21,7 +21,12 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
+
+from federation.wire import humanize
+from realtime.connection import CLOSE_TRY_AGAIN_LATER
 
 log = logging.getLogger("affinity.errors")
 
@@ -120,7 +125,10 @@ def _validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> 
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
         if isinstance(item, dict):
-            problems.append({k: v for k, v in item.items() if k in {"message", "key", "source"}})
+            problem = {k: v for k, v in item.items() if k in {"message", "key", "source"}}
+            if isinstance(problem.get("message"), str):
+                problem["message"] = humanize(problem["message"])
+            problems.append(problem)
     text = " ".join(str(p.get("message", "")) for p in problems) or str(exc.detail)
     if "malformed" in text.lower() or "json is" in text.lower() or "invalid json" in text.lower():
         return error_response(
@@ -186,17 +194,84 @@ def _looks_like_decode_error(detail: str) -> bool:
     return any(word in lowered for word in ("malformed", "truncated", "json is", "invalid json", "decode"))
 
 
-def _database_unavailable(exc: BaseException) -> bool:
-    """Whether ``exc`` means the database could not be reached (or a pooled connection died)."""
+# SQLSTATE classes and codes that mean "the database cannot serve now", not "this request is wrong":
+# connection exceptions (08), operator intervention (57: query_canceled by statement_timeout,
+# admin_shutdown, cannot_connect_now), insufficient resources (53: too many connections).
+_UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "57", "53")
+_DRIVER_MODULES = ("asyncpg", "sqlalchemy")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database could not be reached in time (or a pooled connection died).
+
+    Covers a refused or missing socket (``ConnectionRefusedError``, and ``FileNotFoundError`` when
+    the embedded server's unix socket is gone), connect/pool/statement timeouts and SQLSTATEs of
+    the connection and operator-intervention classes, through SQLAlchemy's wrappers and exception
+    chains. An ``OSError`` counts only when it was raised inside the driver, so a missing file in
+    our own code stays a bug (500).
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _unavailable_one(current):
+            return True
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else (current.__cause__ or current.__context__)
+    return False
+
+
+def _unavailable_one(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, OperationalError | InterfaceError | SATimeoutError):
         return True
-    return isinstance(exc, OSError | TimeoutError) and not isinstance(exc, FileNotFoundError)
+    sqlstate = getattr(exc, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATE_PREFIXES):
+        return True
+    if type(exc).__module__.startswith("asyncpg") and type(exc).__name__ in {
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "InterfaceError",
+        "InternalClientError",
+    }:
+        return True
+    if isinstance(exc, TimeoutError):
+        return True
+    if isinstance(exc, OSError):
+        return _raised_in_driver(exc)
+    return False
+
+
+def _raised_in_driver(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        module = str(tb.tb_frame.f_globals.get("__name__", ""))
+        if module.startswith(_DRIVER_MODULES):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+RETRY_AFTER_SECONDS = 5
+
+
+_UNAVAILABLE_ENVELOPE = ErrorEnvelope(
+    ErrorBody(
+        code="database_unavailable",
+        message="The service cannot reach its database right now. Try again in a few seconds.",
+    )
+)
+
+
+def database_unavailable_response() -> Response[ErrorEnvelope]:
+    """The 503 every route answers while the database is down, stopped or too slow."""
+    body = _UNAVAILABLE_ENVELOPE.error
+    return error_response(503, body.code, body.message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def _unhandled_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorEnvelope]:
-    if _database_unavailable(exc):
+    if database_unavailable(exc):
         # Not a bug: the database is down or restarted. The pool drops dead connections on
         # this error, so a retry usually succeeds; 503 tells clients and load balancers so.
         log.warning(
@@ -205,12 +280,7 @@ def _unhandled_handler(request: Request[Any, Any, Any], exc: Exception) -> Respo
             request.scope.get("path_template", "?"),
             type(exc).__name__,
         )
-        return error_response(
-            503,
-            "database_unavailable",
-            "The service cannot reach its database right now. Try again in a few seconds.",
-            headers={"Retry-After": "5"},
-        )
+        return database_unavailable_response()
     log.exception("unhandled error on %s %s", request.method, request.scope.get("path", "?"), exc_info=exc)
     return error_response(
         HTTP_500_INTERNAL_SERVER_ERROR,
@@ -226,3 +296,71 @@ exception_handlers: dict[type[Exception] | int, Any] = {
     Exception: _unhandled_handler,
 }
 """Handlers to pass to the Litestar app: every failure leaves as the error envelope."""
+
+
+class OutageMiddleware:
+    """Turns "the database is unreachable" into 503 / close 1013 wherever it surfaces.
+
+    Handlers' errors already reach :func:`_unhandled_handler`; this catches what is raised
+    outside them (the authentication middleware checks credentials before routing) and
+    websocket handshakes, which must end with a documented close code rather than a 4500.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        started = False
+        received_any = False
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] in ("http.response.start", "websocket.accept", "websocket.close"):
+                started = True
+            await send(message)
+
+        async def tracking_receive() -> Any:
+            nonlocal received_any
+            received_any = True
+            return await receive()
+
+        kind = str(scope["type"])
+        out: Any = send
+        try:
+            await self.app(scope, tracking_receive, tracking_send)
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            log.warning("database unavailable before %s handling: %s", kind, type(exc).__name__)
+            if kind == "http":
+                if started:
+                    raise
+                body = msgspec.json.encode(_UNAVAILABLE_ENVELOPE)
+                await out(
+                    {
+                        "type": "http.response.start",
+                        "status": 503,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+                        ],
+                    }
+                )
+                await out({"type": "http.response.body", "body": body, "more_body": False})
+                return
+            if not started:
+                if not received_any:
+                    await receive()  # the websocket.connect event
+                # Accept, then close: a refused handshake would only show the client an HTTP 403.
+                await out({"type": "websocket.accept"})
+            await out(
+                {
+                    "type": "websocket.close",
+                    "code": CLOSE_TRY_AGAIN_LATER,
+                    "reason": "database unavailable; reconnect in a few seconds",
+                }
+            )

@@ -45,6 +45,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     allowed_origins: tuple[str, ...] = ()
     """Origins allowed to open websockets with the session cookie (public_url is always allowed)."""
     db_pool_size: int = 10
+    db_connect_timeout: int = 5
+    """Seconds to open a database connection (TCP/socket and sign-in) before giving up with a 503."""
+    db_pool_timeout: int = 5
+    """Seconds a request waits for a free pooled connection before giving up with a 503."""
+    db_statement_timeout: int = 15
+    """Seconds one SQL statement may run (server-side statement_timeout; the client gives up shortly after)."""
     program_year_start_month: int = 8
     cookie_secure: bool | None = None
     """Mark cookies Secure. None: when public_url is https."""
@@ -122,6 +128,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         take(PREFIX + "LOG_FORMAT", "log_format", _choice("auto", "json", "console"))
         take(PREFIX + "ALLOWED_ORIGINS", "allowed_origins", _parse_origins)
         take(PREFIX + "DB_POOL_SIZE", "db_pool_size", _int_between(1, 200))
+        take(PREFIX + "DB_CONNECT_TIMEOUT", "db_connect_timeout", _int_between(1, 300))
+        take(PREFIX + "DB_POOL_TIMEOUT", "db_pool_timeout", _int_between(1, 300))
+        take(PREFIX + "DB_STATEMENT_TIMEOUT", "db_statement_timeout", _int_between(1, 3600))
         take(PREFIX + "PROGRAM_YEAR_START_MONTH", "program_year_start_month", _int_between(1, 12))
         take(PREFIX + "COOKIE_SECURE", "cookie_secure", _parse_bool)
         take(PREFIX + "ENVIRONMENT", "environment", _choice("development", "production", "test"))

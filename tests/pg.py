@@ -39,7 +39,7 @@ def admin_url() -> str:
     folder = Path(os.environ.get("TEST_EMBEDDED_PG_DIR", Path(tempfile.gettempdir()) / "affinity-test-pg"))
     url, server = start_embedded(folder)
     _keep.append(server)
-    return url.rsplit("/", 1)[0] + "/postgres" + ("?" + url.split("?", 1)[1] if "?" in url else "")
+    return with_database(url, "postgres")  # the socket path in ?host= has slashes too
 
 
 _keep: list[object] = []

@@ -52,6 +52,10 @@ class Parameter:
     nullable: bool = False
     minimum: int = 0  # smallest meaningful value of an integer/duration (counts are never negative)
     unit: str | None = None
+    maximum: int = 1_000_000
+    """Largest value of an integer/duration a space may set (documented per parameter in
+    docs/spaces-and-policy.md). Jobs act on these values (the retention purge turns days into
+    dates), so an absurd one must be refused at the door, not discovered by a job at night."""
 
     def normalise(self, raw: object) -> SettingValue:
         """Check a raw (JSON-decoded) setting value and return its normalised form.
@@ -71,6 +75,8 @@ class Parameter:
                 raise ValueError(f"{self.name} needs a whole number{extra}, not {_describe(raw)}")
             if raw < self.minimum:
                 raise ValueError(f"{self.name} must be at least {self.minimum}, not {raw}")
+            if raw > self.maximum:
+                raise ValueError(f"{self.name} must be at most {self.maximum}, not {raw}")
             return raw
         if kind is _FLAG:
             if type(raw) is not bool:
@@ -98,6 +104,9 @@ class Parameter:
             out["choices"] = list(self.choices)
         if self.unit:
             out["unit"] = self.unit
+        if self.kind is _INTEGER or self.kind is _DURATION:
+            out["minimum"] = self.minimum
+            out["maximum"] = self.maximum
         return out
 
 
@@ -202,18 +211,21 @@ CATALOGUE = ParameterRegistry(
             ParamKind.INTEGER,
             0,
             "Virtual meetings per program year.",
+            maximum=365,
         ),
         Parameter(
             "meetings.in_person_per_year",
             ParamKind.INTEGER,
             0,
             "In-person meetings per program year.",
+            maximum=365,
         ),
         Parameter(
             "facilitators.min_count",
             ParamKind.INTEGER,
             1,
             "Facilitators a space must have.",
+            maximum=100,
         ),
         Parameter(
             "facilitators.training_required",
@@ -242,6 +254,7 @@ CATALOGUE = ParameterRegistry(
             "Size cap; null means no cap.",
             nullable=True,
             minimum=1,
+            maximum=1_000_000,
         ),
         Parameter(
             "membership.guests_allowed",
@@ -256,6 +269,7 @@ CATALOGUE = ParameterRegistry(
             "Chat messages older than this many days are purged; null keeps them.",
             nullable=True,
             minimum=1,
+            maximum=36_500,
             unit="days",
         ),
         Parameter(
@@ -271,6 +285,7 @@ CATALOGUE = ParameterRegistry(
             None,
             "How many levels of sub-spaces may nest below this space (0: none); null means no limit.",
             nullable=True,
+            maximum=100,
         ),
     ]
 )

@@ -126,6 +126,9 @@ def _parse_range(c: _Collector, spec: Mapping[object, object], source: Source) -
         elif v < c.param.minimum:
             c.add(ProblemCode.OUT_OF_DOMAIN, f"'{key}' must be at least {c.param.minimum}, not {v}", key)
             ok = False
+        elif v > c.param.maximum:
+            c.add(ProblemCode.OUT_OF_DOMAIN, f"'{key}' must be at most {c.param.maximum}, not {v}", key)
+            ok = False
         else:
             values[key] = v
     if not ok:

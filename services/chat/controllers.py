@@ -11,6 +11,7 @@ from litestar.params import Parameter
 from litestar.types import Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.wire import INT64_MAX, Count
 from realtime.gateway import Gateway
 from services.auth.principal import Principal
 from services.chat import service
@@ -38,7 +39,7 @@ class MessageController(Controller):
         db_session: AsyncSession,
         principal: Principal,
         space_id: uuid.UUID,
-        after: Annotated[int, Parameter(ge=0, description="return messages with seq > after")] = 0,
+        after: Annotated[Count, Parameter(ge=0, le=INT64_MAX, description="return messages with seq > after")] = 0,
         limit: Annotated[int, Parameter(ge=1, le=500, description="at most this many (1-500)")] = 100,
     ) -> MessagePage:
         return await service.list_messages(db_session, principal, space_id, after, limit)
@@ -52,7 +53,12 @@ class MessageController(Controller):
 
     @delete("/{seq:int}", summary="Delete a message (its author or a facilitator); leaves a tombstone")
     async def remove(
-        self, db_session: AsyncSession, principal: Principal, state: State, space_id: uuid.UUID, seq: int
+        self,
+        db_session: AsyncSession,
+        principal: Principal,
+        state: State,
+        space_id: uuid.UUID,
+        seq: Annotated[Count, Parameter(ge=0, le=INT64_MAX)],
     ) -> None:
         await service.delete_message(db_session, _gateway(state), principal, space_id, seq)
 

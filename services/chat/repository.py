@@ -93,14 +93,14 @@ WHERE m.status = 'active'
 """
 ).bindparams(bindparam("accounts", type_=_UUIDS), bindparam("spaces", type_=_UUIDS))
 
-_PURGE = text(
+_RETENTION = text(
     """
-DELETE FROM messages m USING spaces s
-WHERE m.space_id = s.id
-  AND jsonb_typeof(s.settings->'chat.retention_days') = 'number'
-  AND m.sent_at < CAST(:now AS timestamptz) - make_interval(days => (s.settings->>'chat.retention_days')::int)
+SELECT id, settings->'chat.retention_days' AS days FROM spaces
+WHERE jsonb_typeof(settings->'chat.retention_days') = 'number'
 """
 )
+
+_PURGE_SPACE = text("DELETE FROM messages WHERE space_id = :space AND sent_at < CAST(:cutoff AS timestamptz)")
 
 
 async def append(
@@ -260,7 +260,12 @@ async def tombstone(db: Executor, space: uuid.UUID, seq: int, now: dt.datetime) 
     return int((await db.execute(_TOMBSTONE, {"space": space, "seq": seq, "now": now})).scalar_one())
 
 
-async def purge_expired(db: Executor, now: dt.datetime) -> int:
-    """Delete messages older than their space's ``chat.retention_days``; return how many."""
-    result: Any = await db.execute(_PURGE, {"now": now})
+async def retention_settings(db: Executor) -> list[tuple[uuid.UUID, object]]:
+    """Every space with a numeric ``chat.retention_days`` and that raw (unchecked) value."""
+    return [(row.id, row.days) for row in await db.execute(_RETENTION)]
+
+
+async def purge_space(db: Executor, space: uuid.UUID, cutoff: dt.datetime) -> int:
+    """Delete one space's messages sent before ``cutoff``; return how many."""
+    result: Any = await db.execute(_PURGE_SPACE, {"space": space, "cutoff": cutoff})
     return int(result.rowcount or 0)

@@ -13,12 +13,14 @@ from urllib.parse import urlsplit
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from federation.policy.parameters import CATALOGUE
 from realtime.brokers import Broker
 from realtime.gateway import Gateway, GatewayConfig
 from realtime.hub import Observer
 from services.chat import repository
 from services.chat.adapters import ChatAuthenticator, PostingRules, SqlMessageStore, SqlRoomAccess
-from services.persistence.engine import libpq_url
+from services.errors import database_unavailable
+from services.persistence.engine import connect_args, libpq_url
 from services.readiness import ReadinessCheck
 from services.settings import Settings
 
@@ -26,6 +28,7 @@ log = logging.getLogger("affinity.chat")
 
 RETENTION_EVERY = 3600.0
 """Seconds between retention purges."""
+_RETENTION_DAYS = CATALOGUE["chat.retention_days"]
 
 SEND_POOL_SIZE = 4
 """Plain asyncpg connections per process for websocket sends (one statement each, autocommit)."""
@@ -61,12 +64,33 @@ def allowed_origins(settings: Settings) -> frozenset[str]:
 
 
 async def purge_expired(engine: AsyncEngine, now: dt.datetime | None = None) -> int:
-    """Delete messages past their space's ``chat.retention_days``; return how many were deleted."""
-    async with engine.begin() as conn:
-        count = await repository.purge_expired(conn, now or dt.datetime.now(dt.UTC))
-    if count:
-        log.info("chat retention purged %d message(s)", count)
-    return count
+    """Delete messages past their space's ``chat.retention_days``; return how many were deleted.
+
+    One space at a time, each in its own transaction: a space whose stored value is unusable
+    (from before values were bounded, or written around the API) is skipped and logged, and a
+    failure in one space never stops the purge of the others.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    async with engine.connect() as conn:
+        spaces = await repository.retention_settings(conn)
+    total = 0
+    for space, raw in spaces:
+        try:
+            days = _RETENTION_DAYS.normalise(raw)
+            if not isinstance(days, int):  # null: keep messages
+                continue
+            cutoff = now - dt.timedelta(days=days)
+        except (ValueError, OverflowError) as exc:
+            log.warning("chat retention: space %s has an unusable chat.retention_days (%s); skipped", space, exc)
+            continue
+        try:
+            async with engine.begin() as conn:
+                total += await repository.purge_space(conn, space, cutoff)
+        except Exception:
+            log.exception("chat retention purge failed for space %s; the other spaces continue", space)
+    if total:
+        log.info("chat retention purged %d message(s)", total)
+    return total
 
 
 @dataclass
@@ -109,6 +133,8 @@ async def start_chat(state: Any, settings: Settings) -> ChatRuntime:
         max_size=SEND_POOL_SIZE,
         reset=_keep,
         max_inactive_connection_lifetime=300.0,
+        # Same bounded waits as the engine, so a frozen database cannot hang a websocket send.
+        **connect_args(connect_timeout=settings.db_connect_timeout, statement_timeout=settings.db_statement_timeout),
     )
     posting = PostingRules(engine)  # one cache for subscribe and send
     gateway = Gateway(
@@ -120,6 +146,7 @@ async def start_chat(state: Any, settings: Settings) -> ChatRuntime:
         observer=Observer(
             delivered=metrics.deliveries.inc, connections=metrics.websockets.inc, stored=metrics.messages.inc
         ),
+        transient=database_unavailable,
     )
     await gateway.start()
     state.readiness_checks.append(ReadinessCheck(f"broker ({broker.name})", broker.ping))

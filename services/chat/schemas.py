@@ -8,10 +8,11 @@ from typing import Annotated
 
 import msgspec
 
+from federation.wire import Text
 from realtime.protocol import MAX_BODY_CHARS, MAX_KEY_CHARS
 
-Body = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_BODY_CHARS)]
-Key = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_KEY_CHARS)]
+Body = Annotated[Text, msgspec.Meta(min_length=1, max_length=MAX_BODY_CHARS)]
+Key = Annotated[Text, msgspec.Meta(min_length=1, max_length=MAX_KEY_CHARS)]
 
 
 class MessageCreate(msgspec.Struct, forbid_unknown_fields=True):

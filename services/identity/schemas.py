@@ -8,17 +8,19 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Url = Annotated[str, msgspec.Meta(min_length=8, max_length=500)]
-Domain = Annotated[str, msgspec.Meta(min_length=3, max_length=253)]
-RedirectUri = Annotated[str, msgspec.Meta(min_length=8, max_length=2000)]
+from federation.wire import Text
+
+Url = Annotated[Text, msgspec.Meta(min_length=8, max_length=500)]
+Domain = Annotated[Text, msgspec.Meta(min_length=3, max_length=253)]
+RedirectUri = Annotated[Text, msgspec.Meta(min_length=8, max_length=2000)]
 
 
 class IdentityProviderSet(msgspec.Struct, forbid_unknown_fields=True):
     """Body of PUT /networks/{slug}/identity-provider."""
 
     issuer: Url
-    client_id: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-    client_secret: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    client_id: Annotated[Text, msgspec.Meta(min_length=1, max_length=500)]
+    client_secret: Annotated[Text, msgspec.Meta(min_length=1, max_length=2000)]
     email_domains: Annotated[list[Domain], msgspec.Meta(max_length=50)] = []
     """E-mail domains the network claims. A new domain is a *pending* claim that links nothing until
     a federation operator approves it; a domain left out is withdrawn (e-mail linking through it stops)."""
@@ -62,7 +64,7 @@ class IdentityProviderOut(msgspec.Struct):
 class ClientCreate(msgspec.Struct, forbid_unknown_fields=True):
     """Body of POST /networks/{slug}/clients."""
 
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    name: Annotated[Text, msgspec.Meta(min_length=1, max_length=200)]
     redirect_uris: Annotated[list[RedirectUri], msgspec.Meta(min_length=1, max_length=20)]
     post_logout_redirect_uris: Annotated[list[RedirectUri], msgspec.Meta(max_length=20)] = []
 

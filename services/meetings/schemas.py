@@ -8,14 +8,16 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from federation.wire import Text
+
 MeetingKind = Literal["virtual", "in_person"]
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Title = Annotated[Text, msgspec.Meta(min_length=1, max_length=200)]
 Duration = Annotated[int, msgspec.Meta(ge=5, le=1440, description="Minutes, 5 to 1440")]
-Location = Annotated[str, msgspec.Meta(max_length=500)]
-JoinUrl = Annotated[str, msgspec.Meta(max_length=2000)]
-Notes = Annotated[str, msgspec.Meta(max_length=10_000)]
+Location = Annotated[Text, msgspec.Meta(max_length=500)]
+JoinUrl = Annotated[Text, msgspec.Meta(max_length=2000)]
+Notes = Annotated[Text, msgspec.Meta(max_length=10_000)]
 Components = Annotated[
-    list[Annotated[str, msgspec.Meta(max_length=40)]],
+    list[Annotated[Text, msgspec.Meta(max_length=40)]],
     msgspec.Meta(max_length=20, description="Agenda components: short slugs such as quote, story, reflection"),
 ]
 

@@ -9,10 +9,11 @@ from typing import Annotated
 import msgspec
 
 from federation.networks import NetworkKind, Role
+from federation.wire import Text
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Slug = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]  # rules checked by federation.networks
-Description = Annotated[str, msgspec.Meta(max_length=2000)]
+Name = Annotated[Text, msgspec.Meta(min_length=1, max_length=200)]
+Slug = Annotated[Text, msgspec.Meta(min_length=1, max_length=80)]  # rules checked by federation.networks
+Description = Annotated[Text, msgspec.Meta(max_length=2000)]
 
 
 class NetworkCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -77,5 +78,5 @@ class Roster(msgspec.Struct):
 class MemberAdd(msgspec.Struct, forbid_unknown_fields=True):
     """Body of POST /networks/{slug}/members: add an existing account by e-mail address."""
 
-    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+    email: Annotated[Text, msgspec.Meta(min_length=3, max_length=320)]
     role: Role = Role.MEMBER

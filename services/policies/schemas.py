@@ -8,8 +8,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Description = Annotated[str, msgspec.Meta(max_length=2000)]
+from federation.wire import JsonObject, Text
+
+Name = Annotated[Text, msgspec.Meta(min_length=1, max_length=200)]
+Description = Annotated[Text, msgspec.Meta(max_length=2000)]
 ModeName = Literal["enforce", "warn", "audit"]
 
 
@@ -24,7 +26,7 @@ class TemplateCreate(msgspec.Struct, forbid_unknown_fields=True):
     """Body of POST /networks/{slug}/templates."""
 
     name: Name
-    constraints: dict[str, Any]
+    constraints: JsonObject
     mode: ModeName = "enforce"
     description: Description = ""
 
@@ -36,7 +38,7 @@ class TemplateUpdate(msgspec.Struct, forbid_unknown_fields=True):
     spaces are marked non-compliant with the deadline, and their settings are left as they are.
     """
 
-    constraints: dict[str, Any]
+    constraints: JsonObject
     mode: ModeName | None = None
     name: Name | None = None
     description: Description | None = None

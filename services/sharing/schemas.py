@@ -9,8 +9,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-Slug = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
-Message = Annotated[str, msgspec.Meta(max_length=1000)]
+from federation.wire import JsonObject, Text
+
+Slug = Annotated[Text, msgspec.Meta(min_length=1, max_length=80)]
+Message = Annotated[Text, msgspec.Meta(max_length=1000)]
 StatusName = Literal["pending", "active", "declined", "ended", "expired"]
 
 
@@ -30,7 +32,7 @@ class ShareAccept(msgspec.Struct, forbid_unknown_fields=True):
     ``constraints``: guest constraints — policy constraints (same form as a template's) that
     apply to the guest network's own members in the shared space(s)."""
 
-    constraints: dict[str, Any] = {}
+    constraints: JsonObject = {}
 
 
 class ShareOut(msgspec.Struct):

@@ -8,8 +8,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Description = Annotated[str, msgspec.Meta(max_length=4000)]
+from federation.wire import JsonObject, Text
+
+Name = Annotated[Text, msgspec.Meta(min_length=1, max_length=200)]
+Description = Annotated[Text, msgspec.Meta(max_length=4000)]
 Kind = Literal["identity", "role", "topic", "cohort"]
 JoinModeName = Literal["open", "request", "invite", "parent_members"]
 VisibilityName = Literal["listed", "unlisted"]
@@ -37,8 +39,8 @@ class SpaceCreate(msgspec.Struct, forbid_unknown_fields=True):
     template_id: uuid.UUID | None = None
     join_mode: JoinModeName | None = None
     visibility: VisibilityName = "listed"
-    settings: dict[str, Any] = {}
-    subspace_constraints: dict[str, Any] = {}
+    settings: JsonObject = {}
+    subspace_constraints: JsonObject = {}
     facilitators: list[uuid.UUID | FacilitatorIn] | None = None
     description: Description = ""
 
@@ -52,8 +54,8 @@ class SpacePatch(msgspec.Struct, forbid_unknown_fields=True):
     description: Description | msgspec.UnsetType = msgspec.UNSET
     visibility: VisibilityName | msgspec.UnsetType = msgspec.UNSET
     join_mode: JoinModeName | msgspec.UnsetType = msgspec.UNSET
-    settings: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
-    subspace_constraints: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+    settings: JsonObject | msgspec.UnsetType = msgspec.UNSET
+    subspace_constraints: JsonObject | msgspec.UnsetType = msgspec.UNSET
     parent_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
 
 
@@ -172,7 +174,7 @@ class RequestList(msgspec.Struct):
 class JoinBody(msgspec.Struct, forbid_unknown_fields=True):
     """Optional body of POST /spaces/{id}/join: a note for the facilitators."""
 
-    message: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+    message: Annotated[Text, msgspec.Meta(max_length=1000)] = ""
 
 
 class JoinOut(msgspec.Struct):
@@ -187,7 +189,7 @@ class InvitationCreate(msgspec.Struct, forbid_unknown_fields=True):
     """Body of POST /spaces/{id}/invitations."""
 
     account_id: uuid.UUID
-    message: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+    message: Annotated[Text, msgspec.Meta(max_length=1000)] = ""
 
 
 class RemovalOut(msgspec.Struct):

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FLOORS = [
     "settings",
     "errors",
+    "inputs",
     "logs",
     "gc_tuning",
     "readiness",

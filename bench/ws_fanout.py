@@ -129,7 +129,8 @@ def start_server(url: str, port: int, args: argparse.Namespace) -> subprocess.Po
         "AFFINITY_SECRET_KEY": "bench-" + "x" * 40,
         "AFFINITY_LOG_LEVEL": "WARNING",
         "AFFINITY_DATA_DIR": "/tmp/affinity-bench",
-        "AFFINITY_DB_POOL_SIZE": "20",
+        # Per worker; the machine's PostgreSQL allows 100 connections for everyone.
+        "AFFINITY_DB_POOL_SIZE": str(max(5, 20 // args.workers)),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     if args.broker == "redis":
@@ -212,9 +213,8 @@ class _Receiver(asyncio.Protocol):
             f"GET /ws HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         ).encode()
-        self.first = _client_frame(b'{"type":"auth","token":"%s"}' % token.encode()) + _client_frame(
-            b'{"type":"subscribe","space":"%s"}' % space.encode()
-        )
+        self.subscribe = _client_frame(b'{"type":"subscribe","space":"%s"}' % space.encode())
+        self.first = _client_frame(b'{"type":"auth","token":"%s"}' % token.encode()) + self.subscribe
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # uvloop's TCPTransport is not an asyncio.Transport subclass
@@ -275,6 +275,9 @@ class _Receiver(asyncio.Protocol):
                 elif payload.startswith(ERROR):
                     code = json.loads(payload).get("code", "?")
                     stats.errors[code] = stats.errors.get(code, 0) + 1
+                    if code == "unavailable" and not self.subscribed.done():
+                        # The database was busy (a shared machine): subscribe again, as a client would.
+                        self.transport.write(self.subscribe)
             elif opcode == 9 and self.transport is not None:  # ping -> pong with the same payload
                 self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
             elif opcode == 8:

@@ -359,6 +359,10 @@ def sender_process(
             await ws.send(json.dumps({"type": "auth", "token": token}))
             senders.append(ws)
         count = len(jobs)
+        # Keys unique per run: the sender accounts are the same at every rate of a sweep, and the
+        # service answers a repeated (account, key) with the stored seq without storing or
+        # delivering anything (idempotent sends) — later steps delivered only their new keys.
+        run = uuid.uuid4().hex[:8]
         acked = [0] * count
         refused = [0] * count
         sent = [0] * count
@@ -392,7 +396,7 @@ def sender_process(
                 n += 1
                 sent[s] = n
                 await senders[s].send(
-                    '{"type":"send","space":"%s","key":"k%d","body":"%d"}' % (space, n, time.time_ns())  # noqa: UP031
+                    '{"type":"send","space":"%s","key":"%s%d","body":"%d"}' % (space, run, n, time.time_ns())  # noqa: UP031
                 )
 
         ready.put(True)

@@ -16,7 +16,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from federation.policy import (
@@ -50,6 +50,8 @@ class Meeting:
     on: date
     components: frozenset[str] = frozenset()
     id: uuid.UUID | None = None
+    with_event: bool = False
+    """Held with one of the network's events (a convening, a conference)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,8 @@ class FindingCode(StrEnum):
     TOO_FEW_VIRTUAL_MEETINGS = "too_few_virtual_meetings"
     TOO_FEW_IN_PERSON_MEETINGS = "too_few_in_person_meetings"
     AGENDA_MISSING_COMPONENTS = "agenda_missing_components"
+    CADENCE_GAP = "cadence_gap"
+    TOO_FEW_EVENT_MEETINGS = "too_few_event_meetings"
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +181,42 @@ class SpaceCompliance:
             "overdue": self.overdue,
             "findings": [f.to_dict() for f in self.findings],
         }
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_CADENCE_MONTHS = {"monthly": 1, "quarterly": 3}
+
+
+def cadence_periods(year: ProgramYear, cadence: str) -> list[tuple[date, date, str]]:
+    """The periods a cadence asks for a meeting in: each calendar month of the program year
+    (``monthly``) or each three-month quarter counted from its start (``quarterly``), as
+    (start, end exclusive, label)."""
+    step = _CADENCE_MONTHS[cadence]
+    out: list[tuple[date, date, str]] = []
+    start = year.start
+    while start < year.end:
+        months = start.month - 1 + step
+        end = min(date(start.year + months // 12, months % 12 + 1, 1), year.end)
+        last = end - timedelta(days=1)  # program years start on the 1st, so periods end on the 1st
+        label = f"{_MONTHS[start.month - 1]} {start.year}"
+        if step > 1:
+            label += f" to {_MONTHS[last.month - 1]} {last.year}"
+        out.append((start, end, label))
+        start = end
+    return out
+
+
+def cadence_gaps(days: Iterable[date], year: ProgramYear, cadence: str) -> list[str]:
+    """Labels of the cadence's periods in ``year`` with none of ``days`` (meeting days)."""
+    have = sorted(d for d in days if year.start <= d < year.end)
+    gaps: list[str] = []
+    index = 0
+    for start, end, label in cadence_periods(year, cadence):
+        while index < len(have) and have[index] < start:
+            index += 1
+        if index >= len(have) or have[index] >= end:
+            gaps.append(label)
+    return gaps
 
 
 def _governing(cs: ConstraintSet, values: Mapping[str, SettingValue], name: str, registry: ParameterRegistry) -> object:
@@ -267,6 +307,33 @@ def check_compliance(
                             None,
                         )
                     )
+            need = _count(_governing(cs, values, "meetings.with_event_per_year", registry))
+            have = sum(1 for m in in_year if m.with_event)
+            if have < need:
+                new.append(
+                    (
+                        _FEW_EVENT_MEETINGS,
+                        -1,
+                        f"{have} meeting(s) held with a network event in {year.label}; {need} required "
+                        "(meetings.with_event_per_year)",
+                        "meetings.with_event_per_year",
+                        None,
+                    )
+                )
+            cadence = _governing(cs, values, "meetings.cadence", registry)
+            if cadence in _CADENCE_MONTHS:
+                gaps = cadence_gaps([m.on for m in in_year], year, str(cadence))
+                if gaps:
+                    new.append(
+                        (
+                            _CADENCE_GAP,
+                            -1,
+                            f"no meeting scheduled in {', '.join(gaps)}; a {cadence} cadence is required "
+                            "(meetings.cadence)",
+                            "meetings.cadence",
+                            None,
+                        )
+                    )
             required = _governing(cs, values, "sessions.required_components", registry)
             if isinstance(required, frozenset) and required:
                 for index, m in enumerate(in_year):
@@ -311,6 +378,8 @@ _POLICY_CONFLICT = FindingCode.POLICY_CONFLICT
 _FEW_FACILITATORS = FindingCode.TOO_FEW_FACILITATORS
 _FEW_TRAINED = FindingCode.TOO_FEW_TRAINED_FACILITATORS
 _MISSING_COMPONENTS = FindingCode.AGENDA_MISSING_COMPONENTS
+_CADENCE_GAP = FindingCode.CADENCE_GAP
+_FEW_EVENT_MEETINGS = FindingCode.TOO_FEW_EVENT_MEETINGS
 _MEETING_COUNTS = (
     (_VIRTUAL, "meetings.virtual_per_year", FindingCode.TOO_FEW_VIRTUAL_MEETINGS, "virtual"),
     (_IN_PERSON, "meetings.in_person_per_year", FindingCode.TOO_FEW_IN_PERSON_MEETINGS, "in-person"),

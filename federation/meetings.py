@@ -9,9 +9,11 @@ with the template or ancestor that requires it (or the space itself, for its own
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from federation.permissions import Actor, can_manage_network
 from federation.policy import EffectivePolicy, SetConstraint, Source, governing_value
 from federation.space_permissions import SpaceActor, SpaceFacts, SpaceRole
 
@@ -41,6 +43,21 @@ def can_schedule_meeting(actor: SpaceActor, space: SpaceFacts) -> bool:
     """Schedule, change or cancel a meeting: the space's facilitators, network admins, operators."""
     del space
     return actor.has(_R.FACILITATOR, _R.OPERATOR, _R.NETWORK_ADMIN)
+
+
+def can_manage_events(actor: Actor, network_id: uuid.UUID) -> bool:
+    """Create or cancel a network's events (a convening, a conference): its admins, operators."""
+    return can_manage_network(actor, network_id)
+
+
+def can_see_events(actor: Actor, network_id: uuid.UUID) -> bool:
+    """A network's events (titles, dates, places): its members of any role, and operators."""
+    return actor.is_operator or actor.role_in(network_id) is not None
+
+
+def can_record_attendance(actor: SpaceActor, space: SpaceFacts) -> bool:
+    """Record how many attended a meeting: the space's facilitators, network admins, operators."""
+    return can_schedule_meeting(actor, space)
 
 
 def bad_components(components: Iterable[str]) -> list[str]:

@@ -109,7 +109,10 @@ def space_actor(
     if guest_net:
         roles.add(SpaceRole.GUEST_NETWORK_MEMBER)
     if membership is not None:
-        if membership.status is MemberStatus.ACTIVE and (home or guest_net):
+        # An outside facilitator (brought in by a network admin for this space, from neither the
+        # home network nor a guest network) is in the room: this space and what facilitating needs.
+        outside = membership.outside and membership.role is MemberRole.FACILITATOR
+        if membership.status is MemberStatus.ACTIVE and (home or guest_net or outside):
             roles.add(SpaceRole.MEMBER if home else SpaceRole.GUEST)
             if membership.role is MemberRole.FACILITATOR:
                 roles.add(SpaceRole.FACILITATOR)

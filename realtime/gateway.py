@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 import uuid
@@ -29,16 +30,20 @@ from realtime.connection import (
     Connection,
     Subscription,
 )
-from realtime.hub import Hub, Observer, Room, message_frame
-from realtime.interfaces import Authenticator, Identity, MessageStore, RoomAccess, StoredMessage
+from realtime.hub import Hub, Observer, Room, change_frame, message_frame
+from realtime.interfaces import Authenticator, Identity, MessageStore, Refusal, RoomAccess, StoredMessage
 from realtime.protocol import (
     Ack,
     Auth,
-    Deleted,
+    Delete,
+    Edit,
     Error,
     FrameProblem,
+    History,
+    HistoryPage,
     Ping,
     Pong,
+    Read,
     Send,
     Subscribe,
     Subscribed,
@@ -139,6 +144,14 @@ class Gateway:
     def announce_deleted(self, space: uuid.UUID, seq: int, version: int) -> None:
         """Publish a committed deletion (``version``: the room's version it made)."""
         self.hub.announce_deleted(space, seq, version)
+
+    def announce_edited(self, space: uuid.UUID, version: int) -> None:
+        """Publish a committed edit (``version``: the room's version it made)."""
+        self.hub.announce_edited(space, version)
+
+    def announce_purged(self, space: uuid.UUID, before: dt.datetime) -> None:
+        """Tell every node's subscribers that the room's messages sent before ``before`` are gone."""
+        self.hub.announce_purged(space, before)
 
     # --- ASGI --------------------------------------------------------------------------------
 
@@ -264,8 +277,88 @@ class Gateway:
         elif isinstance(frame, Unsubscribe):
             if conn.subs.pop(frame.space, None) is not None:
                 self.hub.leave(conn, frame.space)
+        elif isinstance(frame, History):
+            await self._history(conn, frame)
+        elif isinstance(frame, Edit | Delete):
+            await self._change(conn, frame)
+        elif isinstance(frame, Read):
+            await self._read(conn, frame)
         elif isinstance(frame, Auth):
             raise _Refused("already_authenticated", "This socket is already authenticated.")
+
+    def _take(self, conn: Connection, ref: str) -> None:
+        """Sends, edits, deletions, history pages and read markers share the socket's rate limit."""
+        if not conn.sends.take():
+            raise _Refused(
+                "rate_limited", f"Slow down: at most {self.config.send_rate:g} actions per second; try again.", ref
+            )
+
+    async def _history(self, conn: Connection, frame: History) -> None:
+        """The page just before ``frame.before`` for a subscribed socket (membership was checked at
+        subscribe and is re-checked with the live subscriptions)."""
+        ref = str(frame.space)
+        if frame.space not in conn.subs:
+            raise _Refused("not_subscribed", "Subscribe to the space before asking for its history.", ref)
+        self._take(conn, ref)
+        try:
+            messages = await self.store.before(frame.space, frame.before, frame.limit)
+        except Exception as exc:
+            log.exception("reading a history page failed")
+            if not self.transient(exc):
+                raise _Refused("not_readable", "The server could not read this history.", ref) from None
+            raise _Refused("unavailable", "History could not be read; ask again.", ref) from None
+        page = HistoryPage(
+            space=frame.space,
+            before=frame.before,
+            messages=[message_frame(m) for m in messages],
+            more=len(messages) == frame.limit,
+        )
+        await conn.put(encode(page))
+
+    async def _change(self, conn: Connection, frame: Edit | Delete) -> None:
+        """Edit or delete through the store (which decides through the federation rules and
+        commits); the change reaches every subscriber, the sender included, through the room."""
+        cfg = self.config
+        ref = f"{frame.space}/{frame.seq}"
+        if isinstance(frame, Edit):
+            if not frame.body.strip():
+                raise _Refused("empty_body", "A message needs some text.", ref)
+            if len(frame.body) > cfg.max_body_chars:
+                raise _Refused("body_too_long", f"Messages may be at most {cfg.max_body_chars} characters.", ref)
+        if not conn.identity.may_write:
+            raise _Refused("insufficient_scope", "This token is read-only; use a token with scope 'write'.", ref)
+        self._take(conn, ref)
+        account = conn.identity.account_id
+        try:
+            if isinstance(frame, Edit):
+                version = await self.store.edit(frame.space, account, frame.seq, frame.body)
+                self.hub.announce_edited(frame.space, version)
+            else:
+                deleted = await self.store.delete(frame.space, account, frame.seq)
+                if deleted is not None:
+                    self.hub.announce_deleted(frame.space, frame.seq, deleted)
+        except Refusal as refusal:
+            raise _Refused(refusal.code, refusal.message, ref) from None
+        except Exception as exc:
+            log.exception("changing a chat message failed")
+            if not self.transient(exc):
+                raise _Refused(
+                    "not_stored", "The server could not store this change; retrying will not help.", ref
+                ) from None
+            raise _Refused("unavailable", "The change could not be stored; try again.", ref) from None
+
+    async def _read(self, conn: Connection, frame: Read) -> None:
+        ref = str(frame.space)
+        self._take(conn, ref)
+        try:
+            await self.store.mark_read(frame.space, conn.identity.account_id, frame.seq)
+        except Refusal as refusal:
+            raise _Refused(refusal.code, refusal.message, ref) from None
+        except Exception as exc:
+            log.exception("storing a read marker failed")
+            if not self.transient(exc):
+                raise _Refused("not_stored", "The server could not store the read marker.", ref) from None
+            raise _Refused("unavailable", "The read marker could not be stored; send it again.", ref) from None
 
     async def _send(self, conn: Connection, frame: Send) -> None:
         cfg = self.config
@@ -295,6 +388,8 @@ class Gateway:
         if result is None:
             rights = (await self.access.rights(conn.identity.account_id, [frame.space])).get(frame.space)
             if rights is not None and rights.read:
+                if rights.reason == "muted":
+                    raise _Refused("muted", "A facilitator muted you here: you can read but not post.", frame.key)
                 raise _Refused("posting_restricted", "Only facilitators may post in this space.", frame.key)
             raise _Refused("not_a_member", "Only active members of the space may post in it.", frame.key)
         message, created = result
@@ -337,8 +432,8 @@ class Gateway:
             conn.offer(self.hub.presence_frame(room))
 
     async def _replay(self, conn: Connection, sub: Subscription, room: Room, after: int, since: int | None) -> None:
-        """Send what a client at (``after``, ``since``) lacks: deletions of rows it has (by
-        version), then messages after ``after`` (by seq). Live frames are buffered meanwhile."""
+        """Send what a client at (``after``, ``since``) lacks: edits and deletions of rows it has
+        (by version), then messages after ``after`` (by seq). Live frames are buffered meanwhile."""
         cfg, space, store = self.config, room.space, self.store
         changes = await store.changes(space, after, since, cfg.replay_page)
         self.hub.replayed(room, changes.head, changes.version)
@@ -346,14 +441,14 @@ class Gateway:
         head = max(changes.head, room.delivered or 0)
         room_version = room.version
         await conn.put(encode(Subscribed(space=space, head=changes.head, version=changes.version)))
-        deleted, more = changes.deleted, changes.more_deleted
+        changed, more = changes.changed, changes.more_changed
         while True:
-            for seq, version in deleted:
-                await conn.put(encode(Deleted(space=space, seq=seq, version=version)))
+            for message in changed:
+                await conn.put(encode(change_frame(message)))
             if not more or conn.subs.get(space) is not sub:
                 break
-            page = await store.changes(space, after, deleted[-1][1], 0)
-            deleted, more = page.deleted, page.more_deleted
+            page = await store.changes(space, after, changed[-1].version, 0)
+            changed, more = page.changed, page.more_changed
         # Page until the head is covered (the head is read with the first page; live frames past
         # it are buffered meanwhile).
         messages = changes.messages
@@ -366,10 +461,10 @@ class Gateway:
                 break
             messages, _ = await store.history(space, sub.last_seq, cfg.replay_page)
         if room_version > changes.version and since is not None and conn.subs.get(space) is sub:
-            # Deletions between our read and the room's starting point reach no socket live.
+            # Changes between our read and the room's starting point reach no socket live.
             late = await store.changes(space, sub.last_seq, changes.version, 0)
-            for seq, version in late.deleted:
-                await conn.put(encode(Deleted(space=space, seq=seq, version=version)))
+            for message in late.changed:
+                await conn.put(encode(change_frame(message)))
 
     async def _revalidate_loop(self) -> None:
         """Drop subscriptions whose account lost access (left, removed, banned) — one query per round."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 import uuid
@@ -37,6 +38,7 @@ from realtime.brokers import (
     Heartbeat,
     PresenceSignal,
     Probe,
+    Purged,
     Removed,
     Resync,
     Spent,
@@ -45,7 +47,8 @@ from realtime.brokers import (
 )
 from realtime.connection import Connection, Subscription, TokenBucket
 from realtime.interfaces import MessageStore, StoredMessage
-from realtime.protocol import Deleted, MessageFrame, Presence, TypingFrame, encode
+from realtime.protocol import Deleted, Edited, MessageFrame, Presence, TypingFrame, encode
+from realtime.protocol import Purged as PurgedFrame
 from realtime.wire import Outgoing
 
 log = logging.getLogger("affinity.realtime")
@@ -77,6 +80,21 @@ def message_frame(message: StoredMessage) -> MessageFrame:
         key=message.key,
         deleted=message.deleted,
         version=message.version or None,
+        edited_at=message.edited_at,
+        author_name=message.author_name,
+    )
+
+
+def change_frame(message: StoredMessage) -> Deleted | Edited:
+    """The frame telling a client that already has ``message`` about its last change."""
+    if message.deleted or message.edited_at is None:
+        return Deleted(space=message.space_id, seq=message.seq, version=message.version or None)
+    return Edited(
+        space=message.space_id,
+        seq=message.seq,
+        body=message.body,
+        edited_at=message.edited_at,
+        version=message.version,
     )
 
 
@@ -225,6 +243,15 @@ class Hub:
         """A message was deleted (after commit): every node, this one included, tells its subscribers."""
         self.broker.publish(Removed(space, seq, version))
 
+    def announce_edited(self, space: uuid.UUID, version: int) -> None:
+        """A message was edited (after commit): every node reads the change from the store (the
+        body never travels through the broker) and tells its subscribers in version order."""
+        self.broker.publish(Wake(space, 0, version))
+
+    def announce_purged(self, space: uuid.UUID, before: dt.datetime) -> None:
+        """The retention purge removed the room's messages sent before ``before`` (after commit)."""
+        self.broker.publish(Purged(space, before))
+
     def _offer(self, room: Room, message: StoredMessage) -> None:
         if (
             room.delivered is not None
@@ -258,6 +285,12 @@ class Hub:
                 conn.deliver_to(sub, seq, frame)
         self.observer.delivered(len(room.members))
 
+    def _deliver_changed(self, room: Room, message: StoredMessage) -> None:
+        room.version = max(room.version, message.version)
+        frame = Outgoing.of(change_frame(message))
+        for conn in room.members:
+            conn.deliver_unordered(room.space, frame)
+
     def _deliver_deleted(self, room: Room, seq: int, version: int) -> None:
         room.version = max(room.version, version)
         frame = Outgoing.of(Deleted(space=room.space, seq=seq, version=version or None))
@@ -277,12 +310,12 @@ class Hub:
             ):
                 before = (room.delivered, room.version)
                 changes = await self.store.changes(room.space, room.delivered, room.version, CATCH_UP_PAGE)
-                # Deletions of rows the sockets already have come first, in version order; then
-                # new messages in seq order (already carrying any deletion made before the read).
-                for seq, version in changes.deleted:
-                    if version > room.version and seq <= room.delivered:
-                        self._deliver_deleted(room, seq, version)
-                if changes.more_deleted:
+                # Edits and deletions of rows the sockets already have come first, in version
+                # order; then new messages in seq order (already carrying any earlier change).
+                for changed in changes.changed:
+                    if changed.version > room.version and changed.seq <= room.delivered:
+                        self._deliver_changed(room, changed)
+                if changes.more_changed:
                     continue
                 for message in changes.messages:
                     if message.seq > room.delivered:
@@ -319,6 +352,12 @@ class Hub:
                 self._deliver_deleted(room, event.seq, 0)  # from a node that predates versions
             else:
                 self._behind(room, 0, event.version)
+        elif isinstance(event, Purged):
+            room = self.rooms.get(event.space)
+            if room is not None:
+                frame = Outgoing.of(PurgedFrame(space=event.space, before=event.before))
+                for conn in room.members:
+                    conn.deliver_unordered(event.space, frame)
         elif isinstance(event, TypingSignal):
             room = self.rooms.get(event.space)
             if room is not None:

@@ -34,7 +34,11 @@ class StoredMessage:
     sent_at: dt.datetime
     deleted: bool = False
     version: int = 0
-    """The room's version at this row's last change (its insert, or its deletion)."""
+    """The room's version at this row's last change (its insert, an edit, or its deletion)."""
+    edited_at: dt.datetime | None = None
+    """When the body was last edited (None: never)."""
+    author_name: str | None = None
+    """The author's display name when the row was read (None: account gone)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +47,14 @@ class Changes:
 
     messages: list[StoredMessage]
     """Messages with ``seq > after``, ascending (a page)."""
-    deleted: list[tuple[int, int]]
-    """``(seq, version)`` of rows with ``seq <= after`` deleted after version ``since``, by version."""
+    changed: list[StoredMessage]
+    """Rows with ``seq <= after`` edited or deleted after version ``since``, by version (each
+    as it is now: a tombstone, or the edited body)."""
     head: int
     version: int
     """The room's head seq and change counter in the same snapshot."""
-    more_deleted: bool = False
-    """``deleted`` was cut at a page: read again with ``since`` = its last version."""
+    more_changed: bool = False
+    """``changed`` was cut at a page: read again with ``since`` = its last version."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,16 @@ class Rights:
 
 
 NO_RIGHTS = Rights()
+
+
+class Refusal(Exception):
+    """A chat action the caller may not take (or that makes no sense): ``code`` for the error
+    frame, a sentence a person can act on."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 class Authenticator(Protocol):
@@ -96,8 +111,30 @@ class MessageStore(Protocol):
         ...
 
     async def changes(self, space: uuid.UUID, after: int, since: int | None, limit: int) -> Changes:
-        """In one snapshot: messages after ``after`` (at most ``limit``), deletions of rows at or
-        before ``after`` with version > ``since`` (None: none), the head and the room version."""
+        """In one snapshot: messages after ``after`` (at most ``limit``), edits and deletions of
+        rows at or before ``after`` with version > ``since`` (None: none), the head and the room
+        version."""
+        ...
+
+    async def before(self, space: uuid.UUID, before: int, limit: int) -> list[StoredMessage]:
+        """Up to ``limit`` messages with ``seq < before``, ascending (the page just before)."""
+        ...
+
+    async def edit(self, space: uuid.UUID, account: uuid.UUID, seq: int, body: str) -> int:
+        """Replace the body of ``account``'s own message ``seq``; commit and return the room
+        version the edit made. Raises :class:`Refusal` (not the author, deleted, not a member,
+        muted, no such message)."""
+        ...
+
+    async def delete(self, space: uuid.UUID, account: uuid.UUID, seq: int) -> int | None:
+        """Tombstone message ``seq`` (its author or a facilitator; audited for a facilitator);
+        commit and return the version the deletion made, or None when it was already deleted.
+        Raises :class:`Refusal`."""
+        ...
+
+    async def mark_read(self, space: uuid.UUID, account: uuid.UUID, seq: int) -> int:
+        """Move ``account``'s read marker in ``space`` forward to ``seq`` (never back, never past
+        the head); return the marker. Raises :class:`Refusal` for non-members."""
         ...
 
 

@@ -16,8 +16,10 @@ from federation.wire import INT64_MAX, Text, humanize, nesting_depth_exceeds
 
 MAX_BODY_CHARS = 4000
 MAX_KEY_CHARS = 64
+MAX_HISTORY_PAGE = 100
 
 Seq = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
+Positive = Annotated[int, msgspec.Meta(ge=1, le=INT64_MAX)]
 Key = Annotated[Text, msgspec.Meta(min_length=1, max_length=MAX_KEY_CHARS)]
 
 
@@ -51,11 +53,42 @@ class Typing(_Client, tag="typing"):
     space: uuid.UUID
 
 
+class History(_Client, tag="history"):
+    """Ask for the page of messages just before ``before`` (scrolling up); needs a subscription."""
+
+    space: uuid.UUID
+    before: Positive
+    limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_HISTORY_PAGE)] = 50
+
+
+class Edit(_Client, tag="edit"):
+    """Replace the body of your own message ``seq``."""
+
+    space: uuid.UUID
+    seq: Positive
+    # Length is checked by the gateway so the error names the limit.
+    body: Text
+
+
+class Delete(_Client, tag="delete"):
+    """Delete message ``seq`` (your own, or any as a facilitator)."""
+
+    space: uuid.UUID
+    seq: Positive
+
+
+class Read(_Client, tag="read"):
+    """You have read the room up to ``seq`` (moves your read marker forward; unread counts)."""
+
+    space: uuid.UUID
+    seq: Seq
+
+
 class Ping(_Client, tag="ping"):
     pass
 
 
-ClientFrame = Auth | Subscribe | Unsubscribe | Send | Typing | Ping
+ClientFrame = Auth | Subscribe | Unsubscribe | Send | Typing | Ping | History | Edit | Delete | Read
 
 
 class _Server(msgspec.Struct, tag_field="type", omit_defaults=True):
@@ -80,7 +113,11 @@ class MessageFrame(_Server, tag="message"):
     deleted: bool = False
     """The message was deleted before this frame was sent (tombstone, empty body)."""
     version: int | None = None
-    """The room's version at the message's last change (its insert, or its deletion)."""
+    """The room's version at the message's last change (its insert, an edit, or its deletion)."""
+    edited_at: dt.datetime | None = None
+    """Set when the body was edited (the body is the edited one)."""
+    author_name: str | None = None
+    """The author's display name when the message was read from the database."""
 
 
 class Ack(_Server, tag="ack"):
@@ -94,6 +131,34 @@ class Deleted(_Server, tag="deleted"):
     seq: int
     version: int | None = None
     """The room's version after this deletion."""
+
+
+class Edited(_Server, tag="edited"):
+    """Message ``seq`` now has ``body`` (its author edited it)."""
+
+    space: uuid.UUID
+    seq: int
+    body: str
+    edited_at: dt.datetime
+    version: int
+    """The room's version after this edit."""
+
+
+class HistoryPage(_Server, tag="history"):
+    """Answer to a ``history`` frame: messages just before ``before``, ascending."""
+
+    space: uuid.UUID
+    before: int
+    messages: list[MessageFrame]
+    more: bool
+    """Older messages may exist (the page was full)."""
+
+
+class Purged(_Server, tag="purged"):
+    """The retention purge removed every message of the room sent before ``before``."""
+
+    space: uuid.UUID
+    before: dt.datetime
 
 
 class TypingFrame(_Server, tag="typing"):
@@ -116,7 +181,9 @@ class Pong(_Server, tag="pong"):
     pass
 
 
-ServerFrame = Subscribed | MessageFrame | Ack | Deleted | TypingFrame | Presence | Error | Pong
+ServerFrame = (
+    Subscribed | MessageFrame | Ack | Deleted | Edited | HistoryPage | Purged | TypingFrame | Presence | Error | Pong
+)
 
 client_decoder: msgspec.json.Decoder[ClientFrame] = msgspec.json.Decoder(ClientFrame)
 server_decoder: msgspec.json.Decoder[ServerFrame] = msgspec.json.Decoder(ServerFrame)
@@ -137,7 +204,7 @@ class FrameProblem(Exception):
         self.message = message
 
 
-_KNOWN = ("auth", "subscribe", "unsubscribe", "send", "typing", "ping")
+_KNOWN = ("auth", "subscribe", "unsubscribe", "send", "typing", "ping", "history", "edit", "delete", "read")
 
 
 def decode_client(data: str | bytes) -> ClientFrame:

@@ -18,14 +18,17 @@ from litestar.types import ControllerRouterHandler
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.accounts.controllers import read_me
+from services.accounts.controllers import read_me, update_me
 from services.auth.guards import provide_actor, provide_principal, require_principal
 from services.auth.resolve import AuthenticationMiddleware, Authenticator, BearerResolver, CookieResolver
 from services.auth.tokens import resolve_personal_token
-from services.chat.controllers import MessageController, serve_websocket, websocket_gateway
+from services.calendar.controllers import calendar_router, member_feed
+from services.chat.controllers import ChatMemberController, MessageController, serve_websocket, websocket_gateway
 from services.chat.runtime import start_chat
 from services.compliance.controllers import compliance_router
+from services.directory.controllers import DirectoryController, PublicDirectoryPages
 from services.errors import OutageMiddleware, exception_handlers
+from services.facilitation.controllers import FacilitationController
 from services.gc_tuning import tune_for_server
 from services.identity.cleanup import start_cleanup
 from services.identity.controllers import (
@@ -39,18 +42,29 @@ from services.identity.controllers import (
 from services.identity.provider import resolve_access_token
 from services.identity.sessions import resolve_session_cookie
 from services.inputs import InputGuardMiddleware
+from services.insights.controllers import insights_router
+from services.invitations.controllers import InvitationPages, MyInvitationsController, SpaceInvitationController
 from services.logs import configure_logging
+from services.mail.outbox import WAKE_KEY
+from services.mail.sender import start_mail
 from services.meetings.controllers import meetings_router
 from services.metrics import Metrics, RequestContextMiddleware
 from services.networks.controllers import NetworkController
+from services.notifications.controllers import MyNotificationsController, UnsubscribeController
+from services.notifications.reminders import start_reminders
 from services.ops.controllers import health, metrics, ready
 from services.persistence.engine import create_engine, create_sessionmaker
 from services.persistence.session import provide_db_session
 from services.policies.controllers import policies_router
+from services.proposals.controllers import ProposalController
 from services.readiness import ReadinessCheck
+from services.resources.controllers import resources_router
+from services.search.controllers import search
 from services.settings import Settings
 from services.sharing.controllers import sharing_router
 from services.spaces.controllers import spaces_router
+from services.stewardship.controllers import StewardshipController
+from services.targeting.controllers import targeting_router
 from services.web.controllers import web_pages
 
 API_PREFIX = "/api/v1"
@@ -61,16 +75,30 @@ def _api_routes() -> list[ControllerRouterHandler]:
     """Controllers under /api/v1. Each area adds one line here."""
     return [
         read_me,
+        update_me,
         NetworkController,
         spaces_router,
         policies_router,
         sharing_router,
         MessageController,
+        ChatMemberController,
         IdentityApiController,
         EmailDomainClaimController,
         MyIdentitiesController,
         meetings_router,
+        calendar_router,
+        targeting_router,
+        insights_router,
+        resources_router,
+        search,
         compliance_router,
+        MyNotificationsController,
+        SpaceInvitationController,
+        MyInvitationsController,
+        ProposalController,
+        DirectoryController,
+        StewardshipController,
+        FacilitationController,
     ]
 
 
@@ -141,9 +169,14 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
         state.chat = await start_chat(state, settings)
         tune_for_server()
         state.identity_cleanup = start_cleanup(state, settings)
+        state.mail = start_mail(state, settings, getattr(state, "mail_transport", None))
+        state.sessionmaker.configure(info={WAKE_KEY: state.mail.wake})  # mail queued by a request leaves on commit
+        state.reminders = start_reminders(state)
         try:
             yield
         finally:
+            await state.reminders.stop()
+            await state.mail.stop()
             await state.identity_cleanup.stop()
             await state.chat.stop()
             if owns_engine:
@@ -168,6 +201,10 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
             SignInController,
             ProviderController,
             openid_configuration,
+            UnsubscribeController,
+            InvitationPages,
+            PublicDirectoryPages,
+            member_feed,
             *web_pages,
             create_static_files_router(
                 path="/static", directories=[_HERE / "web" / "static"], opt={"public": True}, include_in_schema=False

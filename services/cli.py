@@ -302,6 +302,43 @@ def cmd_tokens_revoke(args: argparse.Namespace, settings: Settings) -> None:
     _say(f"Revoked token {token_id}. Requests using it now get 401.")
 
 
+def cmd_report_insights(args: argparse.Namespace, settings: Settings) -> None:
+    """Print a network's insights for one program year (suppressed exactly as in the API)."""
+    import datetime as dt
+
+    from services.insights.service import compute, parse_year, to_csv
+    from services.networks.service import require_network
+
+    start_month = settings.program_year_start_month
+    try:
+        year = parse_year(args.year, start_month)
+    except AppError as exc:
+        raise CliError(exc.message, "Name a program year such as 2026-27.") from None
+
+    async def work(session: AsyncSession) -> Any:
+        network = await require_network(session, args.network)
+        _progress(f"computing insights for {network.slug}, program year {year.label}")
+        return await compute(
+            session, network, [year], start_month=start_month, now=dt.datetime.now(dt.UTC), progress=_progress
+        )
+
+    with database_url(settings) as url:
+        out = asyncio.run(_in_transaction(url, work))
+    if args.csv:
+        sys.stdout.write(to_csv(out))
+        sys.stdout.flush()
+        return
+    _say(f"Insights for {out.network}, program year {year.label} (figures below 10 read 'fewer than 10')")
+    header = ["", *out.kinds, "all"]
+    _say("  ".join(f"{h:>14}" if i else f"{h:<34}" for i, h in enumerate(header)))
+    for metric in out.metrics:
+        row = metric.rows[0]
+        cells = [row.by_kind[k].display for k in out.kinds] + [row.total.display]
+        _say("  ".join([f"{metric.label:<34}", *(f"{c:>14}" for c in cells)]))
+    for staff in out.staff:
+        _say(f"Staff: {staff.staff_total.display}; retained: {staff.staff_retained.display}")
+
+
 # --- parser ---------------------------------------------------------------------------------
 
 
@@ -380,6 +417,20 @@ def build_parser() -> argparse.ArgumentParser:
     trevoke = tok_sub.add_parser("revoke", help="revoke a token", description="Revoke a personal API token.")
     trevoke.add_argument("token_id", metavar="TOKEN_ID", help="the id printed by `tokens create`")
     trevoke.set_defaults(func=cmd_tokens_revoke)
+    report = sub.add_parser("report", help="reports", description="Reports for network admins.")
+    report_sub = report.add_subparsers(dest="report_command", metavar="SUBCOMMAND", required=True)
+    insights = report_sub.add_parser(
+        "insights",
+        help="a network's insights for one program year",
+        description="Engagement figures per space kind for one program year: members, new and kept members, "
+        "active spaces, meetings held and required, attendance, chat messages. Figures below 10 read "
+        "'fewer than 10' (with complementary suppression), exactly as in the API and the web page. "
+        "Progress goes to standard error.",
+    )
+    insights.add_argument("--network", required=True, metavar="SLUG", help="the network's slug, e.g. kent-sd")
+    insights.add_argument("--year", required=True, metavar="YEAR", help="the program year, e.g. 2026-27")
+    insights.add_argument("--csv", action="store_true", help="print CSV (metric,year,kind,value) instead of a table")
+    insights.set_defaults(func=cmd_report_insights)
     return parser
 
 

@@ -17,6 +17,7 @@ from services.accounts.repository import get_by_email
 from services.auth.guards import load_actor
 from services.auth.principal import Principal
 from services.meetings import service as meetings
+from services.meetings.demo import load_esd112
 from services.meetings.schemas import MeetingCreate
 from services.networks.schemas import MemberRoleSet
 from services.networks.service import set_member_role
@@ -33,6 +34,7 @@ DEMO_NETWORKS = [
     ("psesd", "Puget Sound Educational Service District", "esd"),
     ("kent-sd", "Kent School District", "district"),
     ("westwood-sd", "Westwood School District", "district"),
+    ("esd112", "ESD 112", "esd"),
 ]
 DEMO_DOMAIN = "demo.affinity.test"
 DEMO_PASSWORD = "affinity-demo-password"  # noqa: S105 - documented demo credential, refused in production
@@ -133,6 +135,8 @@ async def load_demo(session: AsyncSession, progress: Callable[[str], None] = lam
     progress("demo spaces ready")
     created += await _load_meetings(session, accounts[DEMO_ACCOUNTS[0][0]])
     progress("demo meetings ready")
+    created += await load_esd112(session, accounts[DEMO_ACCOUNTS[0][0]])
+    progress("ESD 112's LEADER groups ready")
     await _demo_passwords(session)
     return (
         f"Demo data loaded ({created} new records; {len(DEMO_NETWORKS)} networks, "

@@ -17,7 +17,13 @@ _SERVICES = Path(__file__).resolve().parent
 
 _env = Environment(
     # Web pages first, then the identity area's pages; both extend web/templates/base.html.
-    loader=FileSystemLoader([_SERVICES / "web" / "templates", _SERVICES / "identity" / "templates"]),
+    loader=FileSystemLoader(
+        [
+            _SERVICES / "web" / "templates",
+            _SERVICES / "identity" / "templates",
+            *(_SERVICES / area / "templates" for area in ("notifications", "invitations", "directory", "proposals")),
+        ]
+    ),
     autoescape=select_autoescape(default=True, default_for_string=True),
     auto_reload=False,
 )

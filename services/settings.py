@@ -52,6 +52,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_statement_timeout: int = 15
     """Seconds one SQL statement may run (server-side statement_timeout; the client gives up shortly after)."""
     program_year_start_month: int = 8
+    default_time_zone: str = "UTC"
+    """IANA time zone a new network gets unless its creator names one."""
     cookie_secure: bool | None = None
     """Mark cookies Secure. None: when public_url is https."""
     environment: Literal["development", "production", "test"] = "development"
@@ -78,6 +80,31 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     signing_key_rotate_days: int = 90
     """Age at which our id_token signing key is replaced; the old one stays published for the grace period."""
     signing_key_grace_days: int = 7
+    # E-mail and invitations (services/mail, services/invitations)
+    smtp_host: str | None = None
+    """SMTP server for outgoing mail. None: mail is off (in-app notifications still work)."""
+    smtp_port: int = 587
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "Affinity Federation <no-reply@localhost>"
+    mail_max_attempts: int = 8
+    """Delivery attempts (with growing pauses) before an e-mail is marked failed."""
+    mail_poll_seconds: float = 5.0
+    """How often the sender looks for due mail."""
+    invitation_days: int = 14
+    """How long an invitation link stays valid."""
+    # Resource library (services/resources, services/storage)
+    upload_max_mib: int = 25
+    """Largest file a resource upload may be, in MiB."""
+    storage: Literal["local", "s3"] = "local"
+    """Where uploaded files live: ``local`` (data_dir/files) or an S3-compatible bucket."""
+    s3_bucket: str | None = None
+    s3_endpoint: str | None = None
+    """S3-compatible endpoint URL (MinIO, Ceph, R2...); None: AWS for ``s3_region``."""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -132,6 +159,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         take(PREFIX + "DB_POOL_TIMEOUT", "db_pool_timeout", _int_between(1, 300))
         take(PREFIX + "DB_STATEMENT_TIMEOUT", "db_statement_timeout", _int_between(1, 3600))
         take(PREFIX + "PROGRAM_YEAR_START_MONTH", "program_year_start_month", _int_between(1, 12))
+        take(PREFIX + "DEFAULT_TIME_ZONE", "default_time_zone", _parse_time_zone)
         take(PREFIX + "COOKIE_SECURE", "cookie_secure", _parse_bool)
         take(PREFIX + "ENVIRONMENT", "environment", _choice("development", "production", "test"))
         take("PROMETHEUS_MULTIPROC_DIR", "metrics_multiprocess_dir", Path)
@@ -146,6 +174,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         take(PREFIX + "OIDC_REFRESH_TOKEN_DAYS", "oidc_refresh_token_days", _int_between(1, 365))
         take(PREFIX + "SIGNING_KEY_ROTATE_DAYS", "signing_key_rotate_days", _int_between(1, 3650))
         take(PREFIX + "SIGNING_KEY_GRACE_DAYS", "signing_key_grace_days", _int_between(1, 365))
+        take(PREFIX + "SMTP_HOST", "smtp_host", str)
+        take(PREFIX + "SMTP_PORT", "smtp_port", _int_between(1, 65535))
+        take(PREFIX + "SMTP_SECURITY", "smtp_security", _choice("starttls", "tls", "none"))
+        take(PREFIX + "SMTP_USERNAME", "smtp_username", str)
+        take(PREFIX + "SMTP_PASSWORD", "smtp_password", str)
+        take(PREFIX + "MAIL_FROM", "mail_from", _parse_mail_from)
+        take(PREFIX + "MAIL_MAX_ATTEMPTS", "mail_max_attempts", _int_between(1, 50))
+        take(PREFIX + "MAIL_POLL_SECONDS", "mail_poll_seconds", _int_between(1, 3600))
+        take(PREFIX + "INVITATION_DAYS", "invitation_days", _int_between(1, 365))
+        take(PREFIX + "UPLOAD_MAX_MIB", "upload_max_mib", _int_between(1, 1024))
+        take(PREFIX + "STORAGE", "storage", _choice("local", "s3"))
+        take(PREFIX + "S3_BUCKET", "s3_bucket", str)
+        take(PREFIX + "S3_ENDPOINT", "s3_endpoint", _parse_public_url)
+        take(PREFIX + "S3_REGION", "s3_region", str)
+        take(PREFIX + "S3_ACCESS_KEY_ID", "s3_access_key_id", str)
+        take(PREFIX + "S3_SECRET_ACCESS_KEY", "s3_secret_access_key", str)
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
         settings.check()
@@ -153,6 +197,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def check(self) -> None:
         """Cross-field validation: raise :class:`SettingsError` for combinations that cannot work."""
+        if self.storage == "s3" and not self.s3_bucket:
+            raise SettingsError("AFFINITY_STORAGE=s3 needs AFFINITY_S3_BUCKET (and usually AFFINITY_S3_ENDPOINT).")
         if self.broker == "redis" and not self.redis_url:
             raise SettingsError("AFFINITY_BROKER=redis needs REDIS_URL (e.g. redis://127.0.0.1:6379/0).")
         if self.environment == "production" and not self.secret_key:
@@ -160,6 +206,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 "AFFINITY_SECRET_KEY must be set in production (at least 32 characters); "
                 "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            raise SettingsError("Set both AFFINITY_SMTP_USERNAME and AFFINITY_SMTP_PASSWORD, or neither.")
         if self.environment == "production" and not self.database_url:
             raise SettingsError("DATABASE_URL must be set in production; the embedded PostgreSQL is for development.")
 
@@ -202,6 +250,12 @@ def _parse_public_url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+def _parse_mail_from(raw: str) -> str:
+    if "@" not in raw:
+        raise ValueError("expected an address such as 'Kent Affinity <affinity@kent.example.org>'")
+    return raw.strip()
+
+
 def _parse_secret(raw: str) -> str:
     if len(raw) < 32:
         raise ValueError("use at least 32 characters (secrets.token_urlsafe(48) makes a good one)")
@@ -214,6 +268,19 @@ def _parse_origins(raw: str) -> tuple[str, ...]:
         if not origin.startswith(("http://", "https://")):
             raise ValueError(f"origin {origin!r} must start with http:// or https://")
     return origins
+
+
+def _parse_time_zone(raw: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = raw.strip()
+    try:
+        if not name or name.startswith(("/", ".")) or ".." in name:
+            raise ValueError
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, IsADirectoryError):
+        raise ValueError("expected an IANA time zone such as America/Los_Angeles") from None
+    return name
 
 
 def _parse_proxies(raw: str) -> tuple[str, ...]:

@@ -202,6 +202,7 @@ class ParameterRegistry:
 
 JOIN_MODES = ("open", "parent_members", "request", "invite")  # most open first
 CHAT_POSTING = ("members", "facilitators")
+CADENCES = ("none", "quarterly", "monthly")  # most open first: "monthly" is the strictest
 
 #: The catalogue of the public contract (API.md, "Policy parameters").
 CATALOGUE = ParameterRegistry(
@@ -221,6 +222,20 @@ CATALOGUE = ParameterRegistry(
             maximum=365,
         ),
         Parameter(
+            "meetings.with_event_per_year",
+            ParamKind.INTEGER,
+            0,
+            "Meetings per program year held with one of the network's events (a convening, a conference).",
+        ),
+        Parameter(
+            "meetings.cadence",
+            ParamKind.CHOICE,
+            "none",
+            "How regularly a space meets: none, quarterly (a meeting in every quarter of the program "
+            "year) or monthly (a meeting in every calendar month of the program year).",
+            choices=CADENCES,
+        ),
+        Parameter(
             "facilitators.min_count",
             ParamKind.INTEGER,
             1,
@@ -232,6 +247,12 @@ CATALOGUE = ParameterRegistry(
             ParamKind.FLAG,
             False,
             "Facilitators must be marked trained.",
+        ),
+        Parameter(
+            "facilitators.compensated",
+            ParamKind.FLAG,
+            False,
+            "Facilitators are paid for facilitating (who is, is recorded by the network's admins only).",
         ),
         Parameter(
             "sessions.required_components",

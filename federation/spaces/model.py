@@ -64,3 +64,5 @@ class MembershipFacts:
 
     role: MemberRole
     status: MemberStatus
+    outside: bool = False
+    """A facilitator a network admin brought in from outside the network for this space only."""

@@ -7,6 +7,7 @@ presence); a node that receives a wake-up reads the rows from the message store.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable
 from typing import Protocol
@@ -32,6 +33,13 @@ class Removed(_Event, tag="d"):
     space: uuid.UUID
     seq: int
     version: int = 0
+
+
+class Purged(_Event, tag="x"):
+    """The retention purge removed every message of ``space`` sent before ``before``."""
+
+    space: uuid.UUID
+    before: dt.datetime
 
 
 class TypingSignal(_Event, tag="t"):
@@ -79,7 +87,7 @@ class Spent(_Event, tag="s"):
     spent: dict[uuid.UUID, int]
 
 
-Event = Wake | Removed | TypingSignal | PresenceSignal | Heartbeat | Probe | Gone | Resync | Spent
+Event = Wake | Removed | Purged | TypingSignal | PresenceSignal | Heartbeat | Probe | Gone | Resync | Spent
 Handler = Callable[[Event], None]
 
 _encoder = msgspec.json.Encoder()

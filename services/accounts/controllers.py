@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from litestar import get
+from litestar import get, patch
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.accounts import service
-from services.accounts.schemas import MeOut
+from services.accounts.schemas import MeOut, MeUpdate
 from services.auth.principal import Principal
 
 
@@ -14,3 +14,9 @@ from services.auth.principal import Principal
 async def read_me(db_session: AsyncSession, principal: Principal) -> MeOut:
     """Who am I: account id, networks and roles."""
     return await service.me(db_session, principal)
+
+
+@patch("/me", summary="Change your own name and pronouns", tags=["accounts"])
+async def update_me(db_session: AsyncSession, principal: Principal, data: MeUpdate) -> MeOut:
+    """Edit your display name and pronouns."""
+    return await service.update_me(db_session, principal, data)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.persistence.models import Account, Network, NetworkMember, Space, SpaceMember
@@ -37,3 +39,32 @@ async def my_networks(session: AsyncSession, account_id: uuid.UUID) -> list[tupl
         .order_by(Network.name)
     )
     return [(i, s, n, r) for i, s, n, r in rows]
+
+
+UNREAD_CAP = 100
+"""Unread counts stop at this many (the UI shows "99+"), so a long-unread room costs a bounded scan."""
+
+# Messages by others after the caller's read marker (chat_read_markers, 0013), not deleted.
+_UNREAD = text(
+    """
+SELECT p.space_id, coalesce(r.seq, 0),
+       (SELECT count(*) FROM (
+            SELECT 1 FROM messages m
+            WHERE m.space_id = p.space_id AND m.seq > coalesce(r.seq, 0)
+              AND m.deleted_at IS NULL AND m.author_id IS DISTINCT FROM :account
+            LIMIT :cap) x)
+FROM unnest(:spaces) AS p(space_id)
+LEFT JOIN chat_read_markers r ON r.space_id = p.space_id AND r.account_id = :account
+"""
+).bindparams(bindparam("spaces", type_=ARRAY(UUID(as_uuid=True))))
+
+
+async def unread_counts(
+    db: AsyncSession, account: uuid.UUID, spaces: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """Per space: (read marker, unread messages by others after it, capped at :data:`UNREAD_CAP`).
+    One query; the caller passes only spaces the account may read."""
+    if not spaces:
+        return {}
+    rows = await db.execute(_UNREAD, {"account": account, "spaces": list(spaces), "cap": UNREAD_CAP})
+    return {space: (int(marker), int(count)) for space, marker, count in rows}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import msgspec
 
@@ -26,6 +27,8 @@ class MySpace(msgspec.Struct):
     kind: str
     network: str
     role: str
+    unread: int = 0
+    """Chat messages by others after your read marker (capped at 100; see docs/realtime.md)."""
 
 
 class MeOut(msgspec.Struct):
@@ -40,3 +43,10 @@ class MeOut(msgspec.Struct):
     credential: str
     scopes: list[str]
     spaces: list[MySpace] = []
+
+
+class MeUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """Body of PATCH /me: change your own name and pronouns (absent fields stay; null pronouns clears them)."""
+
+    display_name: Annotated[str, msgspec.Meta(max_length=200)] | msgspec.UnsetType = msgspec.UNSET
+    pronouns: Annotated[str, msgspec.Meta(max_length=60)] | msgspec.UnsetType | None = msgspec.UNSET

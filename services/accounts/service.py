@@ -5,15 +5,16 @@ from __future__ import annotations
 import re
 import uuid
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.networks import Role
 from services import audit
 from services.accounts import repository
 from services.accounts.passwords import hash_password, password_problem
-from services.accounts.schemas import MeOut, MyNetwork, MySpace
+from services.accounts.schemas import MeOut, MeUpdate, MyNetwork, MySpace
 from services.auth.principal import Principal
-from services.errors import BadRequest, Conflict, NotFound
+from services.errors import BadRequest, Conflict, NotFound, Unprocessable
 from services.persistence.models import Account
 
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -81,11 +82,13 @@ async def require_by_email(session: AsyncSession, email: str) -> Account:
 
 
 async def me(session: AsyncSession, principal: Principal) -> MeOut:
-    """The caller's account, networks with roles and spaces with roles (three queries)."""
+    """The caller's account, networks with roles and spaces with roles and unread chat (four queries)."""
     account = await session.get(Account, principal.account_id)
     if account is None:
         raise NotFound("Your account no longer exists.", code="account_not_found")
     rows = await repository.my_networks(session, account.id)
+    spaces = await repository.my_spaces(session, account.id)
+    unread = await repository.unread_counts(session, account.id, [i for i, *_ in spaces])
     return MeOut(
         id=account.id,
         email=account.email,
@@ -96,7 +99,35 @@ async def me(session: AsyncSession, principal: Principal) -> MeOut:
         credential=principal.via,
         scopes=sorted(principal.scopes),
         spaces=[
-            MySpace(id=i, name=n, kind=k, network=s, role=r)
-            for i, n, k, s, r in await repository.my_spaces(session, account.id)
+            MySpace(id=i, name=n, kind=k, network=s, role=r, unread=unread.get(i, (0, 0))[1])
+            for i, n, k, s, r in spaces
         ],
     )
+
+
+async def update_me(session: AsyncSession, principal: Principal, data: MeUpdate) -> MeOut:
+    """Change your own display name and pronouns; a blank name is refused with the field named."""
+    account = await session.get(Account, principal.account_id)
+    if account is None:
+        raise NotFound("Your account no longer exists.", code="account_not_found")
+    before = {"display_name": account.display_name, "pronouns": account.pronouns}
+    if not isinstance(data.display_name, msgspec.UnsetType):
+        name = data.display_name.strip()
+        if not name:
+            raise Unprocessable(
+                "Your name must not be blank.", code="validation_error", details={"field": "display_name"}
+            )
+        account.display_name = name
+    if not isinstance(data.pronouns, msgspec.UnsetType):
+        account.pronouns = (data.pronouns or "").strip() or None
+    await session.flush()
+    audit.record(
+        session,
+        actor_id=account.id,
+        action="account.profile.update",
+        target_type="account",
+        target_id=account.id,
+        before=before,
+        after={"display_name": account.display_name, "pronouns": account.pronouns},
+    )
+    return await me(session, principal)

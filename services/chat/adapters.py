@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import asyncpg
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from realtime.interfaces import Changes, Identity, Rights, StoredMessage
+from realtime.interfaces import Changes, Identity, Refusal, Rights, StoredMessage
 from services.auth.principal import Principal
 from services.auth.resolve import Authenticator
-from services.chat import repository
+from services.chat import repository, service
+from services.errors import AppError
 from services.spaces.governing import members_may_post
 
 
@@ -133,6 +135,34 @@ class SqlMessageStore:
     async def changes(self, space: uuid.UUID, after: int, since: int | None, limit: int) -> Changes:
         async with self._engine.connect() as conn:
             return await repository.changes(conn, space, after, since, limit, deletion_limit=DELETION_PAGE)
+
+    async def before(self, space: uuid.UUID, before: int, limit: int) -> list[StoredMessage]:
+        async with self._engine.connect() as conn:
+            return await repository.before(conn, space, before, limit)
+
+    async def edit(self, space: uuid.UUID, account: uuid.UUID, seq: int, body: str) -> int:
+        async with _use_case(self._engine) as session:
+            return await service.revise(session, account, space, seq, body)
+
+    async def delete(self, space: uuid.UUID, account: uuid.UUID, seq: int) -> int | None:
+        async with _use_case(self._engine) as session:
+            return await service.remove(session, account, space, seq)
+
+    async def mark_read(self, space: uuid.UUID, account: uuid.UUID, seq: int) -> int:
+        async with _use_case(self._engine) as session:
+            return await service.move_read_marker(session, account, space, seq)
+
+
+@contextlib.asynccontextmanager
+async def _use_case(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """One session and transaction for a websocket action that runs an HTTP use case: commits on
+    success, rolls back on any error, and turns an :class:`AppError` into a :class:`Refusal`."""
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        try:
+            async with session.begin():
+                yield session
+        except AppError as exc:
+            raise Refusal(exc.code, exc.message) from None
 
 
 class SqlRoomAccess:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Response, asgi, delete, get, post
+from litestar import Controller, Response, asgi, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.types import Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.permissions import Actor
 from federation.wire import INT64_MAX, Count
 from realtime.gateway import Gateway
 from services.auth.principal import Principal
 from services.chat import service
-from services.chat.schemas import MessageCreate, MessageOut, MessagePage
+from services.chat.schemas import MessageCreate, MessageEdit, MessageOut, MessagePage, MuteList, ReadIn, ReadMarker
 from services.errors import AppError
 
 
@@ -36,13 +37,18 @@ class MessageController(Controller):
     @get("/", summary="Chat history, ascending by seq (members)")
     async def list_messages(
         self,
+        *,
         db_session: AsyncSession,
         principal: Principal,
         space_id: uuid.UUID,
         after: Annotated[Count, Parameter(ge=0, le=INT64_MAX, description="return messages with seq > after")] = 0,
         limit: Annotated[int, Parameter(ge=1, le=500, description="at most this many (1-500)")] = 100,
+        before: Annotated[
+            int | None,
+            Parameter(ge=1, le=INT64_MAX, description="the newest `limit` messages with seq < before (scrolling up)"),
+        ] = None,
     ) -> MessagePage:
-        return await service.list_messages(db_session, principal, space_id, after, limit)
+        return await service.list_messages(db_session, principal, space_id, after=after, limit=limit, before=before)
 
     @post("/", summary="Send a message (members; facilitators only when chat.posting is 'facilitators')")
     async def send(
@@ -61,6 +67,50 @@ class MessageController(Controller):
         seq: Annotated[Count, Parameter(ge=0, le=INT64_MAX)],
     ) -> None:
         await service.delete_message(db_session, _gateway(state), principal, space_id, seq)
+
+    @patch("/{seq:int}", summary="Edit your own message (its author); subscribers get an 'edited' frame")
+    async def edit(
+        self,
+        *,
+        db_session: AsyncSession,
+        principal: Principal,
+        state: State,
+        space_id: uuid.UUID,
+        seq: Annotated[Count, Parameter(ge=0, le=INT64_MAX)],
+        data: MessageEdit,
+    ) -> MessageOut:
+        return await service.edit_message(db_session, _gateway(state), principal, space_id, seq=seq, data=data)
+
+
+class ChatMemberController(Controller):
+    """Mutes (facilitators) and the caller's read marker, per space."""
+
+    path = "/spaces/{space_id:uuid}"
+    tags = ["chat"]
+
+    @get("/mutes", summary="Members muted in this space's chat (facilitators)")
+    async def list_mutes(self, db_session: AsyncSession, actor: Actor, space_id: uuid.UUID) -> MuteList:
+        return await service.list_mutes(db_session, actor, space_id)
+
+    @put(
+        "/mutes/{account_id:uuid}",
+        summary="Mute a member: they read but cannot post here or in sub-spaces (facilitators)",
+    )
+    async def mute(
+        self, db_session: AsyncSession, actor: Actor, space_id: uuid.UUID, account_id: uuid.UUID
+    ) -> Response[None]:
+        created = await service.mute(db_session, actor, space_id, account_id)
+        return Response(None, status_code=201 if created else 200)
+
+    @delete("/mutes/{account_id:uuid}", summary="Lift a mute set in this space (facilitators)")
+    async def unmute(self, db_session: AsyncSession, actor: Actor, space_id: uuid.UUID, account_id: uuid.UUID) -> None:
+        await service.unmute(db_session, actor, space_id, account_id)
+
+    @put("/read", summary="Mark the chat read up to a seq (members); returns what is still unread")
+    async def mark_read(
+        self, db_session: AsyncSession, principal: Principal, space_id: uuid.UUID, data: ReadIn
+    ) -> ReadMarker:
+        return await service.mark_read(db_session, principal, space_id, data.seq)
 
 
 async def serve_websocket(state: State, scope: Any, receive: Any, send: Any) -> None:

@@ -13,6 +13,15 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from federation.space_permissions import (
+    SpaceActor,
+    SpaceFacts,
+    SpaceRole,
+    can_moderate_chat,
+    can_post_chat,
+    can_read_chat,
+)
+from federation.spaces import SpaceKind, Visibility
 from realtime.interfaces import Changes, Rights, StoredMessage
 
 Executor = AsyncConnection | AsyncSession
@@ -20,18 +29,24 @@ _UUIDS = ARRAY(UUID(as_uuid=True))
 
 # Posting rule: an active member may post unless the space's governing `chat.posting` (its
 # setting pulled inside templates and ancestors, computed by services.spaces.governing and passed
-# in as :members_may_post) is 'facilitators', in which case only facilitators may. The counter row
-# is upserted only when the rule allows it and the key is new, so a refused or repeated send
-# changes nothing.
+# in as :members_may_post) is 'facilitators', in which case only facilitators may; nobody muted
+# in the space or a space above it may (federation.space_permissions.can_post_chat, MUTED). The
+# counter row is upserted only when the rule allows it and the key is new, so a refused or
+# repeated send changes nothing. The author's display name comes back for the message frame.
 _APPEND_SQL = """
 WITH existing AS (
-    SELECT seq, id, body, sent_at, deleted_at, version FROM messages
+    SELECT seq, id, body, sent_at, deleted_at, version, edited_at FROM messages
     WHERE space_id = :space AND author_id = :author AND key = :key
 ), allowed AS (
     SELECT 1 FROM space_members m
     WHERE m.space_id = :space AND m.account_id = :author AND m.status = 'active'
       AND (m.role = 'facilitator' OR CAST(:members_may_post AS boolean))
+      AND NOT EXISTS (SELECT 1 FROM spaces s WHERE s.id = :space AND s.archived_at IS NOT NULL)
       AND NOT EXISTS (SELECT 1 FROM existing)
+      AND NOT EXISTS (
+          SELECT 1 FROM chat_mutes cm JOIN spaces s ON s.id = m.space_id
+          WHERE cm.account_id = m.account_id AND (cm.space_id = s.id OR cm.space_id = ANY(s.path))
+      )
 ), room AS (
     INSERT INTO chat_rooms (space_id, head_seq, version) SELECT :space, 1, 1 FROM allowed
     ON CONFLICT (space_id) DO UPDATE SET head_seq = chat_rooms.head_seq + 1, version = chat_rooms.version + 1
@@ -39,11 +54,13 @@ WITH existing AS (
 ), ins AS (
     INSERT INTO messages (space_id, seq, id, author_id, body, key, sent_at, version)
     SELECT :space, head_seq, :id, :author, :body, :key, now(), version FROM room
-    RETURNING seq, id, body, sent_at, deleted_at, version
+    RETURNING seq, id, body, sent_at, deleted_at, version, edited_at
+), out AS (
+    SELECT true AS created, seq, id, body, sent_at, deleted_at, version, edited_at FROM ins
+    UNION ALL
+    SELECT false AS created, seq, id, body, sent_at, deleted_at, version, edited_at FROM existing
 )
-SELECT true AS created, seq, id, body, sent_at, deleted_at, version FROM ins
-UNION ALL
-SELECT false AS created, seq, id, body, sent_at, deleted_at, version FROM existing
+SELECT out.*, (SELECT display_name FROM accounts WHERE id = :author) AS author_name FROM out
 """
 _APPEND = text(_APPEND_SQL)
 _APPEND_PARAMS = ("space", "author", "key", "body", "id", "members_may_post")
@@ -52,34 +69,65 @@ _APPEND_NATIVE = re.sub(
 )
 """The same statement with asyncpg's positional parameters (the websocket send path)."""
 
+# A message row as :func:`_message` reads it: m.seq, m.id, m.author_id, m.body, m.key, m.sent_at,
+# m.deleted_at, m.version, m.edited_at and the author's display name (joined from accounts).
+
 _HISTORY = text(
     """
-SELECT seq, id, author_id, body, key, sent_at, deleted_at, version FROM messages
-WHERE space_id = :space AND seq > :after ORDER BY seq LIMIT :limit
+SELECT m.seq, m.id, m.author_id, m.body, m.key, m.sent_at, m.deleted_at, m.version, m.edited_at, a.display_name
+ FROM messages m LEFT JOIN accounts a ON a.id = m.author_id
+WHERE m.space_id = :space AND m.seq > :after ORDER BY m.seq LIMIT :limit
+"""
+)
+# The page just before ``before`` (newest first from the primary key, then turned ascending).
+_BEFORE = text(
+    """
+SELECT * FROM (
+    SELECT m.seq, m.id, m.author_id, m.body, m.key, m.sent_at, m.deleted_at, m.version, m.edited_at, a.display_name
+ FROM messages m LEFT JOIN accounts a ON a.id = m.author_id
+    WHERE m.space_id = :space AND m.seq < :before AND m.seq > :after ORDER BY m.seq DESC LIMIT :limit
+) page ORDER BY seq
 """
 )
 _HEAD = text("SELECT coalesce((SELECT head_seq FROM chat_rooms WHERE space_id = :space), 0)")
+# The same page with the room's head on every row: HTTP pages cost one round trip, not two.
+_BEFORE_WITH_HEAD = text(
+    """
+SELECT page.*, (SELECT head_seq FROM chat_rooms WHERE space_id = :space) AS head FROM (
+    SELECT m.seq, m.id, m.author_id, m.body, m.key, m.sent_at, m.deleted_at, m.version, m.edited_at, a.display_name
+ FROM messages m LEFT JOIN accounts a ON a.id = m.author_id
+    WHERE m.space_id = :space AND m.seq < :before AND m.seq > :after ORDER BY m.seq DESC LIMIT :limit
+) page ORDER BY seq
+"""
+)
 
-# One statement, hence one snapshot: the messages after ``after`` (by seq), the deletions of rows
-# at or before ``after`` made after version ``since`` (by version), and the room's head and
-# version. Kind 'h' is the room row (seq = head, version = room version).
+# One statement, hence one snapshot: the messages after ``after`` (by seq), the rows at or before
+# ``after`` edited or deleted after version ``since`` (by version; each as it is now), and the
+# room's head and version. Kind 'h' is the room row (seq = head, version = room version).
 _CHANGES = text(
     """
-(SELECT 'm' AS kind, seq, id, author_id, body, key, sent_at, deleted_at, version FROM messages
- WHERE space_id = :space AND seq > :after ORDER BY seq LIMIT :limit)
+(SELECT 'm' AS kind,
+ m.seq, m.id, m.author_id, m.body, m.key, m.sent_at, m.deleted_at, m.version, m.edited_at, a.display_name
+ FROM messages m LEFT JOIN accounts a ON a.id = m.author_id
+ WHERE m.space_id = :space AND m.seq > :after ORDER BY m.seq LIMIT :limit)
 UNION ALL
-(SELECT 'd', seq, NULL, NULL, NULL, NULL, NULL, deleted_at, version FROM messages
- WHERE space_id = :space AND deleted_at IS NOT NULL AND version > :since AND seq <= :after
- ORDER BY version LIMIT :dlimit)
+(SELECT 'c', m.seq, m.id, m.author_id, m.body, m.key, m.sent_at, m.deleted_at, m.version, m.edited_at, a.display_name
+ FROM messages m LEFT JOIN accounts a ON a.id = m.author_id
+ WHERE m.space_id = :space AND (m.deleted_at IS NOT NULL OR m.edited_at IS NOT NULL)
+   AND m.version > :since AND m.seq <= :after
+ ORDER BY m.version LIMIT :dlimit)
 UNION ALL
-SELECT 'h', coalesce(max(head_seq), 0), NULL, NULL, NULL, NULL, NULL, NULL, coalesce(max(version), 0)
+SELECT 'h', coalesce(max(head_seq), 0), NULL, NULL, NULL, NULL, NULL, NULL, coalesce(max(version), 0), NULL, NULL
 FROM chat_rooms WHERE space_id = :space
 """
 )
 
 _RIGHTS = text(
     """
-SELECT m.space_id, m.role FROM space_members m
+SELECT m.space_id, m.role, s.kind, s.visibility,
+       EXISTS (SELECT 1 FROM chat_mutes cm
+               WHERE cm.account_id = m.account_id AND (cm.space_id = s.id OR cm.space_id = ANY(s.path))) AS muted
+FROM space_members m JOIN spaces s ON s.id = m.space_id
 WHERE m.account_id = :account AND m.space_id = ANY(:spaces) AND m.status = 'active'
 """
 ).bindparams(bindparam("spaces", type_=_UUIDS))
@@ -135,7 +183,7 @@ async def append_native(
 
 
 def _appended(space: uuid.UUID, author: uuid.UUID, key: str, row: Any) -> tuple[StoredMessage, bool]:
-    created, seq, message_id, stored_body, sent_at, deleted_at, version = row
+    created, seq, message_id, stored_body, sent_at, deleted_at, version, edited_at, author_name = row
     message = StoredMessage(
         space_id=space,
         seq=seq,
@@ -146,12 +194,14 @@ def _appended(space: uuid.UUID, author: uuid.UUID, key: str, row: Any) -> tuple[
         sent_at=sent_at,
         deleted=deleted_at is not None,
         version=version,
+        edited_at=edited_at,
+        author_name=author_name,
     )
     return message, bool(created)
 
 
 def _message(space: uuid.UUID, row: Any) -> StoredMessage:
-    seq, message_id, author_id, body, key, sent_at, deleted_at, version = row
+    seq, message_id, author_id, body, key, sent_at, deleted_at, version, edited_at, author_name = row
     return StoredMessage(
         space_id=space,
         seq=seq,
@@ -162,6 +212,8 @@ def _message(space: uuid.UUID, row: Any) -> StoredMessage:
         sent_at=sent_at,
         deleted=deleted_at is not None,
         version=version,
+        edited_at=edited_at,
+        author_name=author_name,
     )
 
 
@@ -177,12 +229,42 @@ async def history(db: Executor, space: uuid.UUID, after: int, limit: int) -> tup
     return messages, head
 
 
+async def before(db: Executor, space: uuid.UUID, before: int, limit: int, after: int = 0) -> list[StoredMessage]:
+    """Up to ``limit`` messages with ``after < seq < before``, ascending: the newest page below
+    ``before`` (a client scrolling up). One index range scan on the primary key."""
+    rows = await db.execute(_BEFORE, {"space": space, "before": before, "after": after, "limit": limit})
+    return [_message(space, row) for row in rows]
+
+
+async def page_before(
+    db: Executor, space: uuid.UUID, before: int, limit: int, after: int = 0
+) -> tuple[list[StoredMessage], int]:
+    """:func:`before` and the room's head, in one statement (a second only for an empty page)."""
+    rows = (
+        await db.execute(_BEFORE_WITH_HEAD, {"space": space, "before": before, "after": after, "limit": limit})
+    ).all()
+    if not rows:
+        return [], await head(db, space)
+    return [_message(space, row[:10]) for row in rows], int(rows[0][10] or 0)
+
+
+async def head(db: Executor, space: uuid.UUID) -> int:
+    """The room's last seq (0 before the first message)."""
+    return int((await db.execute(_HEAD, {"space": space})).scalar_one())
+
+
+async def one(db: Executor, space: uuid.UUID, seq: int) -> StoredMessage | None:
+    """Message ``seq`` as history shows it, or None."""
+    found = await before(db, space, seq + 1, 1, seq - 1)
+    return found[0] if found else None
+
+
 async def changes(
     db: Executor, space: uuid.UUID, after: int, since: int | None, limit: int, *, deletion_limit: int
 ) -> Changes:
     """What a client at (``after``, ``since``) lacks, from one snapshot (see :data:`_CHANGES`).
 
-    ``since`` None asks for no deletions (a client that does not track versions)."""
+    ``since`` None asks for no edits or deletions (a client that does not track versions)."""
     params = {
         "space": space,
         "after": after,
@@ -191,35 +273,48 @@ async def changes(
         "dlimit": deletion_limit + 1,
     }
     messages: list[StoredMessage] = []
-    deleted: list[tuple[int, int]] = []
+    changed: list[StoredMessage] = []
     head = version = 0
     for kind, *row in await db.execute(_CHANGES, params):
         if kind == "m":
             messages.append(_message(space, row))
-        elif kind == "d":
-            deleted.append((row[0], row[7]))
+        elif kind == "c":
+            changed.append(_message(space, row))
         else:
             head, version = int(row[0]), int(row[7])
     if messages:
         head = max(head, messages[-1].seq)
-    more = len(deleted) > deletion_limit
-    return Changes(messages=messages, deleted=deleted[:deletion_limit], head=head, version=version, more_deleted=more)
+    more = len(changed) > deletion_limit
+    return Changes(messages=messages, changed=changed[:deletion_limit], head=head, version=version, more_changed=more)
 
 
 async def rights(
     db: Executor, account: uuid.UUID, spaces: Sequence[uuid.UUID], members_may_post: Mapping[uuid.UUID, bool]
 ) -> dict[uuid.UUID, Rights]:
-    """Rights of ``account`` in each of ``spaces``, one query. Deny by default: only active members
-    read; members post where ``members_may_post`` (the governing chat.posting rule) allows."""
+    """Rights of ``account`` in each of ``spaces``, one query for the facts; the decisions are
+    :mod:`federation.space_permissions`' (deny by default: only active members read; members post
+    where ``members_may_post`` — the governing chat.posting rule — allows; nobody muted posts)."""
     if not spaces:
         return {}
     out: dict[uuid.UUID, Rights] = {}
-    for space_id, role in await db.execute(_RIGHTS, {"account": account, "spaces": list(spaces)}):
-        facilitator = role == "facilitator"
-        may_post = facilitator or members_may_post.get(space_id, True)
-        out[space_id] = Rights(
-            read=True, post=may_post, moderate=facilitator, reason="" if may_post else "posting_restricted"
+    rows = await db.execute(_RIGHTS, {"account": account, "spaces": list(spaces)})
+    for space_id, role, kind, visibility, muted in rows:
+        roles = {SpaceRole.MEMBER}
+        if role == "facilitator":
+            roles.add(SpaceRole.FACILITATOR)
+        if muted:
+            roles.add(SpaceRole.MUTED)
+        who = SpaceActor(frozenset(roles))
+        facts = SpaceFacts(
+            kind=SpaceKind(kind),
+            visibility=Visibility(visibility),
+            chat_posting="members" if members_may_post.get(space_id, True) else "facilitators",
         )
+        if not can_read_chat(who, facts):
+            continue
+        may_post = can_post_chat(who, facts)
+        reason = "" if may_post else ("muted" if muted else "posting_restricted")
+        out[space_id] = Rights(read=True, post=may_post, moderate=can_moderate_chat(who, facts), reason=reason)
     return out
 
 
@@ -269,3 +364,91 @@ async def purge_space(db: Executor, space: uuid.UUID, cutoff: dt.datetime) -> in
     """Delete one space's messages sent before ``cutoff``; return how many."""
     result: Any = await db.execute(_PURGE_SPACE, {"space": space, "cutoff": cutoff})
     return int(result.rowcount or 0)
+
+
+_EDIT = text(
+    """
+WITH room AS (
+    UPDATE chat_rooms SET version = version + 1 WHERE space_id = :space RETURNING version
+)
+UPDATE messages m SET body = :body, edited_at = :now, version = room.version FROM room
+WHERE m.space_id = :space AND m.seq = :seq
+RETURNING m.version
+"""
+)
+
+
+async def edit(db: Executor, space: uuid.UUID, seq: int, body: str, now: dt.datetime) -> int:
+    """Replace a message's body (the caller locked it with :func:`find`); bump the room's version
+    and return it (the edit's version), so resuming clients learn of the edit like of a deletion."""
+    return int((await db.execute(_EDIT, {"space": space, "seq": seq, "body": body, "now": now})).scalar_one())
+
+
+# --- mutes ----------------------------------------------------------------------------------
+
+_MUTED_HERE = text(
+    """
+SELECT EXISTS (SELECT 1 FROM chat_mutes cm JOIN spaces s ON s.id = :space
+               WHERE cm.account_id = :account AND (cm.space_id = s.id OR cm.space_id = ANY(s.path)))
+"""
+)
+
+
+async def is_muted(db: Executor, space: uuid.UUID, account: uuid.UUID) -> bool:
+    """Whether ``account`` is muted in ``space`` or in a space above it."""
+    return bool((await db.execute(_MUTED_HERE, {"space": space, "account": account})).scalar_one())
+
+
+async def mute(db: Executor, space: uuid.UUID, account: uuid.UUID, by: uuid.UUID) -> bool:
+    """Mute ``account`` in ``space`` (and so its sub-spaces); False when already muted there."""
+    row = (
+        await db.execute(
+            text(
+                "INSERT INTO chat_mutes (space_id, account_id, muted_by) VALUES (:space, :account, :by) "
+                "ON CONFLICT DO NOTHING RETURNING 1"
+            ),
+            {"space": space, "account": account, "by": by},
+        )
+    ).first()
+    return row is not None
+
+
+async def unmute(db: Executor, space: uuid.UUID, account: uuid.UUID) -> bool:
+    """Lift the mute set in ``space``; False when there was none (a mute set above stays)."""
+    row = (
+        await db.execute(
+            text("DELETE FROM chat_mutes WHERE space_id = :space AND account_id = :account RETURNING 1"),
+            {"space": space, "account": account},
+        )
+    ).first()
+    return row is not None
+
+
+async def mutes(db: Executor, space: uuid.UUID) -> list[tuple[uuid.UUID, str, uuid.UUID | None, dt.datetime]]:
+    """(account, display name, muted by, since) of the mutes set in ``space`` itself, oldest first."""
+    rows = await db.execute(
+        text(
+            "SELECT cm.account_id, a.display_name, cm.muted_by, cm.created_at FROM chat_mutes cm "
+            "JOIN accounts a ON a.id = cm.account_id WHERE cm.space_id = :space ORDER BY cm.created_at, a.id"
+        ),
+        {"space": space},
+    )
+    return [(a, n, b, c) for a, n, b, c in rows]
+
+
+# --- read markers (the unread counts they drive are read by services.accounts.repository) -----
+
+_MARK_READ = text(
+    """
+INSERT INTO chat_read_markers (account_id, space_id, seq, updated_at)
+SELECT :account, :space, LEAST(:seq, coalesce((SELECT head_seq FROM chat_rooms WHERE space_id = :space), 0)), now()
+ON CONFLICT (account_id, space_id) DO UPDATE
+SET seq = GREATEST(chat_read_markers.seq, EXCLUDED.seq), updated_at = now()
+RETURNING seq
+"""
+)
+
+
+async def mark_read(db: Executor, account: uuid.UUID, space: uuid.UUID, seq: int) -> int:
+    """Move the read marker forward to ``seq`` (clamped to the head; never backwards); return it."""
+    return int((await db.execute(_MARK_READ, {"account": account, "space": space, "seq": seq})).scalar_one())

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -63,12 +65,18 @@ def allowed_origins(settings: Settings) -> frozenset[str]:
     return frozenset({own, *settings.allowed_origins})
 
 
-async def purge_expired(engine: AsyncEngine, now: dt.datetime | None = None) -> int:
+async def purge_expired(
+    engine: AsyncEngine,
+    now: dt.datetime | None = None,
+    notify: Callable[[uuid.UUID, dt.datetime], None] | None = None,
+) -> int:
     """Delete messages past their space's ``chat.retention_days``; return how many were deleted.
 
     One space at a time, each in its own transaction: a space whose stored value is unusable
     (from before values were bounded, or written around the API) is skipped and logged, and a
-    failure in one space never stops the purge of the others.
+    failure in one space never stops the purge of the others. ``notify(space, before)`` runs
+    after each space's commit when it lost messages, so connected clients get a ``purged``
+    frame instead of silence.
     """
     now = now or dt.datetime.now(dt.UTC)
     async with engine.connect() as conn:
@@ -85,9 +93,13 @@ async def purge_expired(engine: AsyncEngine, now: dt.datetime | None = None) -> 
             continue
         try:
             async with engine.begin() as conn:
-                total += await repository.purge_space(conn, space, cutoff)
+                purged = await repository.purge_space(conn, space, cutoff)
         except Exception:
             log.exception("chat retention purge failed for space %s; the other spaces continue", space)
+            continue
+        total += purged
+        if purged and notify is not None:
+            notify(space, cutoff)
     if total:
         log.info("chat retention purged %d message(s)", total)
     return total
@@ -154,7 +166,7 @@ async def start_chat(state: Any, settings: Settings) -> ChatRuntime:
     async def retention_loop() -> None:
         while True:
             try:
-                await purge_expired(engine)
+                await purge_expired(engine, notify=gateway.announce_purged)
             except Exception:
                 log.exception("chat retention purge failed; retrying in an hour")
             await asyncio.sleep(RETENTION_EVERY)

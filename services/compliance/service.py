@@ -12,20 +12,21 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.compliance import ComplianceSubject, compliance_report, program_year
+from federation.compliance import ComplianceSubject, program_year
 from federation.permissions import Actor
+from federation.schedule import local_day, time_zone
 from federation.space_permissions import can_view_compliance
 from services.compliance.schemas import ComplianceOut
 from services.errors import BadRequest, Forbidden
 from services.meetings import repository as meetings_repository
 from services.networks.service import require_network
-from services.policies import loading
 from services.policies import repository as policy_repository
 from services.spaces.access import network_actor
+from services.targeting import service as targeting
 
 
 async def compliance(
-    session: AsyncSession, actor: Actor, slug: str, *, start_month: int, today: dt.date
+    session: AsyncSession, actor: Actor, slug: str, *, start_month: int, today: dt.date, now: dt.datetime | None = None
 ) -> ComplianceOut:
     """Per-space compliance of a network for the program year containing ``today`` (five queries:
     the meetings of every space in one)."""
@@ -34,13 +35,14 @@ async def compliance(
         raise Forbidden("Only this network's admins can see its compliance report.", code="forbidden")
     if not 1 <= start_month <= 12:
         raise BadRequest("program_year_start_month must be 1-12.")
+    if now is not None:  # the day, and so the program year, follows the network's time zone
+        today = local_day(now, time_zone(network.time_zone))
     spaces = await policy_repository.network_spaces(session, network.id)
     attached = await policy_repository.attached_templates(session, network.id, None)
     counts = await policy_repository.facilitator_counts(session, network.id)
     deadlines: dict[uuid.UUID, dt.date] = {}
     for mark in await policy_repository.open_marks(session, network.id):
         deadlines.setdefault(mark.space_id, mark.deadline)
-    resolver = loading.resolver_for(spaces, attached)
     year = program_year(today, start_month)
     meetings = await meetings_repository.network_meetings(session, network.id, year.start, year.end)
     subjects = [
@@ -55,7 +57,8 @@ async def compliance(
         )
         for s in spaces
     ]
-    report = compliance_report(resolver, subjects, year, today=today)
+    # Targets and exemptions (services.targeting) decide which attachments measure which space.
+    report = await targeting.targeted_report(session, network.id, spaces, attached, subjects, year=year, today=today)
     body = report.to_dict()
     return ComplianceOut(
         network=network.slug,

@@ -39,11 +39,12 @@ def callback_url(settings: Settings, slug: str) -> str:
 
 
 def safe_next(value: str | None) -> str:
-    """Only same-site relative paths are followed after sign-in (no open redirect)."""
+    """Only same-site relative paths are followed after sign-in (no open redirect); otherwise
+    people land on "My spaces" (the home page), not the account page."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > 2000:
-        return "/auth/account"
+        return "/"
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):  # control characters (NUL included)
-        return "/auth/account"
+        return "/"
     return value
 
 

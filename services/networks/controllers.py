@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, Response, get, post, put
+from litestar.datastructures import State
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,8 +19,10 @@ from services.networks.schemas import (
     NetworkCreate,
     NetworkList,
     NetworkOut,
+    NetworkTimeZone,
     Roster,
 )
+from services.settings import Settings
 
 SlugParam = Annotated[str, Parameter(description="The network's slug, e.g. 'kent-sd'", max_length=80)]
 
@@ -31,8 +34,9 @@ class NetworkController(Controller):
     tags = ["networks"]
 
     @post("/", summary="Create a network (operators)", status_code=201)
-    async def create(self, db_session: AsyncSession, actor: Actor, data: NetworkCreate) -> NetworkOut:
-        return await service.create_network(db_session, actor, data)
+    async def create(self, db_session: AsyncSession, actor: Actor, state: State, data: NetworkCreate) -> NetworkOut:
+        settings: Settings = state.settings
+        return await service.create_network(db_session, actor, data, default_time_zone=settings.default_time_zone)
 
     @get("/", summary="List networks")
     async def list_networks(self, db_session: AsyncSession, actor: Actor) -> NetworkList:
@@ -56,3 +60,9 @@ class NetworkController(Controller):
     ) -> Response[MemberOut]:
         out = await service.set_member_role(db_session, actor, slug, account_id, data)
         return Response(out, status_code=201 if out.created else 200)
+
+    @put("/{slug:str}/time-zone", summary="Set the network's IANA time zone (network admins)")
+    async def set_time_zone(
+        self, db_session: AsyncSession, actor: Actor, slug: SlugParam, data: NetworkTimeZone
+    ) -> NetworkOut:
+        return await service.set_time_zone(db_session, actor, slug, data)

@@ -26,7 +26,14 @@ async def insert_network(session: AsyncSession, network: Network) -> bool:
     """Insert unless the slug is taken; returns False on a duplicate slug (no exception, no rollback)."""
     stmt = (
         insert(Network)
-        .values(id=network.id, slug=network.slug, name=network.name, kind=network.kind, description=network.description)
+        .values(
+            id=network.id,
+            slug=network.slug,
+            name=network.name,
+            kind=network.kind,
+            description=network.description,
+            time_zone=network.time_zone,
+        )
         .on_conflict_do_nothing(index_elements=[Network.slug])
         .returning(Network.id)
     )

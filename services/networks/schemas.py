@@ -14,6 +14,7 @@ from federation.wire import Text
 Name = Annotated[Text, msgspec.Meta(min_length=1, max_length=200)]
 Slug = Annotated[Text, msgspec.Meta(min_length=1, max_length=80)]  # rules checked by federation.networks
 Description = Annotated[Text, msgspec.Meta(max_length=2000)]
+TimeZoneName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="IANA time zone name")]
 
 
 class NetworkCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -23,6 +24,15 @@ class NetworkCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
     kind: NetworkKind
     description: Description = ""
+    time_zone: TimeZoneName | None = None
+    """IANA zone (e.g. America/Los_Angeles); default AFFINITY_DEFAULT_TIME_ZONE."""
+
+
+class NetworkTimeZone(msgspec.Struct, forbid_unknown_fields=True):
+    """Body of PUT /networks/{slug}/time-zone: the network's IANA zone; meeting days and the
+    program year follow it."""
+
+    time_zone: TimeZoneName
 
 
 class NetworkOut(msgspec.Struct):
@@ -35,6 +45,7 @@ class NetworkOut(msgspec.Struct):
     description: str
     created_at: dt.datetime
     my_role: Role | None = None
+    time_zone: str = "UTC"
 
 
 class NetworkList(msgspec.Struct):

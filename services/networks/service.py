@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation import permissions
 from federation.networks import Role, slug_problem
 from federation.permissions import Actor
+from federation.schedule import ScheduleError, time_zone
 from services import audit
 from services.accounts import repository as accounts_repository
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -19,6 +20,7 @@ from services.networks.schemas import (
     MemberRoleSet,
     NetworkCreate,
     NetworkOut,
+    NetworkTimeZone,
     Roster,
     RosterEntry,
 )
@@ -35,6 +37,7 @@ def to_out(network: Network, actor: Actor | None = None) -> NetworkOut:
         description=network.description,
         created_at=network.created_at,
         my_role=actor.role_in(network.id) if actor else None,
+        time_zone=network.time_zone,
     )
 
 
@@ -46,8 +49,10 @@ async def require_network(session: AsyncSession, slug: str) -> Network:
     return network
 
 
-async def create_network(session: AsyncSession, actor: Actor, data: NetworkCreate) -> NetworkOut:
-    """Create a network (operators only)."""
+async def create_network(
+    session: AsyncSession, actor: Actor, data: NetworkCreate, *, default_time_zone: str = "UTC"
+) -> NetworkOut:
+    """Create a network (operators only); its time zone defaults to ``default_time_zone``."""
     if not permissions.can_create_network(actor):
         raise Forbidden("Only federation operators can create networks.", code="forbidden")
     problem = slug_problem(data.slug)
@@ -58,8 +63,14 @@ async def create_network(session: AsyncSession, actor: Actor, data: NetworkCreat
     name = data.name.strip()
     if not name:
         raise Unprocessable("The name must not be blank.", code="validation_error", details={"field": "name"})
+    zone = _zone_or_422(data.time_zone or default_time_zone)
     network = Network(
-        id=uuid.uuid4(), slug=data.slug, name=name, kind=data.kind.value, description=data.description.strip()
+        id=uuid.uuid4(),
+        slug=data.slug,
+        name=name,
+        kind=data.kind.value,
+        description=data.description.strip(),
+        time_zone=zone,
     )
     if not await repository.insert_network(session, network):
         raise Conflict(
@@ -146,3 +157,33 @@ async def add_member_by_email(session: AsyncSession, actor: Actor, slug: str, da
             f"{account.display_name} is already in this network; change their role instead.", code="already_member"
         )
     return await set_member_role(session, actor, slug, account.id, MemberRoleSet(role=data.role))
+
+
+def _zone_or_422(name: str) -> str:
+    try:
+        return time_zone(name).key
+    except ScheduleError as exc:
+        raise Unprocessable(exc.message, code="invalid_time_zone", details={"field": "time_zone"}) from None
+
+
+async def set_time_zone(session: AsyncSession, actor: Actor, slug: str, data: NetworkTimeZone) -> NetworkOut:
+    """PUT /networks/{slug}/time-zone (network admins): meeting days and the program year follow it."""
+    network = await require_network(session, slug)
+    if not permissions.can_manage_network(actor, network.id):
+        raise Forbidden("Only this network's admins can set its time zone.", code="forbidden")
+    zone = _zone_or_422(data.time_zone)
+    if zone != network.time_zone:
+        before = {"time_zone": network.time_zone}
+        network.time_zone = zone
+        await session.flush()
+        audit.record(
+            session,
+            actor_id=actor.account_id,
+            action="network.time_zone",
+            target_type="network",
+            target_id=network.id,
+            network_id=network.id,
+            before=before,
+            after={"time_zone": zone},
+        )
+    return to_out(network, actor)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.persistence.models import (
@@ -221,13 +221,25 @@ async def open_marks(session: AsyncSession, network_id: uuid.UUID) -> list[Space
     )
 
 
+def _holds_training() -> Any:
+    """The facilitator has a training record in the space's network that has not expired
+    (services/facilitation keeps them): it counts as trained like the per-space mark."""
+    from services.persistence.models import FacilitatorTraining
+
+    return exists().where(
+        FacilitatorTraining.network_id == Space.network_id,
+        FacilitatorTraining.account_id == SpaceMember.account_id,
+        or_(FacilitatorTraining.expires_on.is_(None), FacilitatorTraining.expires_on >= func.current_date()),
+    )
+
+
 async def facilitator_counts(session: AsyncSession, network_id: uuid.UUID) -> dict[uuid.UUID, tuple[int, int]]:
     """(active facilitators, trained ones) per space of a network (one query)."""
     rows = await session.execute(
         select(
             SpaceMember.space_id,
             func.count(),
-            func.count().filter(SpaceMember.trained.is_(True)),
+            func.count().filter(SpaceMember.trained.is_(True) | _holds_training()),
         )
         .join(Space, Space.id == SpaceMember.space_id)
         .where(Space.network_id == network_id, SpaceMember.role == "facilitator", SpaceMember.status == "active")

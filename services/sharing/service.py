@@ -41,6 +41,7 @@ from services import audit
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable
 from services.networks import repository as network_repository
 from services.networks.service import require_network
+from services.notifications import events
 from services.persistence.models import Network, Share, Space, TrustedNetwork
 from services.policies import loading
 from services.policies import repository as policy_repository
@@ -251,6 +252,9 @@ async def offer(session: AsyncSession, actor: Actor, space_id: uuid.UUID, data: 
     )
     if trusted:
         _record(session, actor, share, "share.accept", guest.id, automatic=True, reason="host network is trusted")
+    await events.share_offered(
+        session, space_name=space.name, host_network_id=space.network_id, guest_network_id=guest.id, accepted=trusted
+    )
     return await _out(session, share, at)
 
 

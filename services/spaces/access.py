@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.permissions import Actor
 from federation.space_permissions import SpaceActor, SpaceFacts, can_read_space, space_actor
 from federation.spaces import JoinMode, MemberRole, MembershipFacts, MemberStatus, SpaceKind, Visibility
-from services.errors import NotFound
+from services.errors import Conflict, NotFound
 from services.persistence.models import Space, SpaceMember
 from services.sharing import guests
 from services.sharing.repository import GuestShare
@@ -67,7 +67,15 @@ def facts_of(space: Space) -> SpaceFacts:
 def _facts(row: SpaceMember | None) -> MembershipFacts | None:
     if row is None:
         return None
-    return MembershipFacts(MemberRole(row.role), MemberStatus(row.status))
+    return MembershipFacts(MemberRole(row.role), MemberStatus(row.status), outside=row.outside)
+
+
+def refuse_if_archived(space: Space) -> None:
+    """An archived space is read-only: every change to it is refused until an admin restores it."""
+    if space.archived_at is not None:
+        raise Conflict(
+            f"'{space.name}' is archived and read-only; a network admin can restore it.", code="space_archived"
+        )
 
 
 def not_found(space_id: uuid.UUID) -> NotFound:
@@ -111,4 +119,6 @@ async def load(
     )
     if must_see and not can_read_space(who, ctx.facts):
         raise not_found(space_id)
+    if lock:  # every write loads with the row lock: an archived space takes none
+        refuse_if_archived(space)
     return ctx

@@ -40,6 +40,7 @@ from federation.spaces import (
 )
 from services import audit
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable
+from services.notifications import events
 from services.persistence.models import Space, SpaceJoinRequest, SpaceMember
 from services.policies import loading
 from services.policies import repository as policy_repository
@@ -230,6 +231,8 @@ async def decide_request(
     await session.flush()
     await session.refresh(r)
     _record(session, actor, space, f"space.request.{r.status}", r.account_id, request_id=str(r.id), kind=r.kind)
+    if r.kind == "request" and r.status in {"approved", "declined"}:
+        await events.request_decided(session, space, r.account_id, approved=r.status == "approved")
     return request_out(r)
 
 
@@ -275,6 +278,8 @@ async def _new_request(
     await session.refresh(row)
     action = "space.member.request" if kind == "request" else "space.member.invite"
     _record(session, actor, space, action, account_id, request_id=str(row.id))
+    if kind == "request":
+        await events.join_requested(session, space, account_id, message)
     return row
 
 

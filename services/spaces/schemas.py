@@ -80,6 +80,8 @@ class SpaceOut(msgspec.Struct):
     my_status: str | None = None
     member_count: int | None = None
     warnings: list[dict[str, Any]] = []
+    archived_at: dt.datetime | None = None
+    """Set while the space is archived (read-only; a network admin can restore it)."""
 
 
 class SpaceSummary(msgspec.Struct):

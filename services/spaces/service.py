@@ -106,6 +106,7 @@ def to_out(
         my_status=mine.status if mine and mine.status != "banned" else None,
         member_count=member_count,
         warnings=[w.to_dict() for w in warnings],
+        archived_at=space.archived_at,
     )
 
 

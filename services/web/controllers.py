@@ -50,4 +50,18 @@ async def space_page(request: Request[Any, Any, Any], space_id: uuid.UUID) -> Re
     return _shell(request, "space.html", space_id=str(space_id))
 
 
-web_pages = [home_page, network_page, space_page]
+@get("/networks/{slug:str}/insights", opt=_PAGE, include_in_schema=False, media_type=MediaType.HTML)
+async def insights_page(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
+    """A network's insights for its admins: figures, charts, CSV, staff figures."""
+    return _shell(request, "insights.html", slug=slug)
+
+
+@get("/networks/{slug:str}/library", opt=_PAGE, include_in_schema=False, media_type=MediaType.HTML)
+async def network_library_page(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
+    """A network's resource library; open to signed-out visitors, who see its public resources."""
+    if _principal(request) is None:
+        return render("library.html", signed_in=False, slug=slug)
+    return _shell(request, "library.html", slug=slug)
+
+
+web_pages = [home_page, network_page, space_page, insights_page, network_library_page]

@@ -3,6 +3,8 @@ agenda lacks a required component, with the template named), a member sees it wi
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,4 +75,80 @@ async def test_facilitator_schedules_member_sees_it(served: str, db_session: Asy
         "href", "https://meet.example.org/circle"
     )
     await expect(listed.get_by_text("Schedule a meeting")).to_have_count(0)  # members do not schedule
+    assert not errors, errors
+
+
+async def test_facilitator_repeats_edits_skips_and_cancels(served: str, db_session: AsyncSession, browser) -> None:
+    """Monthly on the second Tuesday at 4 pm Pacific, made once in the form; one occurrence
+    skipped; a single meeting edited and cancelled; the member gets a calendar link."""
+    network = await make_network(db_session, slug="esd", name="ESD 112")
+    network.time_zone = "America/Los_Angeles"
+    fac = await make_account(db_session, email="lee@esd.example", name="Lee", password_hash=hash_password(PASSWORD))
+    member = await make_account(db_session, email="kim@esd.example", name="Kim", password_hash=hash_password(PASSWORD))
+    for who in (fac, member):
+        await add_member(db_session, network, who, "member")
+    space = await make_space(db_session, network, name="LEADER group")
+    await add_facilitators(db_session, space, fac)
+    await add_space_member(db_session, space, member)
+    await db_session.commit()
+    errors: list[str] = []
+    page = await (
+        await browser.new_context(timezone_id="Europe/Berlin")
+    ).new_page()  # the viewer's zone is not the meeting's
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("dialog", lambda d: d.accept())
+    await sign_in(page, served, "lee@esd.example", f"/spaces/{space.id}")
+    meetings = page.locator("#meetings")
+    await meetings.get_by_text("Schedule a meeting").click()
+    await expect(page.get_by_label("Time zone")).to_have_value("America/Los_Angeles")
+    await page.get_by_label("Title").fill("LEADER circle")
+    await page.get_by_label("Date and time").fill("2031-09-09T16:00")
+    await page.get_by_label("Repeats").select_option("monthly_weekday")
+    await expect(page.get_by_label("Repeats")).to_contain_text("second Tuesday")
+    await page.get_by_label("Repeat until").fill("2032-06-30")
+    await meetings.get_by_role("button", name="Schedule").click()
+    await expect(meetings.get_by_text("Repeating meeting scheduled.")).to_be_visible()
+    await page.reload()
+    occurrences = meetings.locator("li.occurrence")
+    await expect(occurrences).to_have_count(10)
+    await expect(occurrences.first).to_contain_text("4:00")
+    await expect(occurrences.first).to_contain_text("PDT (America/Los_Angeles)")
+    await expect(occurrences.nth(3)).to_contain_text("PST (America/Los_Angeles)")  # December: still 4 pm
+    await expect(occurrences.nth(3)).to_contain_text("4:00")
+    await occurrences.nth(3).get_by_role("button", name="Skip this one").click()
+    await expect(meetings.get_by_text("Occurrence skipped.")).to_be_visible()
+    await page.reload()
+    await expect(occurrences).to_have_count(9)
+
+    # A single meeting: schedule, edit its title and time, cancel it.
+    await meetings.get_by_text("Schedule a meeting").click()
+    await page.get_by_label("Title").fill("Kick-off")
+    await page.get_by_label("Date and time").fill("2031-08-20T10:00")
+    await meetings.get_by_role("button", name="Schedule").click()
+    await expect(meetings.get_by_text("Meeting scheduled.")).to_be_visible()
+    await page.reload()
+    single = meetings.locator("li.meeting:not(.occurrence)")
+    await expect(single).to_have_count(1)
+    await expect(single).to_contain_text("10:00")
+    await single.get_by_text("Edit").click()
+    await single.get_by_label("New title for Kick-off").fill("Kick-off retreat")
+    await single.get_by_label("New start for Kick-off").fill("2031-08-21T11:30")
+    await single.get_by_role("button", name="Save changes").click()
+    await expect(meetings.get_by_text("Meeting changed.")).to_be_visible()
+    await page.reload()
+    await expect(single).to_contain_text("Kick-off retreat")
+    await expect(single).to_contain_text("11:30")
+    await single.get_by_role("button", name="Cancel meeting").click()
+    await expect(meetings.get_by_text("Meeting cancelled.")).to_be_visible()
+    await page.reload()
+    await expect(single).to_have_count(0)
+
+    other = await (await browser.new_context()).new_page()
+    other.on("pageerror", lambda e: errors.append(str(e)))
+    await sign_in(other, served, "kim@esd.example", f"/spaces/{space.id}")
+    listed = other.locator("#meetings")
+    await expect(listed.locator("li.occurrence")).to_have_count(9)
+    await expect(listed.get_by_role("button", name="Skip this one")).to_have_count(0)
+    await listed.get_by_role("button", name="Get my calendar link").click()
+    await expect(other.get_by_label("Your calendar link")).to_have_value(re.compile(r"/calendar/feeds/acf_.+\.ics$"))
     assert not errors, errors

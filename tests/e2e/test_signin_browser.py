@@ -24,7 +24,8 @@ async def test_password_sign_in_and_sign_out_in_a_browser(served: str, db_sessio
     assert "do not match" in await page.content()
     await page.get_by_label("Password").fill("a long enough password")
     await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url(served + "/auth/account")
+    await page.wait_for_url(served + "/")  # after sign-in: "My spaces"
+    await page.goto(served + "/auth/account")
     assert "rae@westwood.example" in await page.content()
     await page.get_by_role("button", name="Sign out").first.click()
     await page.wait_for_url(served + "/auth/signed-out")

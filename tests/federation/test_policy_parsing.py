@@ -32,8 +32,11 @@ def test_catalogue_has_every_parameter_of_the_contract() -> None:
     assert set(CATALOGUE.names()) == {
         "meetings.virtual_per_year",
         "meetings.in_person_per_year",
+        "meetings.cadence",
+        "meetings.with_event_per_year",
         "facilitators.min_count",
         "facilitators.training_required",
+        "facilitators.compensated",
         "sessions.required_components",
         "membership.join_mode",
         "membership.max_members",

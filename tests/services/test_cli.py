@@ -24,6 +24,8 @@ COMMANDS = [
     ["tokens"],
     ["tokens", "create"],
     ["tokens", "revoke"],
+    ["report"],
+    ["report", "insights"],
 ]
 
 
@@ -103,3 +105,25 @@ def test_demo_is_refused_in_production(cli_env: dict[str, str]) -> None:
     env = {**cli_env, "AFFINITY_ENVIRONMENT": "production", "AFFINITY_SECRET_KEY": "p" * 40}
     result = run(["demo", "load"], env)
     assert result.returncode == 1 and "not loaded in production" in result.stderr
+
+
+def test_report_insights(cli_env: dict[str, str]) -> None:
+    import datetime as dt
+
+    from federation.compliance import program_year
+
+    assert run(["demo", "load"], cli_env).returncode == 0
+    label = program_year(dt.datetime.now(dt.UTC).date(), 8).label
+    table = run(["report", "insights", "--network", "alas", "--year", label], cli_env)
+    assert table.returncode == 0, table.stderr
+    assert f"program year {label}" in table.stdout and "Members" in table.stdout
+    assert "fewer than 10" in table.stdout
+    assert "… computing insights for alas" in table.stderr and "policy requirements resolved" in table.stderr
+    csv_out = run(["report", "insights", "--network", "alas", "--year", label, "--csv"], cli_env)
+    assert csv_out.returncode == 0 and csv_out.stdout.startswith("metric,year,kind,value")
+    values = [line.rsplit(",", 1)[1] for line in csv_out.stdout.splitlines()[1:]]
+    assert all(v == "fewer than 10" or int(v) >= 10 for v in values)
+    bad = run(["report", "insights", "--network", "alas", "--year", "next year"], cli_env)
+    assert bad.returncode == 1 and "2026-27" in bad.stderr
+    missing = run(["report", "insights", "--network", "nowhere", "--year", label], cli_env)
+    assert missing.returncode == 1 and "nowhere" in missing.stderr

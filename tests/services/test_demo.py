@@ -81,3 +81,30 @@ async def test_demo_accounts_can_sign_in_with_the_documented_password(client, db
         follow_redirects=False,
     )
     assert r.status_code == 303 and r.headers["location"] == "/"
+
+
+async def test_esd112_umbrella_is_not_non_compliant(client, db_session: AsyncSession) -> None:
+    """ESD 112's LEADER umbrella only holds groups: its network template binds leaf spaces only,
+    so the umbrella is no longer "non compliant: 0 of 9 meetings"; the groups meet monthly."""
+    await load_demo(db_session)
+    admin = await get_by_email(db_session, "admin@demo.affinity.test")
+    assert admin is not None
+    token = await make_token(db_session, admin)
+    await db_session.commit()
+    r = await client.get("/api/v1/networks/esd112/compliance", headers=bearer(token))
+    assert r.status_code == 200, r.text
+    by_name = {s["name"]: s for s in r.json()["spaces"]}
+    assert by_name["LEADER"]["status"] == "compliant", by_name["LEADER"]
+    groups = [s for n, s in by_name.items() if n.startswith("LEADER — ")]
+    assert len(groups) == 3 and all(g["status"] == "compliant" for g in groups), groups
+    # Without the target the umbrella would fail (that is what the target is for).
+    template = await db_session.scalar(
+        select(PolicyTemplate).where(PolicyTemplate.name == "LEADER groups meet monthly")
+    )
+    assert template is not None
+    r = await client.put(f"/api/v1/networks/esd112/templates/{template.id}/target", json={}, headers=bearer(token))
+    assert r.status_code == 200
+    r = await client.get("/api/v1/networks/esd112/compliance", headers=bearer(token))
+    umbrella = {s["name"]: s for s in r.json()["spaces"]}["LEADER"]
+    assert umbrella["status"] == "non_compliant"
+    assert "0 virtual meeting(s)" in umbrella["findings"][0]["message"]

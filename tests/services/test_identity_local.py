@@ -57,10 +57,10 @@ async def test_local_sign_in_sets_a_secure_session_cookie(client, person, db_ses
 
 async def test_open_redirects_are_not_followed(client, person) -> None:
     r = await _post(client, person, PASSWORD, next_url="https://evil.example/")
-    assert r.headers["location"] == "/auth/account"
+    assert r.headers["location"] == "/"  # "My spaces"
     client.cookies.clear()
     r = await _post(client, person, PASSWORD, next_url="//evil.example/")
-    assert r.headers["location"] == "/auth/account"
+    assert r.headers["location"] == "/"
 
 
 async def test_wrong_password_unknown_email_and_missing_csrf_are_refused(client, person, db_session) -> None:

@@ -22,7 +22,22 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import crypto
-from services.persistence.models import Meeting, Share, SpaceJoinRequest, TrustedNetwork
+from services.persistence.models import (
+    FacilitatorTraining,
+    Meeting,
+    MeetingSeries,
+    NetworkEvent,
+    Notification,
+    PolicyExemption,
+    PublicSpace,
+    Share,
+    SpaceInvitation,
+    SpaceJoinRequest,
+    SpaceMember,
+    SpaceProposal,
+    TrustedNetwork,
+)
+from services.persistence.models.chat import ChatMute
 from services.persistence.models.identity import EmailDomainClaim, LinkedIdentity, OidcClient, UpstreamProvider
 from tests.factories import (
     add_facilitators,
@@ -42,6 +57,11 @@ COVERED_PREFIXES = ("/api/v1/me", "/api/v1/networks", "/api/v1/spaces", "/api/v1
 COVERED_PREFIXES += ("/api/v1/email-domain-claims",)  # identity: operators decide e-mail domain claims
 EXCLUDED_PREFIXES = (
     "/api/v1/spaces/{space_id}/messages",  # chat area (services/chat), tested there
+    "/api/v1/networks/{slug}/public-directory",  # public by design, nobody to refuse: test_directory.py
+    # resource libraries and search: their own matrix in test_resources_permissions.py
+    "/api/v1/spaces/{space_id}/resources",
+    "/api/v1/networks/{slug}/resources",
+    "/api/v1/search",
 )
 """Endpoints under the covered prefixes that other areas own and test."""
 
@@ -59,6 +79,13 @@ WRITTEN_TABLES = (
     "space_noncompliance",
     "audit_events",
     "meetings",
+    "meeting_series",
+    "meeting_series_exceptions",
+    "calendar_feeds",
+    "policy_exemptions",
+    "network_events",
+    "occurrence_attendance",
+    "network_staff_figures",
     "shares",  # sharing area
     "share_memberships",
     "trusted_networks",
@@ -68,6 +95,17 @@ WRITTEN_TABLES = (
     "linked_identities",
     "pending_logins",
     "email_domain_claims",
+    "notifications",  # growing-groups areas
+    "notification_preferences",
+    "mail_outbox",
+    "space_invitations",
+    "space_proposals",
+    "network_directories",
+    "public_spaces",
+    "facilitator_trainings",
+    "facilitator_compensation",
+    "chat_mutes",  # chat area
+    "chat_read_markers",
 )
 
 # Who asks. Roles are relative to the space S of network "home".
@@ -79,6 +117,7 @@ MEMBER = "member"  # member of S
 NET_MEMBER = "net_member"  # member of the home network, not of S
 STRANGER = "stranger"  # signed in, no role anywhere
 ANON = "anon"  # no credentials
+OUTSIDE = "outside_facilitator"  # facilitator of S from outside the home network (no network role)
 EVERYONE_SIGNED_IN = (OPERATOR, ADMIN, OTHER_ADMIN, FACILITATOR, MEMBER, NET_MEMBER, STRANGER)
 
 
@@ -107,10 +146,20 @@ N = "/api/v1/networks/{slug}"
 NOT_IN_S = (NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)
 MANAGERS_ONLY = (MEMBER, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)  # refused where admins/facilitators act
 ADMINS_ONLY = (FACILITATOR, MEMBER, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)
+NOT_PROPOSER = (ADMIN, FACILITATOR, MEMBER, OTHER_ADMIN, STRANGER, ANON)  # the world's proposal is NET_MEMBER's
+TRAINING = {"account_id": "{facilitator_id}", "course": "Circle keeping", "completed_on": "2026-02-01"}
+PROPOSAL = {"name": "Book circle", "kind": "topic", "purpose": "Read one book a term together."}
 MEETING = {"kind": "virtual", "title": "Circle", "starts_at": "2030-01-15T17:00:00Z", "components": ["quote"]}
+SERIES = {
+    **MEETING,
+    "starts_at": "2030-01-15T09:00:00",
+    "time_zone": "America/Los_Angeles",
+    "rule": "FREQ=MONTHLY;COUNT=3",
+}
 
 MATRIX: tuple[Row, ...] = (
     Row("GET", "/api/v1/me", STRANGER, 200, (ANON,)),
+    Row("PATCH", "/api/v1/me", STRANGER, 200, (ANON,), {"pronouns": "they/them"}),
     # networks
     Row("GET", "/api/v1/networks", STRANGER, 200, (ANON,)),
     Row(
@@ -176,6 +225,25 @@ MATRIX: tuple[Row, ...] = (
     Row("POST", S + "/requests/{request_id}/decline", FACILITATOR, 200, (ADMIN, *MANAGERS_ONLY)),
     Row("POST", S + "/invitations", FACILITATOR, 201, MANAGERS_ONLY, {"account_id": "{target_id}"}),
     Row("POST", S + "/invitations", ADMIN, 201, MANAGERS_ONLY, {"account_id": "{target_id}"}),
+    # chat: mutes (facilitators only, not admins: chat is for the people in the room), read markers
+    Row("GET", S + "/mutes", FACILITATOR, 200, (OPERATOR, ADMIN, *MANAGERS_ONLY)),
+    Row(
+        "PUT",
+        S + "/mutes/{account_id}",
+        FACILITATOR,
+        201,
+        (OPERATOR, ADMIN, *MANAGERS_ONLY),
+        use={"account_id": "member_id"},
+    ),
+    Row(
+        "DELETE",
+        S + "/mutes/{account_id}",
+        FACILITATOR,
+        204,
+        (OPERATOR, ADMIN, *MANAGERS_ONLY),
+        use={"account_id": "member2_id"},
+    ),
+    Row("PUT", S + "/read", MEMBER, 200, (OPERATOR, ADMIN, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON), {"seq": 0}),
     # policy templates
     Row("POST", N + "/templates", ADMIN, 201, ADMINS_ONLY, {"name": "New rule", "constraints": {}}),
     Row("GET", N + "/templates", NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
@@ -211,6 +279,81 @@ MATRIX: tuple[Row, ...] = (
     Row("GET", S + "/meetings", ADMIN, 200, (NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)),
     Row("PATCH", S + "/meetings/{meeting_id}", FACILITATOR, 200, MANAGERS_ONLY, {"title": "Moved"}),
     Row("DELETE", S + "/meetings/{meeting_id}", ADMIN, 200, MANAGERS_ONLY),
+    Row("PUT", N + "/time-zone", ADMIN, 200, ADMINS_ONLY, {"time_zone": "America/Chicago"}),
+    Row("GET", S + "/calendar.ics", MEMBER, 200, NOT_IN_S),
+    Row(
+        "PUT",
+        N + "/templates/{template_id}/target",
+        ADMIN,
+        200,
+        ADMINS_ONLY,
+        {"leaf_only": True},
+        use={"template_id": "net_template_id"},
+    ),
+    Row("GET", N + "/exemptions", ADMIN, 200, ADMINS_ONLY),
+    Row("GET", N + "/insights", ADMIN, 200, ADMINS_ONLY),
+    Row("GET", N + "/insights/export.csv", ADMIN, 200, ADMINS_ONLY),
+    Row("GET", N + "/insights/charts/{chart}", ADMIN, 200, ADMINS_ONLY),
+    Row(
+        "PUT",
+        N + "/insights/staff",
+        ADMIN,
+        200,
+        ADMINS_ONLY,
+        {"year": "2026-27", "staff_total": 120, "staff_retained": 100},
+    ),
+    Row(
+        "POST",
+        N + "/events",
+        ADMIN,
+        201,
+        ADMINS_ONLY,
+        {
+            "title": "Institute",
+            "kind": "convening",
+            "starts_at": "2030-07-10T09:00:00Z",
+            "ends_at": "2030-07-11T17:00:00Z",
+        },
+    ),
+    Row("GET", N + "/events", NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
+    Row("DELETE", N + "/events/{event_id}", ADMIN, 200, ADMINS_ONLY),
+    Row(
+        "PUT",
+        S + "/meetings/{meeting_id}/attendance",
+        FACILITATOR,
+        200,
+        MANAGERS_ONLY,
+        {"count": 2},
+        use={"meeting_id": "past_meeting_id"},
+    ),
+    Row(
+        "PUT",
+        S + "/series/{series_id}/attendance",
+        FACILITATOR,
+        200,
+        MANAGERS_ONLY,
+        {"original_start": "2025-01-15T17:00:00Z", "count": 2},
+        use={"series_id": "past_series_id"},
+    ),
+    Row("POST", N + "/exemptions", ADMIN, 201, ADMINS_ONLY, {"space_id": "{hidden_id}", "reason": "An umbrella"}),
+    Row("DELETE", N + "/exemptions/{exemption_id}", ADMIN, 204, ADMINS_ONLY),
+    Row("GET", S + "/calendar.ics", FACILITATOR, 200, (ADMIN, OPERATOR, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)),
+    Row("GET", "/api/v1/me/calendar-feed", MEMBER, 200, (ANON,)),
+    Row("POST", "/api/v1/me/calendar-feed", MEMBER, 201, (ANON,)),
+    Row("DELETE", "/api/v1/me/calendar-feed", MEMBER, 204, (ANON,)),
+    Row("POST", S + "/series", FACILITATOR, 201, MANAGERS_ONLY, SERIES),
+    Row("GET", S + "/series", MEMBER, 200, NOT_IN_S),
+    Row("GET", S + "/series/{series_id}", MEMBER, 200, NOT_IN_S),
+    Row("PATCH", S + "/series/{series_id}", FACILITATOR, 200, MANAGERS_ONLY, {"title": "Moved"}),
+    Row("DELETE", S + "/series/{series_id}", ADMIN, 200, MANAGERS_ONLY),
+    Row(
+        "PUT",
+        S + "/series/{series_id}/exceptions",
+        FACILITATOR,
+        200,
+        MANAGERS_ONLY,
+        {"original_start": "2030-02-15T17:00:00Z", "action": "skip"},
+    ),
     Row("GET", "/api/v1/policy/parameters", STRANGER, 200, (ANON,)),
     # sharing agreements (services/sharing): S offered to "other" (pending); "home" trusts "third"
     Row("POST", S + "/shares", ADMIN, 201, ADMINS_ONLY, {"guest_network": "third"}),
@@ -259,6 +402,51 @@ MATRIX: tuple[Row, ...] = (
     Row("DELETE", N + "/clients/{client_id}", ADMIN, 204, ADMINS_ONLY),
     Row("POST", N + "/clients/{client_id}/secret", ADMIN, 200, ADMINS_ONLY),
     Row("GET", "/api/v1/me/identities", MEMBER, 200, (ANON,)),
+    # notifications (services/notifications)
+    Row("GET", "/api/v1/me/notifications", STRANGER, 200, (ANON,)),
+    Row("POST", "/api/v1/me/notifications/{notification_id}/read", MEMBER, 204, (ADMIN, STRANGER, ANON)),
+    Row("GET", "/api/v1/me/notification-preferences", STRANGER, 200, (ANON,)),
+    Row("PUT", "/api/v1/me/notification-preferences/{kind}", STRANGER, 200, (ANON,), {"channel": "in_app"}),
+    # invitations by e-mail (services/invitations)
+    Row("POST", S + "/email-invitations", FACILITATOR, 201, MANAGERS_ONLY, {"email": "fresh@example.org"}),
+    Row("POST", S + "/email-invitations", ADMIN, 201, MANAGERS_ONLY, {"email": "fresh@example.org"}),
+    Row("GET", S + "/email-invitations", FACILITATOR, 200, MANAGERS_ONLY),
+    Row("DELETE", S + "/email-invitations/{invitation_id}", FACILITATOR, 204, MANAGERS_ONLY),
+    Row("GET", "/api/v1/me/invitations", STRANGER, 200, (ANON,)),
+    Row("POST", "/api/v1/me/invitations/{invitation_id}/accept", NET_MEMBER, 200, (ADMIN, FACILITATOR, STRANGER, ANON)),
+    Row("POST", "/api/v1/me/invitations/{invitation_id}/decline", NET_MEMBER, 204, (ADMIN, MEMBER, STRANGER, ANON)),
+    # directory (services/directory)
+    Row("GET", N + "/directory", NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
+    Row("GET", N + "/directory-settings", ADMIN, 200, ADMINS_ONLY),
+    Row("PUT", N + "/directory-settings", ADMIN, 200, ADMINS_ONLY, {"public": True}),
+    Row("PUT", S + "/public-listing", ADMIN, 204, ADMINS_ONLY, {"how_to_join": "Ask at orientation."}),
+    Row("DELETE", S + "/public-listing", ADMIN, 204, ADMINS_ONLY),
+    # stewardship (services/stewardship)
+    Row("DELETE", N + "/members/{account_id}", ADMIN, 200, ADMINS_ONLY, use={"account_id": "member2_id"}),
+    Row("PUT", S + "/archive", ADMIN, 200, ADMINS_ONLY),
+    Row("DELETE", S + "/archive", ADMIN, 200, ADMINS_ONLY, use={"space_id": "archived_id"}),
+    # facilitators (services/facilitation); an outside facilitator sees S, never the network's roster
+    Row("GET", N + "/members", ADMIN, 200, (OUTSIDE,)),
+    Row("GET", N + "/spaces", NET_MEMBER, 200, (OUTSIDE,)),
+    Row("GET", S + "/members", OUTSIDE, 200, (NET_MEMBER, STRANGER, ANON)),
+    Row("GET", S + "/policy", OUTSIDE, 200, (STRANGER, ANON)),
+    Row("GET", N + "/facilitators", ADMIN, 200, (OUTSIDE, *ADMINS_ONLY)),
+    Row("POST", N + "/trainings", ADMIN, 201, (OUTSIDE, *ADMINS_ONLY), TRAINING),
+    Row("DELETE", N + "/trainings/{training_id}", ADMIN, 204, (OUTSIDE, *ADMINS_ONLY)),
+    Row("PUT", N + "/compensation/{account_id}", ADMIN, 204, (OUTSIDE, *ADMINS_ONLY), {"compensated": True},
+        use={"account_id": "facilitator_id"}),
+    Row("PUT", S + "/outside-facilitators/{account_id}", ADMIN, 200, (OUTSIDE, *ADMINS_ONLY),
+        use={"account_id": "target_id"}),
+    # proposals (services/proposals); the world's proposal is NET_MEMBER's, waiting for their answer
+    Row("POST", N + "/proposals", NET_MEMBER, 201, (OTHER_ADMIN, STRANGER, ANON), PROPOSAL),
+    Row("GET", N + "/proposals", NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
+    Row("GET", N + "/proposals/{proposal_id}", ADMIN, 200, (FACILITATOR, MEMBER, OTHER_ADMIN, STRANGER, ANON)),
+    Row("GET", N + "/proposals/{proposal_id}", NET_MEMBER, 200, (FACILITATOR, MEMBER, OTHER_ADMIN, STRANGER, ANON)),
+    Row("POST", N + "/proposals/{proposal_id}/question", ADMIN, 200, ADMINS_ONLY, {"question": "When?"}),
+    Row("POST", N + "/proposals/{proposal_id}/answer", NET_MEMBER, 200, NOT_PROPOSER, {"answer": "Monthly."}),
+    Row("POST", N + "/proposals/{proposal_id}/approve", ADMIN, 200, ADMINS_ONLY),
+    Row("POST", N + "/proposals/{proposal_id}/decline", ADMIN, 200, ADMINS_ONLY, {"reason": "Not now."}),
+    Row("POST", N + "/proposals/{proposal_id}/withdraw", NET_MEMBER, 200, NOT_PROPOSER),
     Row(
         "DELETE",
         "/api/v1/me/identities/{identity_id}",
@@ -343,9 +531,13 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
     await make_space(db_session, home, name="Latina new principals", parent=space, join_mode="parent_members")
     hidden = await make_space(db_session, home, name="Hidden", join_mode="invite", visibility="unlisted")
     await add_facilitators(db_session, space, who[FACILITATOR], extra["fac2"])
+    outside = await make_account(db_session, name=OUTSIDE)
+    db_session.add(SpaceMember(space_id=space.id, account_id=outside.id, role="facilitator", status="active",
+                               own_standing=True, outside=True))
     await add_space_member(db_session, space, who[MEMBER])
     await add_space_member(db_session, space, extra["member2"])
     await add_space_member(db_session, space, extra["banned"], status="banned")
+    db_session.add(ChatMute(space_id=space.id, account_id=extra["member2"].id))
     await add_space_member(db_session, hidden, who[MEMBER])
     request = SpaceJoinRequest(
         id=uuid.uuid4(), space_id=space.id, account_id=extra["requester"].id, kind="request", status="pending"
@@ -368,6 +560,56 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         components=["story"],
     )
     db_session.add(meeting)
+    series = MeetingSeries(
+        id=uuid.uuid4(),
+        space_id=space.id,
+        kind="virtual",
+        title="Monthly",
+        start_local=dt.datetime(2030, 1, 15, 9),
+        time_zone="America/Los_Angeles",
+        rule="FREQ=MONTHLY;COUNT=3",
+        duration_minutes=60,
+        components=["quote"],
+        first_start=dt.datetime(2030, 1, 15, 17, tzinfo=dt.UTC),
+        last_start=dt.datetime(2030, 3, 15, 16, tzinfo=dt.UTC),
+    )
+    db_session.add(series)
+    await db_session.flush()
+    exemption = PolicyExemption(
+        id=uuid.uuid4(), network_id=home.id, space_id=space.id, template_id=None, reason="Holds groups only"
+    )
+    db_session.add(exemption)
+    event = NetworkEvent(
+        id=uuid.uuid4(),
+        network_id=home.id,
+        title="Convening",
+        kind="convening",
+        starts_at=dt.datetime(2030, 3, 1, 9, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2030, 3, 2, 17, tzinfo=dt.UTC),
+    )
+    past_meeting = Meeting(
+        id=uuid.uuid4(),
+        space_id=space.id,
+        kind="virtual",
+        title="Last year",
+        starts_at=dt.datetime(2025, 3, 1, 18, tzinfo=dt.UTC),
+        duration_minutes=60,
+        components=["quote"],
+    )
+    past_series = MeetingSeries(
+        id=uuid.uuid4(),
+        space_id=space.id,
+        kind="virtual",
+        title="Last year's monthly",
+        start_local=dt.datetime(2025, 1, 15, 9),
+        time_zone="America/Los_Angeles",
+        rule="FREQ=MONTHLY;COUNT=2",
+        duration_minutes=60,
+        components=["quote"],
+        first_start=dt.datetime(2025, 1, 15, 17, tzinfo=dt.UTC),
+        last_start=dt.datetime(2025, 2, 15, 17, tzinfo=dt.UTC),
+    )
+    db_session.add_all([event, past_meeting, past_series])
     third = await make_network(db_session, slug="third", kind="district")
     share = Share(
         id=uuid.uuid4(),
@@ -404,6 +646,46 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         redirect_uris=["https://lms.home.example/cb"],
     )
     db_session.add(oidc_client)
+    notification = Notification(id=uuid.uuid4(), account_id=who[MEMBER].id, kind="invitation", title="Hello")
+    db_session.add(notification)
+    invitation = SpaceInvitation(
+        id=uuid.uuid4(),
+        space_id=space.id,
+        space_name=space.name,
+        network_id=home.id,
+        email=who[NET_MEMBER].email,
+        token_hash=b"not-a-real-token-hash",
+        message="",
+        for_new_person=False,
+        status="pending",
+        invited_by=who[FACILITATOR].id,
+        expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=14),
+    )
+    db_session.add(invitation)
+    proposal = SpaceProposal(
+        id=uuid.uuid4(),
+        network_id=home.id,
+        proposed_by=who[NET_MEMBER].id,
+        name="Proposed circle",
+        kind="topic",
+        purpose="Meet and read.",
+        status="question",
+        question="How often?",
+        facilitator_ids=[],
+        proposer_facilitates=True,
+    )
+    db_session.add(proposal)
+    db_session.add(PublicSpace(space_id=space.id, network_id=home.id, how_to_join=""))
+    training = FacilitatorTraining(
+        id=uuid.uuid4(),
+        network_id=home.id,
+        account_id=who[FACILITATOR].id,
+        course="Circle keeping",
+        completed_on=dt.date(2026, 1, 10),
+    )
+    db_session.add(training)
+    archived = await make_space(db_session, home, name="Archived circle")
+    archived.archived_at = dt.datetime.now(dt.UTC)
     identities = [
         LinkedIdentity(id=uuid.uuid4(), account_id=who[MEMBER].id, issuer=issuer, subject=f"member-{n}")
         for n in range(2)  # two, so unlinking one leaves a way to sign in
@@ -420,6 +702,18 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         "third_slug": third.slug,
         "share_id": str(share.id),
         "meeting_id": str(meeting.id),
+        "notification_id": str(notification.id),
+        "invitation_id": str(invitation.id),
+        "proposal_id": str(proposal.id),
+        "archived_id": str(archived.id),
+        "training_id": str(training.id),
+        "kind": "invitation",
+        "series_id": str(series.id),
+        "exemption_id": str(exemption.id),
+        "chart": "trend-members.svg",
+        "event_id": str(event.id),
+        "past_meeting_id": str(past_meeting.id),
+        "past_series_id": str(past_series.id),
         "space_id": str(space.id),
         "hidden_id": str(hidden.id),
         "request_id": str(request.id),
@@ -430,6 +724,7 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
     }
     for name, account in who.items():
         out[f"token:{name}"] = await make_token(db_session, account)
+    out[f"token:{OUTSIDE}"] = await make_token(db_session, outside)
     await db_session.commit()
     return out
 
@@ -477,6 +772,6 @@ async def test_identity_space_member_list_is_the_same_404_as_a_missing_space(cli
         assert real.json()["error"]["code"] == fake.json()["error"]["code"] == "space_not_found"
         assert real.json()["error"]["message"].replace(world["space_id"], missing) == fake.json()["error"]["message"]
         assert real.json()["error"]["details"] == fake.json()["error"]["details"]
-    # A member sees it: facilitator, fac2, member, member2 (not the banned account).
+    # A member sees it: facilitator, fac2, member, member2, the outside facilitator (not the banned account).
     r = await client.get(f"/api/v1/spaces/{world['space_id']}/members", headers=bearer(world[f"token:{MEMBER}"]))
-    assert r.status_code == 200 and len(r.json()["items"]) == 4
+    assert r.status_code == 200 and len(r.json()["items"]) == 5

@@ -69,7 +69,7 @@ def test_generated_secret_is_kept_private_and_stable(tmp_path: Path) -> None:
 def test_every_setting_is_documented() -> None:
     text = DOCS.read_text()
     source = (Path(__file__).resolve().parents[2] / "services" / "settings.py").read_text()
-    env_names = set(re.findall(r'take\((?:PREFIX \+ )?"([A-Z_]+)"', source))
+    env_names = set(re.findall(r'take\((?:PREFIX \+ )?"([A-Z0-9_]+)"', source))
     assert len(env_names) >= len(msgspec.structs.fields(Settings)) - 1
     for name in env_names:
         full = name if name in {"DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR"} else "AFFINITY_" + name

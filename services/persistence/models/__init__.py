@@ -3,8 +3,28 @@
 from services.persistence.models.accounts import Account, ApiToken
 from services.persistence.models.audit import AuditEvent
 from services.persistence.models.chat import ChatRoom, Message
-from services.persistence.models.meetings import Meeting
+from services.persistence.models.growing import (
+    FacilitatorCompensation,
+    FacilitatorTraining,
+    MailOutbox,
+    MailSuppression,
+    MeetingReminder,
+    NetworkDirectory,
+    Notification,
+    NotificationPreference,
+    PublicSpace,
+    SpaceInvitation,
+    SpaceProposal,
+)
+from services.persistence.models.meetings import CalendarFeed, Meeting, MeetingSeries, MeetingSeriesException
 from services.persistence.models.networks import Network, NetworkMember
+from services.persistence.models.program_year import (
+    NetworkEvent,
+    OccurrenceAttendance,
+    PolicyExemption,
+    StaffFigure,
+)
+from services.persistence.models.resources import Resource, ResourceBlob
 from services.persistence.models.sharing import Share, ShareMembership, TrustedNetwork
 from services.persistence.models.spaces import (
     PolicyAttachment,
@@ -20,19 +40,39 @@ __all__ = [
     "Account",
     "ApiToken",
     "AuditEvent",
+    "CalendarFeed",
     "ChatRoom",
+    "FacilitatorCompensation",
+    "FacilitatorTraining",
+    "MailOutbox",
+    "MailSuppression",
     "Meeting",
+    "MeetingReminder",
+    "MeetingSeries",
+    "MeetingSeriesException",
     "Message",
     "Network",
+    "NetworkDirectory",
+    "NetworkEvent",
     "NetworkMember",
+    "Notification",
+    "NotificationPreference",
+    "OccurrenceAttendance",
     "PolicyAttachment",
+    "PolicyExemption",
     "PolicyTemplate",
     "PolicyTemplateVersion",
+    "PublicSpace",
+    "Resource",
+    "ResourceBlob",
     "Share",
     "ShareMembership",
     "Space",
+    "SpaceInvitation",
     "SpaceJoinRequest",
     "SpaceMember",
     "SpaceNoncompliance",
+    "SpaceProposal",
+    "StaffFigure",
     "TrustedNetwork",
 ]

@@ -44,15 +44,40 @@ class Message(Base):
     edited_at: Mapped[dt.datetime | None] = mapped_column()
     deleted_at: Mapped[dt.datetime | None] = mapped_column()
     version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
-    """The room's version at this row's last change (insert or deletion)."""
+    """The room's version at this row's last change (insert, edit or deletion)."""
 
     __table_args__ = (
         UniqueConstraint("space_id", "author_id", "key", name="uq_messages_space_author_key"),
         Index("ix_messages_sent_at", "sent_at"),
         Index(
-            "ix_messages_deleted_version",
+            "ix_messages_changed_version",
             "space_id",
             "version",
-            postgresql_where=text("deleted_at IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NOT NULL OR edited_at IS NOT NULL"),
         ),
     )
+
+
+class ChatMute(Base):
+    """A facilitator muted ``account_id`` in ``space_id``: they read but cannot post there or in
+    any sub-space (0013_chat_features)."""
+
+    __tablename__ = "chat_mutes"
+
+    space_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    muted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(nullable=False, server_default=func.now())
+
+    __table_args__ = (Index("ix_chat_mutes_account_id", "account_id"),)
+
+
+class ChatReadMarker(Base):
+    """The highest seq ``account_id`` has read in ``space_id``'s chat (unread counts)."""
+
+    __tablename__ = "chat_read_markers"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    space_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+    updated_at: Mapped[dt.datetime] = mapped_column(nullable=False, server_default=func.now())

@@ -21,6 +21,8 @@ class Network(Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     description: Mapped[str] = mapped_column(String(2000), nullable=False, default="")
+    time_zone: Mapped[str] = mapped_column(String(64), nullable=False, default="UTC", server_default="UTC")
+    """IANA zone: a meeting's day and the program year follow it (AFFINITY_DEFAULT_TIME_ZONE at creation)."""
     created_at: Mapped[dt.datetime] = created_at()
     updated_at: Mapped[dt.datetime] = mapped_column(nullable=False, server_default=func.now(), onupdate=func.now())
 

@@ -47,6 +47,8 @@ class Space(Base):
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = created_at()
     updated_at: Mapped[dt.datetime] = mapped_column(nullable=False, server_default=func.now(), onupdate=func.now())
+    archived_at: Mapped[dt.datetime | None] = mapped_column()
+    """Set while the space is archived (read-only, out of the directories; restorable). Migration 0014."""
 
     __table_args__ = (
         CheckConstraint("kind IN ('identity','role','topic','cohort')", name="kind"),
@@ -79,6 +81,8 @@ class SpaceMember(Base):
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="active")
     trained: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     own_standing: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    outside: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="false")
+    """An outside facilitator: facilitates this space without belonging to its network (migration 0014)."""
     """True when the membership does not derive from the parent space (e.g. a guest through a
     share): removal or a ban in an ancestor does not cascade to it."""
     created_at: Mapped[dt.datetime] = created_at()
@@ -141,6 +145,8 @@ class PolicyAttachment(Base):
     space_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = created_at()
+    target: Mapped[dict[str, Any] | None] = mapped_column()
+    """What it binds (kinds, leaf spaces only, depth range; federation.targeting); None: everything."""
 
     __table_args__ = (
         Index("ix_policy_attachments_network", "network_id"),

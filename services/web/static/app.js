@@ -51,6 +51,33 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"']+/gi;
+
+/**
+ * Text with its http(s) URLs as links, as a list of nodes for el() or append(). Never parses
+ * HTML: the text stays text, and only http: and https: addresses become links (opened in a new
+ * tab without handing this page to it: rel="noopener noreferrer").
+ */
+export function linkify(text) {
+  const out = [];
+  let last = 0;
+  for (const match of String(text).matchAll(URL_IN_TEXT)) {
+    // Trailing punctuation belongs to the sentence, not the address.
+    const url = match[0].replace(/[.,;:!?'")\]}]+$/, "");
+    let href = null;
+    try {
+      const parsed = new URL(url);
+      if (parsed.protocol === "http:" || parsed.protocol === "https:") href = parsed.href;
+    } catch { /* not an address after all: keep it as text */ }
+    if (!href) continue;
+    if (match.index > last) out.push(text.slice(last, match.index));
+    out.push(el("a", { href, rel: "noopener noreferrer", target: "_blank" }, url));
+    last = match.index + url.length;
+  }
+  if (last < text.length) out.push(text.slice(last));
+  return out;
+}
+
 /** Show a message in a container's alert area (role=alert so screen readers announce it). */
 export function say(container, kind, message) {
   let box = container.querySelector(":scope > .alert");

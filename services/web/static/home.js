@@ -1,5 +1,6 @@
 // Home: your networks and spaces; operators can create a network.
 import { KINDS, act, api, el, fill, say } from "/static/app.js";
+import { invitationsSection, notificationsSection, profileSection } from "/static/growing.js";
 
 const page = document.getElementById("page");
 
@@ -9,10 +10,15 @@ function networkCard(network) {
     el("p", { class: "small muted" }, `Your role: ${network.role}`));
 }
 
-function spaceItem(space) {
+function spaceItem(space, mySlugs) {
   const role = space.role || space.my_role;
+  const unread = space.unread || 0;
   return el("li", {},
     el("a", { href: `/spaces/${space.id}` }, space.name), " ",
+    // A guest's shared space: say which network hosts it.
+    mySlugs && !mySlugs.has(space.network) ? el("span", { class: "small muted" }, `hosted by ${space.network} `) : null,
+    unread ? el("span", { class: "badge unread", title: "Unread chat messages" },
+      unread >= 100 ? "99+ new" : `${unread} new`) : null, " ",
     el("span", { class: "badge" }, space.kind), " ",
     role ? el("span", { class: "small muted" }, role === "facilitator" ? "you facilitate" : "member") : null);
 }
@@ -47,18 +53,22 @@ async function main() {
     return;
   }
   const spaces = me.spaces || [];
+  const [invitations, notifications] = await Promise.all([invitationsSection(), notificationsSection()]);
   fill(page,
     el("p", {}, `Signed in as ${me.display_name}.`),
+    invitations,
     el("h2", {}, "Your networks"),
     me.networks.length
       ? el("div", { class: "grid" }, me.networks.map(networkCard))
       : el("p", { class: "muted" }, "You are not in any network yet. Ask your network's admin to add you, or sign in through your district."),
-    el("h2", {}, "Your spaces"),
+    el("h2", {}, "My spaces"),
     spaces.length
-      ? el("ul", {}, spaces.map(spaceItem))
+      ? el("ul", {}, spaces.map((s) => spaceItem(s, new Set(me.networks.map((n) => n.slug)))))
       : el("p", { class: "muted" }, "You have not joined a space yet. Open a network above to see the spaces you can join."),
     el("details", { class: "small" }, el("summary", {}, "What the kinds of space mean"),
       el("ul", {}, Object.entries(KINDS).map(([k, text]) => el("li", {}, el("strong", {}, k), ": ", text)))),
+    notifications,
+    profileSection(me),
     me.is_operator ? createNetworkForm() : null);
 }
 

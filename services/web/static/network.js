@@ -1,7 +1,10 @@
 // A network: its spaces as a tree; for admins also new spaces, templates (with dry runs) and compliance.
 import {
-  JOIN_MODES, KINDS, act, api, describeBound, el, fill, label, say, showApiError,
+  JOIN_MODES, KINDS, act, api, describeBound, el, fill, label, linkify, say, showApiError,
 } from "/static/app.js";
+import { directorySection, publicDirectoryAdmin } from "/static/directory.js";
+import { facilitatorsSection } from "/static/facilitators.js";
+import { proposalsSection } from "/static/proposals.js";
 
 const page = document.getElementById("page");
 const slug = page.dataset.slug;
@@ -27,14 +30,15 @@ function tree(items) {
   return build("root");
 }
 
-function createSpaceForm(spaces, roster, me) {
+function createSpaceForm(spaces, roster, me, isAdmin) {
   const area = el("section", { class: "card", id: "create-space" });
   const params = new URLSearchParams(location.search);
   const name = el("input", { id: "sname", required: true, maxlength: 200 });
   const description = el("textarea", { id: "sdesc", rows: 2, maxlength: 4000 });
   const kind = el("select", { id: "skind" }, Object.entries(KINDS).map(([k, t]) => el("option", { value: k }, t)));
-  const parent = el("select", { id: "sparent" }, el("option", { value: "" }, "— top level of the network —"),
-    spaces.map((s) => el("option", { value: s.id, selected: params.get("parent") === s.id }, `${"· ".repeat(s.depth)}${s.name}`)));
+  // Offer only what the server allows: the top level to admins, otherwise spaces the viewer facilitates.
+  const parent = el("select", { id: "sparent" }, isAdmin ? el("option", { value: "" }, "— top level of the network —") : null,
+    spaces.filter((s) => isAdmin || s.my_role === "facilitator").map((s) => el("option", { value: s.id, selected: params.get("parent") === s.id }, `${"· ".repeat(s.depth)}${s.name}`)));
   const join = el("select", { id: "sjoin" }, Object.entries(JOIN_MODES).map(([k, t]) => el("option", { value: k }, t)));
   const visibility = el("select", { id: "svis" },
     el("option", { value: "listed" }, "Listed — shown in the network's directory"),
@@ -193,7 +197,15 @@ function peopleSection(roster, me) {
       if (!done) select.value = p.role;
       else p.role = select.value;
     });
-    return el("tr", {}, el("td", {}, p.display_name), el("td", { class: "small muted" }, p.email), el("td", {}, select));
+    const remove = p.account_id === me.id ? null : el("button", { type: "button", class: "link small" }, "remove");
+    if (remove) {
+      remove.addEventListener("click", async () => {
+        if (!confirm(`Remove ${p.display_name} from the network? They leave all its spaces at once.`)) return;
+        const done = await act(remove, area, () => api("DELETE", `/networks/${slug}/members/${p.account_id}`), `${p.display_name} was removed.`);
+        if (done) remove.closest("tr").remove();
+      });
+    }
+    return el("tr", {}, el("td", {}, p.display_name), el("td", { class: "small muted" }, p.email), el("td", {}, select, " ", remove));
   });
   const email = el("input", { id: "add-email", type: "email", required: true, placeholder: "colleague@district.org" });
   const role = el("select", { id: "add-role" }, roles.map((r) => el("option", { value: r }, r)));
@@ -275,10 +287,19 @@ async function main() {
   let network;
   let directory;
   try {
-    [network, directory] = await Promise.all([api("GET", `/networks/${slug}`), api("GET", `/networks/${slug}/spaces`)]);
+    network = await api("GET", `/networks/${slug}`);
   } catch (err) {
     fill(page, el("h1", {}, "Network not found"));
     say(page, "error", err.message);
+    return;
+  }
+  try {
+    directory = await api("GET", `/networks/${slug}/spaces`);
+  } catch (err) {
+    // A guest (a space shared with their network) or an outside facilitator: one clear message.
+    fill(page, el("h1", {}, network.name),
+      el("p", {}, `${network.name} hosts spaces you take part in; its other spaces are for its own members.`),
+      el("p", {}, el("a", { href: "/" }, "Back to My spaces")));
     return;
   }
   document.title = `${network.name} · Affinity Federation`;
@@ -287,12 +308,17 @@ async function main() {
   fill(page,
     el("h1", {}, network.name),
     el("p", { class: "muted" }, `${network.kind} · ${network.my_role ? `your role: ${network.my_role}` : "you are not a member of this network"}`),
-    network.description ? el("p", {}, network.description) : null,
+    network.description ? el("p", { class: "description" }, linkify(network.description)) : null,
+    el("p", {}, el("a", { href: `/networks/${slug}/library`, id: "network-library-link" }, "Resource library")),
     el("h2", {}, "Spaces"),
     directory.items.length ? tree(directory.items) : el("p", { class: "muted" }, "No spaces yet."));
   const canSeePeople = isAdmin || network.my_role === "facilitator";
   const roster = canSeePeople ? await api("GET", `/networks/${slug}/members`) : null;
-  if (canSeePeople) page.append(createSpaceForm(directory.items, roster, me));
+  const facilitates = directory.items.some((s) => s.my_role === "facilitator");
+  if (isAdmin || (canSeePeople && facilitates)) page.append(createSpaceForm(directory.items, roster, me, isAdmin));
+  if (network.my_role || me.is_operator) page.append(directorySection(slug));
+  if (network.my_role || me.is_operator) page.append(await proposalsSection(slug, directory.items, roster, me, isAdmin));
+  if (isAdmin) page.append(await publicDirectoryAdmin(slug, directory.items), await facilitatorsSection(slug));
   if (isAdmin) {
     const [templates, catalogue, compliance, shares] = await Promise.all([
       api("GET", `/networks/${slug}/templates`), api("GET", "/policy/parameters"), api("GET", `/networks/${slug}/compliance`),
@@ -300,6 +326,7 @@ async function main() {
     ]);
     page.append(templatesSection(templates, catalogue), sharesSection(shares), complianceSection(compliance),
       peopleSection(roster, me));
+    page.append(el("p", { class: "card" }, el("a", { href: `/networks/${slug}/insights` }, "Insights: engagement by program year and kind")));
   }
 }
 

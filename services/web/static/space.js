@@ -1,21 +1,26 @@
 // A space: what it is, how it runs (policy, editable by facilitators), who belongs, requests, chat.
 import {
-  JOIN_MODES, act, api, describeBound, el, fill, label, say, showApiError, showValue,
+  JOIN_MODES, act, api, describeBound, el, fill, label, linkify, say, showApiError, showValue,
 } from "/static/app.js";
+import { archiveSection, emailInvitationsSection } from "/static/space_growing.js";
 import { ChatRoom } from "/static/chat.js";
+import { meetingsSection } from "/static/meetings.js";
+import { librarySection } from "/static/library.js";
 
 const page = document.getElementById("page");
 const spaceId = page.dataset.space;
 
-function header(space, network) {
+function header(space, network, parent) {
   return [
     el("p", { class: "small" }, el("a", { href: `/networks/${space.network}` }, network ? network.name : space.network),
-      space.path.length ? " › …" : ""),
+      space.path.length > 1 || (space.path.length && !parent) ? " › …" : "",
+      // Breadcrumbs name the parent (when the viewer may see it).
+      parent ? [" › ", el("a", { href: `/spaces/${parent.id}` }, parent.name)] : ""),
     el("h1", {}, space.name),
     el("p", {}, el("span", { class: "badge" }, space.kind), " ",
       space.visibility === "unlisted" ? el("span", { class: "badge warn" }, "unlisted") : null, " ",
       el("span", { class: "muted small" }, JOIN_MODES[space.join_mode] || space.join_mode)),
-    space.description ? el("p", {}, space.description) : null,
+    space.description ? el("p", { class: "description" }, linkify(space.description)) : null,
     space.kind === "identity"
       ? el("p", { class: "small muted" }, "This is an identity space: who belongs is visible only to its members and facilitators.")
       : null,
@@ -34,6 +39,11 @@ function membershipActions(space, area) {
     box.append(el("span", { class: "badge ok" }, space.my_role === "facilitator" ? "You facilitate this space" : "You are a member"), leave);
   } else if (space.my_status === "banned") {
     box.append(el("span", { class: "badge bad" }, "You cannot join this space"));
+  } else if (space.archived_at) {
+    box.append(el("span", { class: "badge warn" }, "Archived: read-only"));
+  } else if (space.join_mode === "invite" && space.my_status !== "invited") {
+    // No Join button that the server would refuse.
+    box.append(el("span", { class: "muted" }, "By invitation only: ask one of its facilitators to invite you."));
   } else {
     const text = space.join_mode === "request" ? "Ask to join" : "Join this space";
     const join = el("button", { type: "button" }, text);
@@ -185,111 +195,22 @@ function requestsSection(requests, area) {
   return section;
 }
 
-// --- Meetings ---------------------------------------------------------------------------------
-
-const COMMON_COMPONENTS = ["quote", "story", "reflection"];
-const MEETING_KINDS = { virtual: "Virtual", in_person: "In person" };
-
-function when(iso) {
-  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-}
-
-function meetingItem(m) {
-  const where = m.kind === "virtual"
-    ? (m.join_url ? el("a", { href: m.join_url, rel: "noopener noreferrer", target: "_blank" }, "Join link") : null)
-    : (m.location ? el("span", { class: "small" }, m.location) : null);
-  return el("li", { class: "meeting" },
-    el("strong", {}, m.title), " ",
-    el("time", { datetime: m.starts_at }, when(m.starts_at)), " ",
-    el("span", { class: "badge" }, MEETING_KINDS[m.kind] || m.kind), " ",
-    el("span", { class: "muted small" }, `${m.duration_minutes} min`), " ",
-    where,
-    m.components.length ? el("p", { class: "small muted" }, "Agenda: ", m.components.join(", ")) : null);
-}
-
-function scheduleForm(meetings, section) {
-  const required = new Set(meetings.required_components);
-  const known = [...new Set([...COMMON_COMPONENTS, ...meetings.required_components])];
-  const boxes = known.map((c) => {
-    const id = `agenda-${c}`;
-    const box = el("input", { type: "checkbox", id, value: c, checked: required.has(c) });
-    return { box, node: el("label", { for: id, class: "inline" }, box, " ", c, required.has(c) ? el("span", { class: "hint" }, " (required)") : null) };
-  });
-  const kind = el("select", { id: "meeting-kind" }, Object.entries(MEETING_KINDS).map(([v, text]) => el("option", { value: v }, text)));
-  const title = el("input", { id: "meeting-title", maxlength: 200, required: true });
-  const starts = el("input", { id: "meeting-starts", type: "datetime-local", required: true });
-  const duration = el("input", { id: "meeting-duration", type: "number", min: 5, max: 1440, value: 60 });
-  const place = el("input", { id: "meeting-place", maxlength: 2000, placeholder: "https://…" });
-  const placeLabel = el("label", { for: "meeting-place" }, "Join link (members only)");
-  kind.addEventListener("change", () => {
-    const virtual = kind.value === "virtual";
-    placeLabel.textContent = virtual ? "Join link (members only)" : "Location";
-    place.placeholder = virtual ? "https://…" : "Where you meet";
-  });
-  const extra = el("input", { id: "meeting-extra", placeholder: "check-in, closing" });
-  const button = el("button", { type: "submit" }, "Schedule");
-  const form = el("form", {
-    novalidate: true,
-    onsubmit: async (event) => {
-      event.preventDefault();
-      if (!starts.value) {
-        say(section, "error", "Choose the date and time of the meeting.");
-        return;
-      }
-      const components = [
-        ...boxes.filter((b) => b.box.checked).map((b) => b.box.value),
-        ...extra.value.split(",").map((x) => x.trim()).filter(Boolean),
-      ];
-      const body = {
-        kind: kind.value,
-        title: title.value,
-        starts_at: new Date(starts.value).toISOString(),
-        duration_minutes: Number(duration.value || 60),
-        components,
-      };
-      if (place.value.trim()) body[kind.value === "virtual" ? "join_url" : "location"] = place.value.trim();
-      button.disabled = true;
-      try {
-        await api("POST", `/spaces/${spaceId}/meetings`, body);
-        say(section, "success", "Meeting scheduled.");
-        setTimeout(() => location.reload(), 800);
-      } catch (err) {
-        showApiError(section, err);
-      } finally {
-        button.disabled = false;
-      }
-    },
-  },
-  el("label", { for: "meeting-kind" }, "Kind"), kind,
-  el("label", { for: "meeting-title" }, "Title"), title,
-  el("label", { for: "meeting-starts" }, "Date and time"), starts,
-  el("label", { for: "meeting-duration" }, "Duration (minutes)"), duration,
-  placeLabel, place,
-  el("fieldset", {}, el("legend", {}, "Agenda"), boxes.map((b) => b.node),
-    el("label", { for: "meeting-extra" }, "Other components (comma-separated short words)"), extra),
-  el("p", {}, button));
-  return el("details", {}, el("summary", {}, "Schedule a meeting"), form);
-}
-
-function meetingsSection(meetings) {
-  const section = el("section", { class: "card", id: "meetings" }, el("h2", {}, "Meetings"));
-  section.append(meetings.items.length
-    ? el("ul", {}, meetings.items.map(meetingItem))
-    : el("p", { class: "muted" }, "No upcoming meetings."));
-  if (meetings.required_components.length) {
-    section.append(el("p", { class: "small muted" }, "Every agenda includes: ", meetings.required_components.join(", "), "."));
-  }
-  if (meetings.can_schedule) section.append(scheduleForm(meetings, section));
-  return section;
-}
-
-function chatSection(space, names, canPost) {
+function chatSection(space, names, canPost, me, canModerate) {
   const log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Chat messages" });
   const status = el("div", { class: "status", role: "status" });
   const input = el("input", { "aria-label": "Message", maxlength: 4000, placeholder: canPost ? "Write a message…" : "Only facilitators post here", disabled: !canPost });
   const form = el("form", {}, input, el("button", { type: "submit", disabled: !canPost }, "Send"));
   const section = el("section", { class: "card", id: "chat" }, el("h2", {}, "Chat"), el("div", { class: "chat" }, log, status, form));
-  const room = new ChatRoom({ space: space.id, log, status, form, input, names });
+  const onMute = async (account, name) => {
+    if (!confirm(`Mute ${name}? They can still read this chat (and its sub-spaces' chats) but not post.`)) return;
+    try {
+      await api("PUT", `/spaces/${space.id}/mutes/${account}`);
+      room.setStatus(`${name} is muted here.`);
+    } catch (err) {
+      room.setStatus(err.message, true);
+    }
+  };
+  const room = new ChatRoom({ space: space.id, log, status, form, input, names, me, canModerate, onMute });
   return { section, room };
 }
 
@@ -321,18 +242,21 @@ async function main() {
     fold.append(...policy_.childNodes);
     policy_.replaceChildren(fold);
   }
-  fill(page, header(space, network), actions);
+  const parent = space.parent_id ? await api("GET", `/spaces/${space.parent_id}`).catch(() => null) : null;
+  fill(page, header(space, network, parent), actions);
   const names = new Map();
   let members = null;
   if (isMember) {
     members = await api("GET", `/spaces/${spaceId}/members`);
     for (const m of members.items) names.set(m.account_id, m.display_name);
     const canPost = policy.settings["chat.posting"] !== "facilitators" || isFacilitator;
-    const { section, room } = chatSection(space, names, canPost);
+    const { section, room } = chatSection(space, names, canPost, me.id, isFacilitator);
     page.append(section);
     const history = await api("GET", `/spaces/${spaceId}/messages?limit=1`);
     room.lastSeq = Math.max(0, history.head - 50); // show the last 50, then everything new
+    if (history.muted) room.showMuted();
     room.connect();
+    page.append(await librarySection({ path: `/spaces/${spaceId}/resources`, space: spaceId, heading: "Library", searchable: true }));
   }
   if (canEdit) {
     try {
@@ -343,11 +267,13 @@ async function main() {
   }
   if (isMember || canEdit) {
     try {
-      page.append(meetingsSection(await api("GET", `/spaces/${spaceId}/meetings`)));
+      page.append(meetingsSection(spaceId, await api("GET", `/spaces/${spaceId}/meetings`), { isMember }));
     } catch { /* not allowed to see the schedule: nothing to show */ }
   }
   page.append(policy_, subspacesSection(space, hierarchy, canEdit));
   if (isAdmin) page.append(shareForm(space, await api("GET", "/networks")));
+  if (canEdit) page.append(await emailInvitationsSection(space));
+  if (isAdmin) page.append(archiveSection(space));
   if (members) page.append(membersSection(members));
 }
 

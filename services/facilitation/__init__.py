@@ -1,0 +1,1 @@
+"""Facilitators: outside facilitators, training records, compensation, the network's Facilitators page."""

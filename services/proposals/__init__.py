@@ -1,0 +1,1 @@
+"""Proposals for new groups: any member proposes, the network's admins decide."""

@@ -1,0 +1,1 @@
+"""Resource libraries of spaces and networks: links and files (issue 11)."""

@@ -1,0 +1,1 @@
+"""Full-text search over the chat messages and resources a caller may read (issue 11)."""

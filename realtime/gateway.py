@@ -4,7 +4,8 @@ Handshake: a foreign ``Origin`` is refused (HTTP 403) — cross-site websocket h
 Then the socket is authenticated by what the handshake carried (session cookie, Authorization
 header) or by a first ``auth`` frame within ``auth_timeout`` seconds, else closed with 4401.
 Frames are handled in order per socket; replies and fan-out go through the socket's bounded
-queue (see :mod:`realtime.connection`).
+queue (see :mod:`realtime.connection`), or straight to its transport where the server offers a
+frame sink (:mod:`realtime.transport`). Send limits are per account (:meth:`Hub.bucket`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from realtime.protocol import (
     decode_client,
     encode,
 )
+from realtime.wire import EXTENSION, FrameSink
 
 log = logging.getLogger("affinity.realtime")
 
@@ -69,7 +71,9 @@ class GatewayConfig:
     max_frame_chars: int = 16_384
     max_body_chars: int = 4000
     send_queue_limit: int = 1024
+    """Frames waiting for one socket before it is closed with 4408 (a slow reader)."""
     send_rate: float = 10.0
+    """Sends (and other limited actions) per second per account, across its sockets."""
     send_burst: int = 30
     typing_interval: float = 1.0
     max_subscriptions: int = 500
@@ -104,7 +108,9 @@ class Gateway:
         self.access = access
         self.broker = broker
         self.config = config or GatewayConfig()
-        self.hub = Hub(store, broker, observer=observer)
+        self.hub = Hub(
+            store, broker, observer=observer, send_rate=self.config.send_rate, send_burst=self.config.send_burst
+        )
         self._revalidator: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
         self._rechecking: asyncio.Task[None] | None = None
@@ -182,9 +188,13 @@ class Gateway:
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER, "reason": "try again later"})
             return
-        cfg = self.config
+        sink: FrameSink | None = (scope.get("extensions") or {}).get(EXTENSION)
         conn = Connection(
-            send, identity, limit=cfg.send_queue_limit, send_rate=cfg.send_rate, send_burst=cfg.send_burst
+            send,
+            identity,
+            limit=self.config.send_queue_limit,
+            sends=self.hub.bucket(identity.account_id),
+            sink=sink,
         )
         self.hub.connections.add(conn)
         self.hub.observer.connections(1)
@@ -192,6 +202,7 @@ class Gateway:
             await self._serve(conn, receive)
         finally:
             conn.stop()
+            self.hub.release(conn.sends)
             self.hub.connections.discard(conn)
             self.hub.observer.connections(-1)
             for space in list(conn.subs):
@@ -362,7 +373,9 @@ class Gateway:
             raise _Refused("insufficient_scope", "This token is read-only; use a token with scope 'write'.", frame.key)
         if not conn.sends.take():
             raise _Refused(
-                "rate_limited", f"Slow down: at most {cfg.send_rate:g} messages per second; resend this key.", frame.key
+                "rate_limited",
+                f"Slow down: at most {cfg.send_rate:g} messages per second per account; resend this key.",
+                frame.key,
             )
         try:
             result = await self.store.append(frame.space, conn.identity.account_id, frame.key, frame.body)
@@ -501,7 +514,11 @@ class Gateway:
         allowed = await self.access.readable(sorted(pairs))
         for conn in list(self.hub.connections):
             for space in list(conn.subs):
-                if (conn.identity.account_id, space) not in allowed:
+                pair = (conn.identity.account_id, space)
+                # Only what was asked: a socket that subscribed while the query ran was checked
+                # by its subscribe (dropping it here was a bug: ~1 % of a 1,000-socket room that
+                # joined during a re-check silently got nothing more).
+                if pair in pairs and pair not in allowed:
                     conn.subs.pop(space)
                     self.hub.leave(conn, space)
                     conn.offer(

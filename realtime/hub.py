@@ -7,7 +7,14 @@ is delivered at once; anything else (wake-ups from other nodes, a gap) makes the
 lacks from the store in one snapshot: deletions first, then messages in seq order. So every
 socket sees changes in an order where the highest ``version`` it has seen, together with its
 last ``seq``, is a safe resume point (docs/realtime.md, "Resuming"). A message frame is encoded
-once per room and the same string is queued on every socket.
+once per room, framed once (:class:`realtime.wire.Outgoing`), and the same bytes go to every
+socket; the fan-out loop writes them synchronously where the server offers a frame sink.
+
+Send limits are per account on this node (:meth:`Hub.bucket`): every socket of an account draws
+from one bucket, which outlives its sockets (reconnecting does not refill it). With several
+nodes, each node tells the others through the broker what its accounts spent
+(:class:`realtime.brokers.Spent`, batched every ``SPENT_EVERY`` seconds) and charges it to its own
+buckets, so an account's sustained rate is held to the limit across nodes.
 
 Presence has a lifetime: each node publishes a heartbeat; entries of a node not heard from for
 ``presence_ttl`` seconds (a crashed process) expire, and a node shutting down says so.
@@ -35,17 +42,22 @@ from realtime.brokers import (
     Recheck,
     Removed,
     Resync,
+    Spent,
     TypingSignal,
     Wake,
 )
-from realtime.connection import Connection
+from realtime.connection import Connection, Subscription, TokenBucket
 from realtime.interfaces import MessageStore, StoredMessage
 from realtime.protocol import Deleted, Edited, MessageFrame, Presence, TypingFrame, encode
 from realtime.protocol import Purged as PurgedFrame
+from realtime.wire import Outgoing
 
 log = logging.getLogger("affinity.realtime")
 
 CATCH_UP_PAGE = 500
+
+SPENT_EVERY = 0.2
+"""Seconds between a node's reports of what its accounts spent (per-account send limit)."""
 
 
 @dataclass
@@ -92,7 +104,8 @@ class Room:
     """A space's room as seen by this node."""
 
     space: uuid.UUID
-    members: set[Connection] = field(default_factory=set)
+    members: dict[Connection, Subscription] = field(default_factory=dict)
+    """This node's sockets subscribed to the room, each with its subscription (no lookup per delivery)."""
     delivered: int | None = None
     version: int = 0
     pending: int = 0
@@ -108,7 +121,15 @@ class Room:
 class Hub:
     """This node's rooms and the bridge between the broker and local sockets."""
 
-    def __init__(self, store: MessageStore, broker: Broker, *, observer: Observer | None = None) -> None:
+    def __init__(
+        self,
+        store: MessageStore,
+        broker: Broker,
+        *,
+        observer: Observer | None = None,
+        send_rate: float = 10.0,
+        send_burst: int = 30,
+    ) -> None:
         self.store = store
         self.broker = broker
         self.node = uuid.uuid4().hex[:12]
@@ -122,6 +143,53 @@ class Hub:
         """Nodes whose presence expired; a heartbeat from one of them asks it to re-announce."""
         self.on_recheck: Callable[[], None] = lambda: None
         """Re-check live subscriptions against current access (the gateway sets it)."""
+        self.send_rate = send_rate
+        self.send_burst = send_burst
+        self.buckets: dict[uuid.UUID, TokenBucket] = {}
+        """Account -> its send bucket on this node (all its sockets share it; outlives them)."""
+        self._spenders: dict[uuid.UUID, TokenBucket] = {}
+        self._spent_timer: asyncio.TimerHandle | None = None
+
+    # --- per-account send limit ---------------------------------------------------------------
+
+    def bucket(self, account: uuid.UUID) -> TokenBucket:
+        """The account's send bucket on this node, for a new socket (release it when the socket ends)."""
+        bucket = self._bucket(account)
+        bucket.users += 1
+        return bucket
+
+    def release(self, bucket: TokenBucket) -> None:
+        """A socket using ``bucket`` ended (the bucket stays until it is full again and unused)."""
+        bucket.users -= 1
+
+    def _bucket(self, account: uuid.UUID) -> TokenBucket:
+        bucket = self.buckets.get(account)
+        if bucket is None:
+            bucket = self.buckets[account] = TokenBucket(
+                self.send_rate, self.send_burst, on_first_spend=lambda b: self._spending(account, b)
+            )
+        return bucket
+
+    def _spending(self, account: uuid.UUID, bucket: TokenBucket) -> None:
+        if not self.seen:
+            bucket.spent = 0  # no other node known: nothing to report
+            return
+        self._spenders[account] = bucket
+        if self._spent_timer is None:
+            with contextlib.suppress(RuntimeError):
+                self._spent_timer = asyncio.get_running_loop().call_later(SPENT_EVERY, self._report_spent)
+
+    def _report_spent(self) -> None:
+        self._spent_timer = None
+        spenders, self._spenders = self._spenders, {}
+        spent = {account: n for account, bucket in spenders.items() if (n := bucket.drain_spent())}
+        if spent:
+            self.broker.publish(Spent(self.node, spent))
+
+    def forget_idle_buckets(self) -> None:
+        """Drop buckets no socket uses that are full again (remembering them changes nothing)."""
+        for account in [a for a, b in self.buckets.items() if b.idle()]:
+            del self.buckets[account]
 
     # --- membership of rooms ------------------------------------------------------------------
 
@@ -129,7 +197,7 @@ class Hub:
         room = self.rooms.get(space)
         if room is None:
             room = self.rooms[space] = Room(space)
-        room.members.add(conn)
+        room.members[conn] = conn.subs[space]
         account = conn.identity.account_id
         count = room.local.get(account, 0)
         room.local[account] = count + 1
@@ -141,7 +209,7 @@ class Hub:
         room = self.rooms.get(space)
         if room is None or conn not in room.members:
             return
-        room.members.discard(conn)
+        del room.members[conn]
         account = conn.identity.account_id
         count = room.local.get(account, 0) - 1
         if count <= 0:
@@ -205,23 +273,30 @@ class Hub:
             self._catch_up(room)
 
     def _deliver(self, room: Room, message: StoredMessage) -> None:
-        room.delivered = message.seq
+        room.delivered = seq = message.seq
         room.version = max(room.version, message.version)
-        frame = encode(message_frame(message))
-        space, seq = message.space_id, message.seq
-        for conn in room.members:
-            conn.deliver(space, seq, frame)
+        frame = Outgoing.of(message_frame(message))
+        data = frame.data
+        # The hot loop (once per socket per message): the common case — a live subscription, a
+        # socket whose transport takes data — is one comparison and one write; everything else
+        # (replaying, queued, closed, ASGI) goes through Connection.deliver_to.
+        for conn, sub in room.members.items():
+            if conn.direct and not sub.replaying and seq > sub.last_seq:
+                sub.last_seq = seq
+                conn.write(data)
+            else:
+                conn.deliver_to(sub, seq, frame)
         self.observer.delivered(len(room.members))
 
     def _deliver_changed(self, room: Room, message: StoredMessage) -> None:
         room.version = max(room.version, message.version)
-        frame = encode(change_frame(message))
+        frame = Outgoing.of(change_frame(message))
         for conn in room.members:
             conn.deliver_unordered(room.space, frame)
 
     def _deliver_deleted(self, room: Room, seq: int, version: int) -> None:
         room.version = max(room.version, version)
-        frame = encode(Deleted(space=room.space, seq=seq, version=version or None))
+        frame = Outgoing.of(Deleted(space=room.space, seq=seq, version=version or None))
         for conn in room.members:
             conn.deliver_unordered(room.space, frame)
 
@@ -283,13 +358,13 @@ class Hub:
         elif isinstance(event, Purged):
             room = self.rooms.get(event.space)
             if room is not None:
-                frame = encode(PurgedFrame(space=event.space, before=event.before))
+                frame = Outgoing.of(PurgedFrame(space=event.space, before=event.before))
                 for conn in room.members:
                     conn.deliver_unordered(event.space, frame)
         elif isinstance(event, TypingSignal):
             room = self.rooms.get(event.space)
             if room is not None:
-                frame = encode(TypingFrame(space=event.space, account=event.account))
+                frame = Outgoing.of(TypingFrame(space=event.space, account=event.account))
                 for conn in room.members:
                     if conn.identity.account_id != event.account:
                         conn.deliver_unordered(event.space, frame)
@@ -309,6 +384,10 @@ class Hub:
                 self._expire(event.node)
         elif isinstance(event, Recheck):
             self.on_recheck()
+        elif isinstance(event, Spent):
+            if event.node != self.node:
+                for account, n in event.spent.items():
+                    self._bucket(account).charge(n)
         elif isinstance(event, Resync):
             for room in self.rooms.values():
                 room.pending = 1 << 62
@@ -328,6 +407,7 @@ class Hub:
         while True:
             self.broker.publish(Heartbeat(self.node))
             self.sweep(ttl)
+            self.forget_idle_buckets()
             await asyncio.sleep(heartbeat)
 
     def sweep(self, ttl: float) -> None:
@@ -360,7 +440,11 @@ class Hub:
         if room.presence_timer is None:
             with contextlib.suppress(RuntimeError):
                 loop = asyncio.get_running_loop()
-                room.presence_timer = loop.call_later(self.presence_delay, self._flush_presence, room)
+                # A presence frame lists everyone online, so a join storm in a big room costs
+                # members x frame size per flush: batch longer the bigger the room (0.2 s up to
+                # 100 sockets here, +0.2 s per further 100, at most 2 s).
+                delay = self.presence_delay * min(10, max(1, len(room.members) // 100))
+                room.presence_timer = loop.call_later(delay, self._flush_presence, room)
 
     def _presence(self, event: PresenceSignal) -> None:
         if event.node != self.node:
@@ -386,7 +470,7 @@ class Hub:
         room.presence_timer = None
         if self.rooms.get(room.space) is not room:
             return
-        frame = encode(Presence(space=room.space, online=sorted(room.online)))
+        frame = Outgoing.of(Presence(space=room.space, online=sorted(room.online)))
         for conn in room.members:
             conn.deliver_unordered(room.space, frame)
 

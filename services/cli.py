@@ -137,6 +137,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
             uvicorn.run(create_app(settings), **_server_options(settings))
 
 
+WS_PROTOCOL = "realtime.transport:FrameSinkProtocol"
+"""uvicorn's ``ws`` option for every way of serving (docs/performance.md has the comparison)."""
+
+
 def _server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn options for every way of serving (measured in bench/ws_fanout.py, docs/performance.md)."""
     return {
@@ -149,9 +153,11 @@ def _server_options(settings: Settings) -> dict[str, Any]:
         "forwarded_allow_ips": ",".join(settings.trusted_proxies),
         "timeout_graceful_shutdown": 10,
         "backlog": 4096,
-        # The sans-I/O websockets implementation, without per-message compression: compression
-        # costs ~50 KiB per idle socket and CPU on every frame, and chat frames are small.
-        "ws": "websockets-sansio",
+        # uvicorn's sans-I/O websockets implementation plus a frame sink, so a chat room's frame
+        # is written to each socket without per-socket encoding (realtime/transport.py); no
+        # per-message compression: it costs ~50 KiB per idle socket and CPU on every frame, and
+        # chat frames are small.
+        "ws": WS_PROTOCOL,
         "ws_per_message_deflate": False,
         "ws_max_size": 65536,
     }

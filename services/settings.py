@@ -59,6 +59,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     environment: Literal["development", "production", "test"] = "development"
     metrics_multiprocess_dir: Path | None = None
     """Folder where worker processes share Prometheus counters (set by `serve --workers N`)."""
+    # Chat websocket limits (realtime/gateway.py, docs/realtime.md)
+    chat_send_rate: int = 10
+    """Websocket sends (and edits, deletions, history pages) per second per account, all its sockets together."""
+    chat_send_burst: int = 30
+    """Sends an account may make at once before the rate applies."""
+    chat_send_queue: int = 1024
+    """Frames waiting for one socket before it is closed with 4408 (a client that reads too slowly)."""
     # Identity (services/identity)
     session_lifetime_hours: int = 336
     """How long a web session lasts after sign-in (14 days by default)."""
@@ -156,6 +163,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         take(PREFIX + "COOKIE_SECURE", "cookie_secure", _parse_bool)
         take(PREFIX + "ENVIRONMENT", "environment", _choice("development", "production", "test"))
         take("PROMETHEUS_MULTIPROC_DIR", "metrics_multiprocess_dir", Path)
+        take(PREFIX + "CHAT_SEND_RATE", "chat_send_rate", _int_between(1, 10_000))
+        take(PREFIX + "CHAT_SEND_BURST", "chat_send_burst", _int_between(1, 100_000))
+        take(PREFIX + "CHAT_SEND_QUEUE", "chat_send_queue", _int_between(16, 1_000_000))
         take(PREFIX + "SESSION_LIFETIME_HOURS", "session_lifetime_hours", _int_between(1, 24 * 90))
         take(PREFIX + "LOGIN_MAX_FAILURES", "login_max_failures", _int_between(1, 1000))
         take(PREFIX + "LOGIN_FAILURE_WINDOW_MINUTES", "login_failure_window_minutes", _int_between(1, 24 * 60))

@@ -84,7 +84,15 @@ class Recheck(_Event, tag="a"):
     and is committed: every node re-checks its live subscriptions now."""
 
 
-Event = Wake | Removed | Purged | TypingSignal | PresenceSignal | Heartbeat | Probe | Gone | Resync | Recheck
+class Spent(_Event, tag="s"):
+    """Sends (and other rate-limited actions) ``node`` allowed per account since its last report:
+    every other node charges them to its own bucket for the account (per-account send limit)."""
+
+    node: str
+    spent: dict[uuid.UUID, int]
+
+
+Event = Wake | Removed | Purged | TypingSignal | PresenceSignal | Heartbeat | Probe | Gone | Resync | Recheck | Spent
 Handler = Callable[[Event], None]
 
 _encoder = msgspec.json.Encoder()

@@ -48,6 +48,16 @@ class Authenticator:
         async with self.sessionmaker() as own, own.begin():
             return await self._resolve(own, headers, cookies)
 
+    async def principal_of(self, scope: Mapping[str, Any]) -> Principal | None:
+        """The principal an ASGI scope's credentials stand for (own short transaction), or None
+        (the websocket gateway, which runs before the middleware, uses this)."""
+        headers = _headers(scope)
+        cookies = _cookies(headers)
+        if not self.presents_credentials(headers, cookies):
+            return None
+        principal, _ = await self.authenticate(headers, cookies)
+        return principal
+
     async def _resolve(
         self, session: AsyncSession, headers: Mapping[str, str], cookies: Mapping[str, str]
     ) -> tuple[Principal | None, str | None]:
@@ -70,7 +80,7 @@ class Authenticator:
         return None, None
 
 
-def _headers(scope: Scope) -> dict[str, str]:
+def _headers(scope: Scope | Mapping[str, Any]) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
 
 

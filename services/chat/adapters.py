@@ -33,9 +33,12 @@ class ChatAuthenticator:
         return _identity(principal)
 
     async def from_scope(self, scope: Mapping[str, Any]) -> Identity | None:
-        # The authentication middleware already resolved the handshake's cookie or header.
-        principal = scope.get("user")
-        return _identity(principal) if isinstance(principal, Principal) else None
+        if "user" in scope:
+            # The authentication middleware already resolved the handshake's cookie or header.
+            principal = scope["user"]
+            return _identity(principal) if isinstance(principal, Principal) else None
+        # /ws skips the middleware (services.app.AffinityApp): resolve the handshake here.
+        return _identity(await self._authenticator.principal_of(scope))
 
 
 def _identity(principal: Principal | None) -> Identity | None:

@@ -113,14 +113,21 @@ class ChatMemberController(Controller):
         return await service.mark_read(db_session, principal, space_id, data.seq)
 
 
+async def serve_websocket(state: State, scope: Any, receive: Any, send: Any) -> None:
+    """Hand a ``/ws`` connection to the chat gateway (protocol: docs/realtime.md).
+
+    The app calls this before its middleware (``services.app.AffinityApp``), so the gateway
+    authenticates the handshake itself (``ChatAuthenticator.from_scope``)."""
+    chat = getattr(state, "chat", None)
+    if chat is None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1013})  # try again later
+        return
+    await chat.gateway(scope, receive, send)
+
+
 @asgi("/ws", opt={"public": True}, include_in_schema=False, copy_scope=False)
 async def websocket_gateway(scope: Scope, receive: Receive, send: Send) -> None:
-    """The chat websocket (protocol: docs/realtime.md)."""
+    """The chat websocket as a Litestar route: answers plain HTTP requests to /ws (426)."""
     raw: Any = scope
-    chat = getattr(raw["app"].state, "chat", None)
-    if chat is None:
-        out: Any = send
-        if raw["type"] == "websocket":
-            await out({"type": "websocket.close", "code": 1013})  # try again later
-        return
-    await chat.gateway(raw, receive, send)
+    await serve_websocket(raw["app"].state, raw, receive, send)

@@ -126,12 +126,16 @@ class ChatRuntime:
 async def start_chat(state: Any, settings: Settings) -> ChatRuntime:
     """Build and start the chat machinery; register the broker's readiness check.
 
-    Tests may set ``state.gateway_config`` (a :class:`GatewayConfig`) before start-up to use
-    other limits.
+    The send limit and queue bound come from ``settings`` (``AFFINITY_CHAT_SEND_*``); tests may
+    set ``state.gateway_config`` (a :class:`GatewayConfig`) before start-up to use other limits.
     """
     engine: AsyncEngine = state.engine
     metrics = state.metrics
-    config: GatewayConfig = getattr(state, "gateway_config", None) or GatewayConfig()
+    config: GatewayConfig = getattr(state, "gateway_config", None) or GatewayConfig(
+        send_rate=float(settings.chat_send_rate),
+        send_burst=settings.chat_send_burst,
+        send_queue_limit=settings.chat_send_queue,
+    )
     if not config.allowed_origins:
         config = GatewayConfig(**{**config.__dict__, "allowed_origins": allowed_origins(settings)})
     broker = make_broker(settings)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtime.gateway import GatewayConfig
 from services.app import create_app
+from services.cli import WS_PROTOCOL
 from services.settings import Settings
 from tests.factories import add_member, add_space_member, make_account, make_network, make_space, make_token
 
@@ -39,7 +40,7 @@ def free_port() -> int:
 class ServerThread:
     """A real uvicorn server running ``create_app(settings)`` on its own loop in a thread."""
 
-    def __init__(self, settings: Settings, *, config: GatewayConfig | None = None, ws: str = "websockets") -> None:
+    def __init__(self, settings: Settings, *, config: GatewayConfig | None = None, ws: str = WS_PROTOCOL) -> None:
         self.port = free_port()
         self.app = create_app(msgspec.structs.replace(settings, port=self.port))
         if config is not None:

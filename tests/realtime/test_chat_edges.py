@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtime.gateway import GatewayConfig
 from services.chat.runtime import purge_expired
+from services.cli import WS_PROTOCOL
 from services.persistence.models import Message
 from services.settings import Settings
 from tests.factories import bearer
@@ -181,12 +182,13 @@ async def test_send_rate_limit(settings: Settings, room: Room, clients, db_sessi
         srv.stop()
 
 
-@pytest.mark.parametrize("ws", ["websockets", "websockets-sansio"])
+@pytest.mark.parametrize("ws", ["websockets", "websockets-sansio", WS_PROTOCOL])
 async def test_a_slow_socket_is_closed_4408_and_never_delays_others(
     settings: Settings, room: Room, clients, ws: str
 ) -> None:
-    # Both uvicorn websocket implementations: the legacy one (tests' default) suspends in send
-    # while draining; the sans-I/O one (what `affinity serve` runs) waits for the transport.
+    # Three uvicorn websocket implementations: the legacy one suspends in send while draining;
+    # the sans-I/O one waits for the transport; the frame sink (what `affinity serve` runs)
+    # writes fan-out frames directly and queues them while the transport is paused.
     config = GatewayConfig(send_rate=10_000, send_burst=10_000, send_queue_limit=32)
     srv = ServerThread(broker_settings(settings, "memory"), config=config, ws=ws).start()
     try:

@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -48,6 +48,7 @@ from services.resources.repository import Owner
 from services.resources.schemas import FileInfo, LinkCreate, ResourceOut, ResourcePage, ResourcePatch
 from services.resources.sniff import sniff
 from services.spaces import access
+from services.spaces.governing import members_may_post
 from services.storage import BlobStore, UploadTooLarge, key_for, spool
 
 log = logging.getLogger("affinity.resources")
@@ -81,10 +82,13 @@ async def space_library(session: AsyncSession, actor: Actor, space_id: uuid.UUID
     ctx = await access.load(session, actor, space_id)
     if not can_read_space_resources(ctx.who, ctx.facts):
         raise access.not_found(space_id)
+    # Adding follows chat posting, which reads the *governing* chat.posting (one path for it).
+    may_post = (await members_may_post(session, [space_id])).get(space_id, False)
+    posting = replace(ctx.facts, chat_posting="members" if may_post else "facilitators")
     return Library(
         owner=Owner(space_id=space_id),
         account_id=actor.account_id,
-        may_add=can_add_space_resource(ctx.who, ctx.facts),
+        may_add=can_add_space_resource(ctx.who, posting),
         may_pin=can_pin_space_resource(ctx.who, ctx.facts),
         may_change_any=can_change_space_resource(ctx.who, ctx.facts, is_author=False),
         may_change_own=can_change_space_resource(ctx.who, ctx.facts, is_author=True),

@@ -34,8 +34,15 @@ export class ChatRoom {
     this.older = el("button", { type: "button", class: "secondary small older", hidden: true }, "Load earlier messages");
     this.older.addEventListener("click", () => this.loadOlder());
     this.log.prepend(this.older);
+    // Older pages load when the reader scrolls *up* to the top, not on scroll events fired while
+    // the first messages render (the log starts at the top before it is scrolled to the newest,
+    // which loaded every older page on a slow machine).
+    this.lastScrollTop = 0;
     this.log.addEventListener("scroll", () => {
-      if (this.log.scrollTop < 20) this.loadOlder();
+      const top = this.log.scrollTop;
+      const up = top < this.lastScrollTop;
+      this.lastScrollTop = top;
+      if (up && top < 20) this.loadOlder();
     });
     document.addEventListener("visibilitychange", () => this.markRead());
     form.addEventListener("submit", (event) => {

@@ -77,6 +77,12 @@ async def make_database(name: str, messages: int, others: int) -> tuple[str, uui
         token[:10],
         ["read", "write"],
     )
+    # Space members are members of the network (joining a space makes one); a space member who
+    # is not would be an outside facilitator or a removed person, and reads nothing.
+    await db.executemany(
+        "INSERT INTO network_members (network_id, account_id, role) VALUES ($1, $2, 'member')",
+        [(network, member), (network, writer)],
+    )
     spaces = [uuid.uuid4() for _ in range(others + 1)]
     await db.executemany(
         "INSERT INTO spaces (id, network_id, name, kind) VALUES ($1, $2, $3, 'topic')",

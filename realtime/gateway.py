@@ -80,6 +80,10 @@ class GatewayConfig:
     abuse_limit: int = 30
     replay_page: int = 500
     revalidate_every: float = 30.0
+    revalidate_batch: int = 250
+    """Subscriptions asked about per query of a re-check. A node with 5,000 sockets spent ~150 ms
+    of event-loop time deciding them in one piece, a stall every live socket felt; in batches,
+    each await lets the fan-out run between them."""
     presence_heartbeat: float = 10.0
     presence_ttl: float = 30.0
     """A node not heard from for this long (crashed) has its presence entries dropped."""
@@ -511,7 +515,10 @@ class Gateway:
         pairs = {(c.identity.account_id, s) for c in self.hub.connections for s in c.subs}
         if not pairs:
             return
-        allowed = await self.access.readable(sorted(pairs))
+        asked, batch = list(pairs), max(1, self.config.revalidate_batch)
+        allowed: set[tuple[uuid.UUID, uuid.UUID]] = set()
+        for start in range(0, len(asked), batch):
+            allowed |= await self.access.readable(asked[start : start + batch])
         for conn in list(self.hub.connections):
             for space in list(conn.subs):
                 pair = (conn.identity.account_id, space)

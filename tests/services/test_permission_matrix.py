@@ -433,10 +433,23 @@ MATRIX: tuple[Row, ...] = (
     Row("GET", N + "/facilitators", ADMIN, 200, (OUTSIDE, *ADMINS_ONLY)),
     Row("POST", N + "/trainings", ADMIN, 201, (OUTSIDE, *ADMINS_ONLY), TRAINING),
     Row("DELETE", N + "/trainings/{training_id}", ADMIN, 204, (OUTSIDE, *ADMINS_ONLY)),
-    Row("PUT", N + "/compensation/{account_id}", ADMIN, 204, (OUTSIDE, *ADMINS_ONLY), {"compensated": True},
-        use={"account_id": "facilitator_id"}),
-    Row("PUT", S + "/outside-facilitators/{account_id}", ADMIN, 200, (OUTSIDE, *ADMINS_ONLY),
-        use={"account_id": "target_id"}),
+    Row(
+        "PUT",
+        N + "/compensation/{account_id}",
+        ADMIN,
+        204,
+        (OUTSIDE, *ADMINS_ONLY),
+        {"compensated": True},
+        use={"account_id": "facilitator_id"},
+    ),
+    Row(
+        "PUT",
+        S + "/outside-facilitators/{account_id}",
+        ADMIN,
+        200,
+        (OUTSIDE, *ADMINS_ONLY),
+        use={"account_id": "target_id"},
+    ),
     # proposals (services/proposals); the world's proposal is NET_MEMBER's, waiting for their answer
     Row("POST", N + "/proposals", NET_MEMBER, 201, (OTHER_ADMIN, STRANGER, ANON), PROPOSAL),
     Row("GET", N + "/proposals", NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
@@ -532,8 +545,16 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
     hidden = await make_space(db_session, home, name="Hidden", join_mode="invite", visibility="unlisted")
     await add_facilitators(db_session, space, who[FACILITATOR], extra["fac2"])
     outside = await make_account(db_session, name=OUTSIDE)
-    db_session.add(SpaceMember(space_id=space.id, account_id=outside.id, role="facilitator", status="active",
-                               own_standing=True, outside=True))
+    db_session.add(
+        SpaceMember(
+            space_id=space.id,
+            account_id=outside.id,
+            role="facilitator",
+            status="active",
+            own_standing=True,
+            outside=True,
+        )
+    )
     await add_space_member(db_session, space, who[MEMBER])
     await add_space_member(db_session, space, extra["member2"])
     await add_space_member(db_session, space, extra["banned"], status="banned")

@@ -262,3 +262,30 @@ async def due_for_reminder(
         .limit(MAX_LISTED * 20)
     )
     return [(m, s, str(t), at, str(z)) for m, s, t, at, z in rows]
+
+
+async def series_due_for_reminder(
+    session: AsyncSession, windows: Mapping[str, tuple[dt.datetime, dt.datetime]]
+) -> tuple[list[tuple[MeetingSeries, str]], dict[uuid.UUID, list[MeetingSeriesException]]]:
+    """Live series (with their network's time zone) that may have an occurrence in their
+    network's window [start, end), and their exceptions (two queries for every zone)."""
+    if not windows:
+        return [], {}
+    within = or_(
+        *(
+            (Network.time_zone == zone)
+            & (MeetingSeries.last_start >= start - MOVE_MARGIN)
+            & (MeetingSeries.first_start < end + MOVE_MARGIN)
+            for zone, (start, end) in windows.items()
+        )
+    )
+    rows = await session.execute(
+        select(MeetingSeries, Network.time_zone)
+        .join(Space, Space.id == MeetingSeries.space_id)
+        .join(Network, Network.id == Space.network_id)
+        .where(MeetingSeries.cancelled_at.is_(None), within)
+        .order_by(MeetingSeries.first_start, MeetingSeries.id)
+        .limit(MAX_LISTED * 20)
+    )
+    found = [(row, str(zone)) for row, zone in rows]
+    return found, await exceptions_of(session, [r.id for r, _ in found])

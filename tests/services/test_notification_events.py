@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.meetings.reminders import send_reminders
 from services.persistence.engine import create_sessionmaker
-from services.persistence.models import MailOutbox, Meeting, Notification
+from services.persistence.models import MailOutbox, Meeting, MeetingSeries, MeetingSeriesException, Notification
 from tests.factories import (
     add_facilitators,
     add_member,
@@ -153,25 +153,52 @@ async def test_reminders_follow_the_network_day_across_a_daylight_saving_change(
         db_session.add(
             Meeting(id=uuid.uuid4(), space_id=where.id, kind="virtual", title=title, starts_at=at, duration_minutes=60)
         )
+    # A weekly series on Sunday evenings (20:00 local): 26 Oct (EDT), 2 Nov and 9 Nov (EST; skipped)
+    series = MeetingSeries(
+        id=uuid.uuid4(),
+        space_id=space.id,
+        kind="virtual",
+        title="Weekly circle",
+        start_local=dt.datetime(2031, 10, 26, 20),
+        time_zone="America/New_York",
+        rule="FREQ=WEEKLY;COUNT=3",
+        duration_minutes=60,
+        components=[],
+        first_start=dt.datetime(2031, 10, 27, 0, tzinfo=z),
+        last_start=dt.datetime(2031, 11, 10, 1, tzinfo=z),
+    )
+    db_session.add(series)
+    await db_session.flush()
+    db_session.add(
+        MeetingSeriesException(series_id=series.id, original_start=dt.datetime(2031, 11, 10, 1, tzinfo=z), kind="skip")
+    )
     await db_session.commit()
     maker = create_sessionmaker(engine)
     # Saturday 08:59 EDT: New York's reminders are not due; the UTC network's (12:59 there) are
     assert await send_reminders(maker, now=dt.datetime(2031, 11, 1, 12, 59, tzinfo=z), hour=9) == 1
-    # Saturday 09:00 EDT: the whole 25-hour Sunday, not the next 24 hours
-    assert await send_reminders(maker, now=dt.datetime(2031, 11, 1, 13, 0, tzinfo=z), hour=9) == 2
+    # Saturday 09:00 EDT: the whole 25-hour Sunday, not the next 24 hours (two meetings and the
+    # series' occurrence on Sunday evening)
+    assert await send_reminders(maker, now=dt.datetime(2031, 11, 1, 13, 0, tzinfo=z), hour=9) == 3
     assert await send_reminders(maker, now=dt.datetime(2031, 11, 1, 13, 0, tzinfo=z), hour=9) == 0  # a restart
     assert await send_reminders(maker, now=dt.datetime(2031, 11, 2, 3, 0, tzinfo=z), hour=9) == 0  # Sat 23:00
     # Sunday 09:00 is 14:00 UTC now (EST): Monday's meeting then, and only then
     assert await send_reminders(maker, now=dt.datetime(2031, 11, 2, 13, 30, tzinfo=z), hour=9) == 0
     assert await send_reminders(maker, now=dt.datetime(2031, 11, 2, 14, 0, tzinfo=z), hour=9) == 1
     assert await send_reminders(maker, now=dt.datetime(2031, 11, 2, 14, 15, tzinfo=z), hour=9) == 0
+    # the skipped occurrence (Sunday 9 November) is not reminded
+    assert await send_reminders(maker, now=dt.datetime(2031, 11, 8, 14, 0, tzinfo=z), hour=9) == 0
     notes = await _notes(db_session, ana.id)
     assert sorted(t for _, t in notes) == [
         "Tomorrow: Monday (Circle)",
         "Tomorrow: Sunday early (Circle)",
         "Tomorrow: Sunday late (Circle)",
         "Tomorrow: UTC Sunday (Elsewhere)",
+        "Tomorrow: Weekly circle (Circle)",
     ]
+    body = await db_session.scalar(
+        select(Notification.body).where(Notification.title == "Tomorrow: Weekly circle (Circle)")
+    )
+    assert body == "Weekly circle of Circle starts Sunday 02 November at 20:00 EST."
     body = await db_session.scalar(
         select(Notification.body).where(Notification.title == "Tomorrow: Sunday late (Circle)")
     )

@@ -219,6 +219,17 @@ class MeetingReminder(Base):
     sent_at: Mapped[dt.datetime] = created_at()
 
 
+class OccurrenceReminder(Base):
+    """An occurrence of a recurring series (by its rule-given start) whose day-before reminder
+    went out (at most once, even with several processes, and even if it is moved afterwards)."""
+
+    __tablename__ = "occurrence_reminders"
+
+    series_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meeting_series.id", ondelete="CASCADE"), primary_key=True)
+    original_start: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    sent_at: Mapped[dt.datetime] = created_at()
+
+
 class FacilitatorTraining(Base):
     """A facilitator's completed training in a network: course, date, expiry (not a per-space flag)."""
 

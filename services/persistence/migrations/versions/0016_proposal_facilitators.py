@@ -1,9 +1,13 @@
-"""Proposed facilitators agree or decline (owned by the growing-groups work).
+"""Proposed facilitators agree or decline; reminders for occurrences of recurring series
+(owned by the growing-groups work).
 
 One row per person a proposal names as facilitator (other than the proposer): ``pending`` until
 they answer, then ``accepted`` or ``declined``. Nobody becomes a facilitator of the approved
 space without an ``accepted`` row. Open proposals made before this get ``pending`` rows for the
 people they name, so those people are asked too.
+
+``occurrence_reminders`` claims the day-before reminder of one occurrence of a series, named by
+its rule-given start (its RECURRENCE-ID), as ``meeting_reminders`` does for single meetings.
 
 Revision ID: 0016_proposal_facilitators
 Revises: 0015_program_year
@@ -58,7 +62,22 @@ def upgrade() -> None:
         """
     )
 
+    op.create_table(
+        "occurrence_reminders",
+        sa.Column("series_id", UUID, nullable=False),
+        sa.Column("original_start", TS, nullable=False),
+        sa.Column("sent_at", TS, nullable=False, server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("series_id", "original_start", name="pk_occurrence_reminders"),
+        sa.ForeignKeyConstraint(
+            ["series_id"],
+            ["meeting_series.id"],
+            ondelete="CASCADE",
+            name="fk_occurrence_reminders_series_id_meeting_series",
+        ),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("occurrence_reminders")
     op.drop_index("ix_proposal_facilitators_account", table_name="proposal_facilitators")
     op.drop_table("proposal_facilitators")

@@ -251,7 +251,12 @@ class InvitationPages(Controller):
             if current is not None:
                 done = await service.accept_link(db_session, token, current[1])
                 log.info("invitation accepted account=%s space=%s", current[1].id, done.space_id)
-                return Redirect(f"/spaces/{done.space_id}", status_code=303, headers=PAGE_HEADERS)
+                return Redirect(
+                    f"/spaces/{done.space_id}",
+                    status_code=303,
+                    headers=PAGE_HEADERS,
+                    cookies=[_resume_cookie(settings, "", max_age=0)],
+                )
             name = form.get("display_name", "").strip()
             password = form.get("password", "")
             problem = None
@@ -292,7 +297,7 @@ class InvitationPages(Controller):
                 f"/spaces/{done.space_id}",
                 status_code=303,
                 headers=PAGE_HEADERS,
-                cookies=[sessions.session_cookie(settings, new.token)],
+                cookies=[sessions.session_cookie(settings, new.token), _resume_cookie(settings, "", max_age=0)],
             )
         except service.LinkRefused as exc:
             await db_session.rollback()

@@ -432,6 +432,7 @@ async def test_a_new_person_accepts_by_signing_in_through_the_networks_provider(
     )
     assert done.status_code == 303, done.text
     assert done.headers["location"] == f"/spaces/{world['space'].id}"
+    assert "affinity_invitation" not in web.cookies  # the way back is cleared once used
     assert (await web.get(done.headers["location"])).status_code == 200
     me = (await web.get("/api/v1/me")).json()
     assert me["display_name"] == "Nia" and [s["name"] for s in me["spaces"]] == ["Black Educators"]

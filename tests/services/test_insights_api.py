@@ -227,6 +227,7 @@ async def test_chat_and_leavers_are_counted(client, kent, db_session) -> None:
     assert _row(body, "active_spaces", YEAR.label)["total"]["suppressed"]  # two active spaces: fewer than 10
 
 
+
 @pytest.mark.parametrize("query", [{"to": "0001-01-01"}, {"from": "0001-01-01"}, {"from": "9999-12-31"}])
 async def test_days_far_from_now_are_refused_naming_the_field(client, kent, query) -> None:
     # Found by the API fuzz: ?to=0001-01-01 was a 500 (program-year arithmetic left datetime's range).

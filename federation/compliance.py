@@ -109,6 +109,7 @@ class FindingCode(StrEnum):
     AGENDA_MISSING_COMPONENTS = "agenda_missing_components"
     CADENCE_GAP = "cadence_gap"
     TOO_FEW_EVENT_MEETINGS = "too_few_event_meetings"
+    TOO_FEW_COMPENSATED_FACILITATORS = "too_few_compensated_facilitators"
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +157,9 @@ class ComplianceSubject:
     settings: Mapping[str, object]
     facilitators: int
     trained_facilitators: int = 0
+    compensated_facilitators: int = 0
+    """Active facilitators the network records as compensated (sensitive: see
+    :func:`for_reader`)."""
     meetings: Sequence[Meeting] | None = None
     deadline: date | None = None
 
@@ -293,6 +297,19 @@ def check_compliance(
                     None,
                 )
             )
+        if subject.compensated_facilitators < need and (
+            _governing(cs, values, "facilitators.compensated", registry) is True
+        ):
+            new.append(
+                (
+                    _FEW_COMPENSATED,
+                    -1,
+                    f"{subject.compensated_facilitators} facilitator(s) recorded as compensated; {need} required "
+                    "(facilitators.compensated)",
+                    "facilitators.compensated",
+                    None,
+                )
+            )
         if meetings is not None:
             for kind, name, code, words in _MEETING_COUNTS:
                 need = _count(_governing(cs, values, name, registry))
@@ -380,6 +397,7 @@ _FEW_TRAINED = FindingCode.TOO_FEW_TRAINED_FACILITATORS
 _MISSING_COMPONENTS = FindingCode.AGENDA_MISSING_COMPONENTS
 _CADENCE_GAP = FindingCode.CADENCE_GAP
 _FEW_EVENT_MEETINGS = FindingCode.TOO_FEW_EVENT_MEETINGS
+_FEW_COMPENSATED = FindingCode.TOO_FEW_COMPENSATED_FACILITATORS
 _MEETING_COUNTS = (
     (_VIRTUAL, "meetings.virtual_per_year", FindingCode.TOO_FEW_VIRTUAL_MEETINGS, "virtual"),
     (_IN_PERSON, "meetings.in_person_per_year", FindingCode.TOO_FEW_IN_PERSON_MEETINGS, "in-person"),
@@ -389,6 +407,30 @@ _NON_COMPLIANT, _WARNING_STATUS, _COMPLIANT = (
     ComplianceStatus.WARNING,
     ComplianceStatus.COMPLIANT,
 )
+
+
+COMPENSATION_NOT_SHOWN = (
+    "compensation of facilitators is not recorded as required (facilitators.compensated); ask the network's admins"
+)
+"""What a reader who may not see compensation (``federation.facilitation.can_view_compensation``)
+learns of a compensation shortfall: that the requirement is not shown as met, never how many or
+who are compensated."""
+
+
+def for_reader(space: SpaceCompliance, *, sees_compensation: bool) -> SpaceCompliance:
+    """``space`` as a reader sees it. Who is paid is for the network's admins only, so for anyone
+    else a compensation finding keeps its code, severity and parameter (the status is unchanged:
+    the space is non-compliant either way) but its message names no count; the message is
+    all a finding carries about the facts."""
+    if sees_compensation or not any(f.code is _FEW_COMPENSATED for f in space.findings):
+        return space
+    findings = tuple(
+        Finding(f.code, f.severity, COMPENSATION_NOT_SHOWN, f.parameter, f.source, f.meeting_id)
+        if f.code is _FEW_COMPENSATED
+        else f
+        for f in space.findings
+    )
+    return SpaceCompliance(space.space_id, space.name, space.status, findings, space.deadline, space.overdue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,6 +444,12 @@ class ComplianceReport:
         """Spaces per status (every status present, zero included)."""
         counter = Counter(s.status for s in self.spaces)
         return {str(status): counter.get(status, 0) for status in ComplianceStatus}
+
+    def for_reader(self, *, sees_compensation: bool) -> ComplianceReport:
+        """The report as a reader may see it: see :func:`for_reader`."""
+        if sees_compensation:
+            return self
+        return ComplianceReport(self.year, tuple(for_reader(s, sees_compensation=False) for s in self.spaces))
 
     def to_dict(self) -> dict[str, object]:
         """The ``GET /networks/{slug}/compliance`` body."""

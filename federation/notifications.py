@@ -13,6 +13,7 @@ class Kind(StrEnum):
     REQUEST_DECIDED = "request_decided"  # your join request was approved or declined
     PROPOSAL_DECIDED = "proposal_decided"  # your proposed group was approved, declined or questioned
     PROPOSAL_SUBMITTED = "proposal_submitted"  # (network admins) a member proposed a group
+    FACILITATION_REQUEST = "facilitation_request"  # a proposal names you as a facilitator
     SHARE_OFFERED = "share_offered"  # (network admins) another network offers to share a space
     MEETING_REMINDER = "meeting_reminder"  # a meeting of your space is tomorrow
 

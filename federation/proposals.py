@@ -67,3 +67,52 @@ def can_read_proposal(actor: Actor, network_id: uuid.UUID, proposer: uuid.UUID) 
 def can_act_as_proposer(actor: Actor, proposer: uuid.UUID) -> bool:
     """Only the proposer answers a question or withdraws."""
     return actor.account_id == proposer
+
+
+# --- proposed facilitators agree -------------------------------------------------------------
+
+
+class FacilitatorAnswer(StrEnum):
+    """What a proposed facilitator said about facilitating the proposed group."""
+
+    PENDING = "pending"  # asked (when the proposal was made), not answered yet
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+_ANSWERABLE = frozenset({ProposalStatus.PENDING, ProposalStatus.QUESTION, ProposalStatus.APPROVED})
+
+
+def can_answer_as_facilitator(actor: Actor, asked: frozenset[uuid.UUID] | set[uuid.UUID]) -> bool:
+    """Only the person a proposal names as facilitator agrees or declines, for themselves."""
+    return actor.account_id in asked
+
+
+def answer_problem(status: ProposalStatus, current: FacilitatorAnswer) -> tuple[str, str] | None:
+    """Why a proposed facilitator cannot answer now, as (code, sentence), or None.
+
+    One answer each, while the proposal is open or approved: declined or withdrawn proposals
+    take no answers (there is no group to facilitate)."""
+    if status not in _ANSWERABLE:
+        return "proposal_closed", f"This proposal was {status.value}; there is no group to facilitate."
+    if current is not FacilitatorAnswer.PENDING:
+        return (
+            "already_answered",
+            f"You already {current.value} this; ask the proposer or the network's admins if that should change.",
+        )
+    return None
+
+
+def facilitators_on_approval(
+    proposer: uuid.UUID,
+    proposer_facilitates: bool,
+    answers: dict[uuid.UUID, FacilitatorAnswer],
+    in_network: set[uuid.UUID] | frozenset[uuid.UUID],
+) -> list[uuid.UUID]:
+    """Who facilitates the space an approval creates: the proposer if they said they would, and
+    every proposed facilitator who accepted — each only while still a member of the network.
+    Nobody else: a pending or declined answer is not an agreement. May be empty (then the
+    approving admin facilitates)."""
+    wanted = [proposer] if proposer_facilitates else []
+    wanted += [a for a, answer in answers.items() if answer is FacilitatorAnswer.ACCEPTED]
+    return [a for a in dict.fromkeys(wanted) if a in in_network]

@@ -73,6 +73,24 @@ def place(local: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     return local.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
+def reminder_window(now: dt.datetime, zone: ZoneInfo, hour: int) -> tuple[dt.datetime, dt.datetime] | None:
+    """The meetings whose day-before reminder is due at ``now`` (aware), for a network in ``zone``:
+    from ``hour`` o'clock local on, those starting on the next local day, as the UTC instants
+    [its midnight, the following midnight). Before ``hour`` local, None (nothing is due yet).
+
+    The local day is 23 or 25 hours long on a daylight-saving change; the window follows it, so
+    a meeting late on such a day is still "tomorrow". ``hour`` 0 reminds at the first run of the
+    day before.
+    """
+    local = now.astimezone(zone)
+    if local.hour < hour:
+        return None
+    tomorrow = local.date() + dt.timedelta(days=1)
+    start = place(dt.datetime.combine(tomorrow, dt.time()), zone)
+    end = place(dt.datetime.combine(tomorrow + dt.timedelta(days=1), dt.time()), zone)
+    return start, end
+
+
 class ExceptionKind(StrEnum):
     """What an exception does to one occurrence."""
 

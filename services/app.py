@@ -59,7 +59,7 @@ from services.persistence.engine import create_engine, create_sessionmaker
 from services.persistence.session import add_session_info, provide_db_session
 from services.policies.controllers import policies_router
 from services.policies.service import SpaceVisibility
-from services.proposals.controllers import ProposalController
+from services.proposals.controllers import FacilitationRequestController, ProposalController
 from services.readiness import ReadinessCheck
 from services.resources.controllers import resources_router
 from services.search.controllers import search
@@ -118,6 +118,7 @@ def _api_routes() -> list[ControllerRouterHandler]:
         SpaceInvitationController,
         MyInvitationsController,
         ProposalController,
+        FacilitationRequestController,
         DirectoryController,
         StewardshipController,
         FacilitationController,

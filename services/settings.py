@@ -94,6 +94,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """How often the sender looks for due mail."""
     invitation_days: int = 14
     """How long an invitation link stays valid."""
+    reminder_hour: int = 9
+    """Local hour (network's time zone) from which the day-before meeting reminders go out."""
     # Resource library (services/resources, services/storage)
     upload_max_mib: int = 25
     """Largest file a resource upload may be, in MiB."""
@@ -183,6 +185,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         take(PREFIX + "MAIL_MAX_ATTEMPTS", "mail_max_attempts", _int_between(1, 50))
         take(PREFIX + "MAIL_POLL_SECONDS", "mail_poll_seconds", _int_between(1, 3600))
         take(PREFIX + "INVITATION_DAYS", "invitation_days", _int_between(1, 365))
+        take(PREFIX + "REMINDER_HOUR", "reminder_hour", _int_between(0, 23))
         take(PREFIX + "UPLOAD_MAX_MIB", "upload_max_mib", _int_between(1, 1024))
         take(PREFIX + "STORAGE", "storage", _choice("local", "s3"))
         take(PREFIX + "S3_BUCKET", "s3_bucket", str)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -106,3 +106,20 @@ async def account_exists(session: AsyncSession, account_id: uuid.UUID) -> bool:
         await session.scalar(select(Account.id).where(Account.id == account_id, Account.is_active.is_(True)))
         is not None
     )
+
+
+async def compensated_counts(session: AsyncSession, network_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    """Active facilitators recorded as compensated by the network, per space of the network (one
+    grouped query for every space; spaces with none are left out)."""
+    rows = await session.execute(
+        select(SpaceMember.space_id, func.count())
+        .join(Space, Space.id == SpaceMember.space_id)
+        .join(
+            FacilitatorCompensation,
+            (FacilitatorCompensation.network_id == Space.network_id)
+            & (FacilitatorCompensation.account_id == SpaceMember.account_id),
+        )
+        .where(Space.network_id == network_id, SpaceMember.role == "facilitator", SpaceMember.status == "active")
+        .group_by(SpaceMember.space_id)
+    )
+    return {sid: int(n) for sid, n in rows}

@@ -156,6 +156,26 @@ def _csrf_cookie(settings: Settings, value: str) -> Cookie:
     )
 
 
+RESUME_COOKIE = "affinity_invitation"
+"""Holds the link's token in the browser while the invitee signs in elsewhere (the network's
+provider, or the sign-in page), so ``/invitations/continue`` brings them back to this invitation
+without the token passing through the sign-in's stored state (the database keeps only hashes)."""
+RESUME_PATH = "/invitations/continue"
+_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def _resume_cookie(settings: Settings, token: str, *, max_age: int = 3600) -> Cookie:
+    return Cookie(
+        key=RESUME_COOKIE,
+        value=token,
+        path="/invitations",
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+        max_age=max_age,
+    )
+
+
 async def _signed_in(request: AnyRequest, db_session: AsyncSession) -> tuple[str, Account] | None:
     cookie = request.cookies.get(sessions.SESSION_COOKIE)
     found = await sessions.find_session(db_session, cookie)
@@ -169,6 +189,20 @@ class InvitationPages(Controller):
     tags = ["invitations"]
     include_in_schema = False
 
+    @get("/continue", opt=_PUBLIC, media_type=MediaType.HTML, status_code=303)
+    async def resume(self, request: AnyRequest) -> Redirect:
+        """Back from signing in: to the invitation this browser was looking at, else home."""
+        settings: Settings = request.app.state.settings
+        token = request.cookies.get(RESUME_COOKIE, "")
+        if not token or len(token) > 200 or not _TOKEN_CHARS.issuperset(token):
+            return Redirect("/", status_code=303, headers=PAGE_HEADERS)
+        return Redirect(
+            f"/invitations/{token}",
+            status_code=303,
+            headers=PAGE_HEADERS,
+            cookies=[_resume_cookie(settings, "", max_age=0)],
+        )
+
     @get("/{token:str}", opt=_PUBLIC, media_type=MediaType.HTML)
     async def show(self, request: AnyRequest, db_session: AsyncSession, token: TokenParam) -> Response[str]:
         settings: Settings = request.app.state.settings
@@ -179,7 +213,7 @@ class InvitationPages(Controller):
         inv = view.invitation
         assert inv is not None
         binding = current[0] if current else (request.cookies.get(sessions.CSRF_COOKIE) or sessions.new_csrf_binding())
-        cookies = [] if current else [_csrf_cookie(settings, binding)]
+        cookies = [] if current else [_csrf_cookie(settings, binding), _resume_cookie(settings, token)]
         return render(
             "invitation.html",
             cookies=cookies,
@@ -189,6 +223,7 @@ class InvitationPages(Controller):
             inviter=view.inviter,
             provider_slug=view.provider_slug,
             has_account=view.has_account,
+            resume=RESUME_PATH,
             account=current[1] if current else None,
             csrf=sessions.csrf_token(settings, binding),
             token=token,
@@ -216,7 +251,12 @@ class InvitationPages(Controller):
             if current is not None:
                 done = await service.accept_link(db_session, token, current[1])
                 log.info("invitation accepted account=%s space=%s", current[1].id, done.space_id)
-                return Redirect(f"/spaces/{done.space_id}", status_code=303, headers=PAGE_HEADERS)
+                return Redirect(
+                    f"/spaces/{done.space_id}",
+                    status_code=303,
+                    headers=PAGE_HEADERS,
+                    cookies=[_resume_cookie(settings, "", max_age=0)],
+                )
             name = form.get("display_name", "").strip()
             password = form.get("password", "")
             problem = None
@@ -240,6 +280,7 @@ class InvitationPages(Controller):
                     inviter=view.inviter,
                     provider_slug=view.provider_slug,
                     has_account=view.has_account,
+                    resume=RESUME_PATH,
                     account=None,
                     csrf=form.get("csrf_token", ""),
                     token=token,
@@ -256,7 +297,7 @@ class InvitationPages(Controller):
                 f"/spaces/{done.space_id}",
                 status_code=303,
                 headers=PAGE_HEADERS,
-                cookies=[sessions.session_cookie(settings, new.token)],
+                cookies=[sessions.session_cookie(settings, new.token), _resume_cookie(settings, "", max_age=0)],
             )
         except service.LinkRefused as exc:
             await db_session.rollback()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.compliance import Meeting as MeetingFact
@@ -15,6 +15,7 @@ from federation.compliance import MeetingKind
 from federation.schedule import ExceptionKind, OccurrenceException, expand, local_day, parse_series
 from services.persistence.models import (
     Meeting,
+    MeetingReminder,
     MeetingSeries,
     MeetingSeriesException,
     Network,
@@ -232,15 +233,59 @@ async def next_starts(
     return out
 
 
-async def starting_between(
-    session: AsyncSession, start: dt.datetime, end: dt.datetime
-) -> list[tuple[uuid.UUID, uuid.UUID, str, dt.datetime]]:
-    """(meeting id, space id, title, start) of every meeting not cancelled starting in (start, end]
-    (the day-before reminders), by start time."""
+async def network_time_zones(session: AsyncSession) -> list[str]:
+    """Every time zone some network uses (a handful: the reminders compute one window per zone)."""
+    return [str(z) for z in await session.scalars(select(Network.time_zone).distinct())]
+
+
+async def due_for_reminder(
+    session: AsyncSession, windows: Mapping[str, tuple[dt.datetime, dt.datetime]]
+) -> list[tuple[uuid.UUID, uuid.UUID, str, dt.datetime, str]]:
+    """(meeting id, space id, title, start, network time zone) of every meeting not cancelled and
+    not reminded yet that starts in its network's window [start, end) (one query for every zone),
+    by start time."""
+    if not windows:
+        return []
+    within = or_(
+        *(
+            (Network.time_zone == zone) & (Meeting.starts_at >= start) & (Meeting.starts_at < end)
+            for zone, (start, end) in windows.items()
+        )
+    )
     rows = await session.execute(
-        select(Meeting.id, Meeting.space_id, Meeting.title, Meeting.starts_at)
-        .where(Meeting.cancelled_at.is_(None), Meeting.starts_at > start, Meeting.starts_at <= end)
+        select(Meeting.id, Meeting.space_id, Meeting.title, Meeting.starts_at, Network.time_zone)
+        .join(Space, Space.id == Meeting.space_id)
+        .join(Network, Network.id == Space.network_id)
+        .outerjoin(MeetingReminder, MeetingReminder.meeting_id == Meeting.id)
+        .where(Meeting.cancelled_at.is_(None), MeetingReminder.meeting_id.is_(None), within)
         .order_by(Meeting.starts_at, Meeting.id)
         .limit(MAX_LISTED * 20)
     )
-    return [(m, s, str(t), at) for m, s, t, at in rows]
+    return [(m, s, str(t), at, str(z)) for m, s, t, at, z in rows]
+
+
+async def series_due_for_reminder(
+    session: AsyncSession, windows: Mapping[str, tuple[dt.datetime, dt.datetime]]
+) -> tuple[list[tuple[MeetingSeries, str]], dict[uuid.UUID, list[MeetingSeriesException]]]:
+    """Live series (with their network's time zone) that may have an occurrence in their
+    network's window [start, end), and their exceptions (two queries for every zone)."""
+    if not windows:
+        return [], {}
+    within = or_(
+        *(
+            (Network.time_zone == zone)
+            & (MeetingSeries.last_start >= start - MOVE_MARGIN)
+            & (MeetingSeries.first_start < end + MOVE_MARGIN)
+            for zone, (start, end) in windows.items()
+        )
+    )
+    rows = await session.execute(
+        select(MeetingSeries, Network.time_zone)
+        .join(Space, Space.id == MeetingSeries.space_id)
+        .join(Network, Network.id == Space.network_id)
+        .where(MeetingSeries.cancelled_at.is_(None), within)
+        .order_by(MeetingSeries.first_start, MeetingSeries.id)
+        .limit(MAX_LISTED * 20)
+    )
+    found = [(row, str(zone)) for row, zone in rows]
+    return found, await exceptions_of(session, [r.id for r, _ in found])

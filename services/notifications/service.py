@@ -32,6 +32,7 @@ DESCRIPTIONS = {
     Kind.REQUEST_DECIDED: "Your request to join a space was answered",
     Kind.PROPOSAL_DECIDED: "Your proposed group was approved, declined or has a question",
     Kind.PROPOSAL_SUBMITTED: "A member proposed a new group in a network you administer",
+    Kind.FACILITATION_REQUEST: "Someone proposes a group and asks you to facilitate it",
     Kind.SHARE_OFFERED: "Another network offers to share a space with a network you administer",
     Kind.MEETING_REMINDER: "A meeting of one of your spaces is tomorrow",
 }

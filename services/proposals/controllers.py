@@ -15,6 +15,8 @@ from services.proposals.schemas import (
     AnswerBody,
     ApproveBody,
     DeclineBody,
+    FacilitationAnswerOut,
+    FacilitationRequestList,
     ProposalCreate,
     ProposalList,
     ProposalOut,
@@ -117,3 +119,26 @@ class ProposalController(Controller):
     @post("/{proposal_id:uuid}/withdraw", summary="Withdraw your proposal", status_code=200)
     async def withdraw(self, db_session: AsyncSession, actor: Actor, slug: Slug, proposal_id: uuid.UUID) -> ProposalOut:
         return await service.withdraw(db_session, actor, slug, proposal_id)
+
+
+class FacilitationRequestController(Controller):
+    """Proposals that name you as a facilitator: agree or decline (only you, for yourself)."""
+
+    path = "/me/facilitation-requests"
+    tags = ["proposals"]
+
+    @get("/", summary="Proposals asking you to facilitate, waiting for your answer")
+    async def list_requests(self, db_session: AsyncSession, actor: Actor) -> FacilitationRequestList:
+        return await service.facilitation_requests(db_session, actor)
+
+    @post(
+        "/{proposal_id:uuid}/accept",
+        summary="Agree to facilitate the proposed group (a facilitator of the space once it exists)",
+        status_code=200,
+    )
+    async def accept(self, db_session: AsyncSession, actor: Actor, proposal_id: uuid.UUID) -> FacilitationAnswerOut:
+        return await service.answer_facilitation(db_session, actor, proposal_id, accept=True)
+
+    @post("/{proposal_id:uuid}/decline", summary="Decline to facilitate the proposed group", status_code=200)
+    async def decline(self, db_session: AsyncSession, actor: Actor, proposal_id: uuid.UUID) -> FacilitationAnswerOut:
+        return await service.answer_facilitation(db_session, actor, proposal_id, accept=False)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.persistence.models import Account, NetworkMember, Space, SpaceProposal
+from services.persistence.models import Account, Network, NetworkMember, ProposalFacilitator, Space, SpaceProposal
 
 
 async def name_taken(session: AsyncSession, network_id: uuid.UUID, name: str) -> str | None:
@@ -85,3 +87,80 @@ async def listing(
 async def proposer_name(session: AsyncSession, account_id: uuid.UUID) -> str:
     """Display name of an account."""
     return str(await session.scalar(select(Account.display_name).where(Account.id == account_id)) or "")
+
+
+def ask_facilitators(session: AsyncSession, proposal_id: uuid.UUID, account_ids: Sequence[uuid.UUID]) -> None:
+    """One pending answer per proposed facilitator."""
+    session.add_all(ProposalFacilitator(proposal_id=proposal_id, account_id=a, answer="pending") for a in account_ids)
+
+
+async def answers(
+    session: AsyncSession, proposal_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[uuid.UUID, str, str, dt.datetime | None]]]:
+    """(account, name, answer, answered at) per proposal, in the order they were named (one query
+    for every proposal of a listing)."""
+    if not proposal_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            ProposalFacilitator.proposal_id,
+            ProposalFacilitator.account_id,
+            Account.display_name,
+            ProposalFacilitator.answer,
+            ProposalFacilitator.answered_at,
+        )
+        .join(Account, Account.id == ProposalFacilitator.account_id)
+        .where(ProposalFacilitator.proposal_id.in_(list(proposal_ids)))
+        .order_by(ProposalFacilitator.proposal_id, ProposalFacilitator.created_at, Account.display_name)
+    )
+    out: dict[uuid.UUID, list[tuple[uuid.UUID, str, str, dt.datetime | None]]] = {}
+    for pid, account_id, name, answer, at in rows:
+        out.setdefault(pid, []).append((account_id, str(name), str(answer), at))
+    return out
+
+
+async def answer_of(
+    session: AsyncSession, proposal_id: uuid.UUID, account_id: uuid.UUID, *, lock: bool = False
+) -> ProposalFacilitator | None:
+    """The caller's row of a proposal (None: the proposal does not name them)."""
+    stmt = select(ProposalFacilitator).where(
+        ProposalFacilitator.proposal_id == proposal_id, ProposalFacilitator.account_id == account_id
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    found: ProposalFacilitator | None = await session.scalar(stmt)
+    return found
+
+
+async def asked_of(session: AsyncSession, account_id: uuid.UUID) -> list[tuple[SpaceProposal, str, str, str]]:
+    """Proposals asking ``account_id`` to facilitate that still wait for their answer and can
+    take one (open or approved), with the network's slug and name and the proposer's name,
+    newest first."""
+    rows = await session.execute(
+        select(SpaceProposal, Network.slug, Network.name, Account.display_name)
+        .join(ProposalFacilitator, ProposalFacilitator.proposal_id == SpaceProposal.id)
+        .join(Network, Network.id == SpaceProposal.network_id)
+        .join(Account, Account.id == SpaceProposal.proposed_by)
+        .where(
+            ProposalFacilitator.account_id == account_id,
+            ProposalFacilitator.answer == "pending",
+            SpaceProposal.status.in_(["pending", "question", "approved"]),
+        )
+        .order_by(SpaceProposal.created_at.desc(), SpaceProposal.id)
+        .limit(200)
+    )
+    return [(p, str(slug), str(name), str(who)) for p, slug, name, who in rows]
+
+
+async def by_id(session: AsyncSession, proposal_id: uuid.UUID, *, lock: bool = False) -> SpaceProposal | None:
+    """A proposal of any network."""
+    stmt = select(SpaceProposal).where(SpaceProposal.id == proposal_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    found: SpaceProposal | None = await session.scalar(stmt)
+    return found
+
+
+async def network_slug(session: AsyncSession, network_id: uuid.UUID) -> str:
+    """A network's slug."""
+    return str(await session.scalar(select(Network.slug).where(Network.id == network_id)) or "")

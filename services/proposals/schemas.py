@@ -52,6 +52,15 @@ class ApproveBody(msgspec.Struct, forbid_unknown_fields=True):
     template_id: uuid.UUID | None = None
 
 
+class FacilitatorAnswerOut(msgspec.Struct, kw_only=True):
+    """A proposed facilitator and whether they agreed (the proposer and admins see this)."""
+
+    account_id: uuid.UUID
+    display_name: str
+    answer: Literal["pending", "accepted", "declined"]
+    answered_at: dt.datetime | None
+
+
 class ProposalOut(msgspec.Struct, kw_only=True):
     """A proposal as its proposer and the network's admins see it."""
 
@@ -72,9 +81,41 @@ class ProposalOut(msgspec.Struct, kw_only=True):
     space_id: uuid.UUID | None
     created_at: dt.datetime
     decided_at: dt.datetime | None
+    facilitator_answers: list[FacilitatorAnswerOut] = []
+    """Each proposed facilitator (besides the proposer) and their answer."""
 
 
 class ProposalList(msgspec.Struct, kw_only=True):
     """Proposals, newest first (admins: all of the network's; members: their own)."""
 
     items: list[ProposalOut]
+
+
+class FacilitationRequest(msgspec.Struct, kw_only=True):
+    """A proposal that asks you to facilitate the group it proposes (your home page)."""
+
+    proposal_id: uuid.UUID
+    network: str
+    network_name: str
+    name: str
+    kind: Kind
+    purpose: str
+    proposer_name: str
+    status: Literal["pending", "question", "approved"]
+    space_id: uuid.UUID | None
+
+
+class FacilitationRequestList(msgspec.Struct, kw_only=True):
+    """Proposals waiting for your answer, newest first."""
+
+    items: list[FacilitationRequest]
+
+
+class FacilitationAnswerOut(msgspec.Struct, kw_only=True):
+    """Your answer, and the space you now facilitate when the group exists already."""
+
+    proposal_id: uuid.UUID
+    answer: Literal["accepted", "declined"]
+    space_id: uuid.UUID | None
+    """Set when accepting made you a facilitator of the approved space (before approval: None;
+    you become one when it is approved)."""

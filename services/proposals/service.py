@@ -16,24 +16,33 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.notifications import Kind
 from federation.permissions import Actor
 from federation.proposals import (
+    FacilitatorAnswer,
     ProposalStatus,
     ProposalStep,
+    answer_problem,
     can_act_as_proposer,
+    can_answer_as_facilitator,
     can_decide_proposals,
     can_propose,
     can_read_proposal,
+    facilitators_on_approval,
     next_status,
 )
+from federation.space_permissions import may_belong
 from services import audit
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable
 from services.networks.service import require_network
 from services.notifications.service import notify
-from services.persistence.models import Network, SpaceProposal
+from services.persistence.models import Network, SpaceMember, SpaceProposal
 from services.proposals import repository
 from services.proposals.schemas import (
     AnswerBody,
     ApproveBody,
     DeclineBody,
+    FacilitationAnswerOut,
+    FacilitationRequest,
+    FacilitationRequestList,
+    FacilitatorAnswerOut,
     ProposalCreate,
     ProposalList,
     ProposalOut,
@@ -49,7 +58,10 @@ def _field(field: str, message: str, code: str = "validation_error") -> Unproces
     return Unprocessable(message, code=code, details={"field": field})
 
 
-def _out(p: SpaceProposal, slug: str, proposer_name: str) -> ProposalOut:
+Answers = list[tuple[uuid.UUID, str, str, dt.datetime | None]]
+
+
+def _out(p: SpaceProposal, slug: str, proposer_name: str, answers: Answers) -> ProposalOut:
     return ProposalOut(
         id=p.id,
         network=slug,
@@ -68,6 +80,10 @@ def _out(p: SpaceProposal, slug: str, proposer_name: str) -> ProposalOut:
         space_id=p.space_id,
         created_at=p.created_at,
         decided_at=p.decided_at,
+        facilitator_answers=[
+            FacilitatorAnswerOut(account_id=a, display_name=n, answer=ans, answered_at=at)  # type: ignore[arg-type]
+            for a, n, ans, at in answers
+        ],
     )
 
 
@@ -162,10 +178,23 @@ async def propose(
     session.add(p)
     await session.flush()
     await session.refresh(p)
+    # Each proposed facilitator is asked now, while the admins decide: they see who agreed, and a
+    # template's facilitator minimum can count them when the space is created.
+    repository.ask_facilitators(session, p.id, others)
+    await session.flush()
     who = await repository.proposer_name(session, actor.account_id)
     await _tell_admins(session, settings, network, p, title=f"{who} proposes a group: {name}", body=purpose)
+    for account_id in others:
+        await notify(
+            session,
+            account_id=account_id,
+            kind=Kind.FACILITATION_REQUEST,
+            title=f"{who} asks you to facilitate a proposed group: {name}",
+            body=f"{purpose}\n\nAgree or decline on your home page; nobody facilitates without agreeing.",
+            link="/#facilitation-requests",
+        )
     _record(session, actor, network, p, "create")
-    return _out(p, slug, who)
+    return await read(session, actor, slug, p.id)
 
 
 async def list_proposals(session: AsyncSession, actor: Actor, slug: str, status: str | None) -> ProposalList:
@@ -177,7 +206,8 @@ async def list_proposals(session: AsyncSession, actor: Actor, slug: str, status:
         rows = await repository.listing(session, network.id, actor.account_id, status)
     else:
         raise Forbidden(f"Only members of network '{slug}' see proposals there.", code="forbidden")
-    return ProposalList(items=[_out(p, slug, n) for p, n in rows])
+    answers = await repository.answers(session, [p.id for p, _ in rows])
+    return ProposalList(items=[_out(p, slug, n, answers.get(p.id, [])) for p, n in rows])
 
 
 async def _load(
@@ -200,7 +230,8 @@ def _step(p: SpaceProposal, step: ProposalStep) -> ProposalStatus:
 async def read(session: AsyncSession, actor: Actor, slug: str, proposal_id: uuid.UUID) -> ProposalOut:
     """One proposal (its proposer, the network's admins)."""
     _, p = await _load(session, actor, slug, proposal_id)
-    return _out(p, slug, await repository.proposer_name(session, p.proposed_by))
+    answers = await repository.answers(session, [p.id])
+    return _out(p, slug, await repository.proposer_name(session, p.proposed_by), answers.get(p.id, []))
 
 
 def _must_decide(actor: Actor, network: Network) -> None:
@@ -248,8 +279,10 @@ async def approve(
 ) -> ProposalOut:
     """Create the space (under the network's templates) and mark the proposal approved.
 
-    The proposer facilitates if they agreed, with the proposed facilitators still in the
-    network; if nobody is left, the approving admin facilitates.
+    The proposer facilitates if they agreed, with the proposed facilitators who accepted and are
+    still in the network (``federation.proposals.facilitators_on_approval``); if nobody is left,
+    the approving admin facilitates. Those who have not answered yet are reminded and can still
+    accept: they then join the space as facilitators.
     """
     network, p = await _load(session, actor, slug, proposal_id, lock=True)
     _must_decide(actor, network)
@@ -260,9 +293,10 @@ async def approve(
             f"A space called '{p.name}' was created meanwhile; decline this proposal or rename that space.",
             code="name_taken",
         )
-    wanted = ([p.proposed_by] if p.proposer_facilitates else []) + list(p.facilitator_ids)
-    present = await repository.network_members(session, network.id, wanted)
-    facilitators = [a for a in dict.fromkeys(wanted) if a in present]
+    answered = (await repository.answers(session, [p.id])).get(p.id, [])
+    answers = {a: FacilitatorAnswer(ans) for a, _, ans, _ in answered}
+    present = await repository.network_members(session, network.id, [p.proposed_by, *answers])
+    facilitators = facilitators_on_approval(p.proposed_by, p.proposer_facilitates, answers, present)
     created = await create_space(
         session,
         actor,
@@ -289,6 +323,16 @@ async def approve(
         title=f"Your proposed group {p.name} was approved",
         body="The space exists now" + (" and you facilitate it." if p.proposed_by in facilitators else "."),
     )
+    for account_id, answer in answers.items():
+        if answer is FacilitatorAnswer.PENDING and account_id in present:
+            await notify(
+                session,
+                account_id=account_id,
+                kind=Kind.FACILITATION_REQUEST,
+                title=f"{p.name} was approved: will you facilitate it?",
+                body="The group exists now. Agree on your home page to become one of its facilitators.",
+                link="/#facilitation-requests",
+            )
     _record(session, actor, network, p, "approve", space_id=str(created.id))
     return await read(session, actor, slug, proposal_id)
 
@@ -319,3 +363,90 @@ async def withdraw(session: AsyncSession, actor: Actor, slug: str, proposal_id: 
     await session.flush()
     _record(session, actor, network, p, "withdraw")
     return await read(session, actor, slug, proposal_id)
+
+
+# --- proposed facilitators agree or decline ------------------------------------------------------
+
+
+async def facilitation_requests(session: AsyncSession, actor: Actor) -> FacilitationRequestList:
+    """Proposals that ask the caller to facilitate and wait for their answer (home page)."""
+    rows = await repository.asked_of(session, actor.account_id)
+    return FacilitationRequestList(
+        items=[
+            FacilitationRequest(
+                proposal_id=p.id,
+                network=slug,
+                network_name=network_name,
+                name=p.name,
+                kind=p.kind,  # type: ignore[arg-type]
+                purpose=p.purpose,
+                proposer_name=who,
+                status=p.status,  # type: ignore[arg-type]
+                space_id=p.space_id,
+            )
+            for p, slug, network_name, who in rows
+        ]
+    )
+
+
+async def answer_facilitation(
+    session: AsyncSession, actor: Actor, proposal_id: uuid.UUID, *, accept: bool
+) -> FacilitationAnswerOut:
+    """The caller agrees to facilitate (or declines) a proposed group that names them.
+
+    Before approval the answer is recorded (the approval makes those who accepted facilitators).
+    After approval, accepting makes them a facilitator of the space at once, if they may belong
+    to it (``federation.space_permissions.may_belong``: still in the network, not banned).
+    """
+    p = await repository.by_id(session, proposal_id, lock=True)
+    row = await repository.answer_of(session, proposal_id, actor.account_id, lock=True) if p else None
+    if p is None or row is None or not can_answer_as_facilitator(actor, {row.account_id}):
+        raise NotFound(
+            f"No proposal with id {proposal_id} asks you to facilitate.", code="facilitation_request_not_found"
+        )
+    problem = answer_problem(ProposalStatus(p.status), FacilitatorAnswer(row.answer))
+    if problem is not None:
+        raise Conflict(problem[1], code=problem[0])
+    space_id: uuid.UUID | None = None
+    if accept and p.status == ProposalStatus.APPROVED.value:
+        if p.space_id is None:
+            raise Conflict(
+                f"The space created for '{p.name}' no longer exists; ask the network's admins.", code="space_gone"
+            )
+        ctx = await access.load(session, actor, p.space_id, lock=True, must_see=False)  # 409 when archived
+        if not may_belong(ctx.who):
+            raise Conflict(
+                f"You can no longer belong to '{ctx.space.name}' (you left the network, or were removed from the "
+                "space); ask the network's admins.",
+                code="not_eligible",
+            )
+        member = ctx.mine.get(ctx.space.id)
+        if member is None:
+            member = SpaceMember(space_id=ctx.space.id, account_id=actor.account_id)
+            session.add(member)
+        member.role, member.status, member.own_standing, member.outside = "facilitator", "active", True, False
+        space_id = ctx.space.id
+    row.answer = (FacilitatorAnswer.ACCEPTED if accept else FacilitatorAnswer.DECLINED).value
+    row.answered_at = dt.datetime.now(dt.UTC)
+    await session.flush()
+    who = await repository.proposer_name(session, actor.account_id)
+    await notify(
+        session,
+        account_id=p.proposed_by,
+        kind=Kind.PROPOSAL_DECIDED,
+        title=f"{who} {'agreed to facilitate' if accept else 'declined to facilitate'} {p.name}",
+        link=f"/spaces/{p.space_id}"
+        if p.space_id
+        else f"/networks/{await repository.network_slug(session, p.network_id)}#proposals",
+        in_app_only=True,
+    )
+    audit.record(
+        session,
+        actor_id=actor.account_id,
+        action=f"proposal.facilitator.{'accept' if accept else 'decline'}",
+        target_type="proposal",
+        target_id=p.id,
+        network_id=p.network_id,
+        after={"name": p.name, "answer": row.answer, "space_id": str(space_id) if space_id else None},
+    )
+    return FacilitationAnswerOut(proposal_id=p.id, answer=row.answer, space_id=space_id)  # type: ignore[arg-type]

@@ -3,13 +3,15 @@ facilitator is offered only the spaces they facilitate as a place for a new spac
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from playwright.async_api import expect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.accounts.passwords import hash_password
-from services.persistence.models import Space, SpaceMember
+from services.persistence.models import ProposalFacilitator, Space, SpaceMember, SpaceProposal
 from tests.e2e.test_web_ui_browser import PASSWORD, sign_in
 from tests.factories import add_facilitators, add_member, make_account, make_network, make_space
 
@@ -73,3 +75,52 @@ async def test_a_facilitator_is_not_offered_the_top_level(served: str, db_sessio
     await page.get_by_text("Create a space").click()
     options = await page.locator("#sparent option").all_inner_texts()
     assert [o.strip(" ·") for o in options] == ["Mine"]
+
+
+async def test_a_proposed_facilitator_agrees_on_their_home_page(served: str, db_session: AsyncSession, browser) -> None:
+    network = await make_network(db_session, slug="kent-sd", name="Kent School District")
+    sam = await make_account(db_session, email="sam@kent.example", name="Sam", password_hash=hash_password(PASSWORD))
+    fay = await make_account(db_session, email="fay@kent.example", name="Fay", password_hash=hash_password(PASSWORD))
+    await add_member(db_session, network, sam, "member")
+    await add_member(db_session, network, fay, "member")
+    proposal = SpaceProposal(
+        id=uuid.uuid4(),
+        network_id=network.id,
+        proposed_by=sam.id,
+        name="Latina educators",
+        kind="identity",
+        purpose="Latina staff meet monthly.",
+        facilitator_ids=[fay.id],
+        proposer_facilitates=True,
+        status="pending",
+    )
+    db_session.add(proposal)
+    await db_session.flush()
+    db_session.add(ProposalFacilitator(proposal_id=proposal.id, account_id=fay.id, answer="pending"))
+    await db_session.commit()
+    errors: list[str] = []
+
+    page = await (await browser.new_context()).new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(f"{served}/auth/login?next=/")  # "/" signed out is the landing page
+    await page.get_by_label("E-mail address").fill("fay@kent.example")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(f"{served}/")
+    section = page.locator("#facilitation-requests")
+    await expect(section.get_by_text("proposed by Sam")).to_be_visible()
+    await section.get_by_role("button", name="Agree to facilitate Latina educators").click()
+    await expect(section.locator(".alert")).to_contain_text("You agreed")
+    await expect(section.locator("li")).to_contain_text("Latina educators — agreed")
+    await page.reload()
+    await expect(page.locator("#facilitation-requests")).to_have_count(0)
+
+    proposer = await (await browser.new_context()).new_page()
+    proposer.on("pageerror", lambda e: errors.append(str(e)))
+    await sign_in(proposer, served, "sam@kent.example", "/networks/kent-sd")
+    await expect(proposer.locator("#proposals .facilitator-answers")).to_contain_text("Fay (agreed)")
+    answer = await db_session.scalar(
+        select(ProposalFacilitator.answer).where(ProposalFacilitator.proposal_id == proposal.id)
+    )
+    assert answer == "accepted"
+    assert errors == []

@@ -7,6 +7,8 @@ from datetime import date
 import pytest
 
 from federation.compliance import (
+    COMPENSATION_NOT_SHOWN,
+    ComplianceReport,
     ComplianceStatus,
     ComplianceSubject,
     FindingCode,
@@ -15,6 +17,7 @@ from federation.compliance import (
     Severity,
     check_compliance,
     compliance_report,
+    for_reader,
     program_year,
 )
 from federation.policy import UNCONSTRAINED, Mode, PolicyResolver, SpacePolicyInput, effective_policy
@@ -198,3 +201,50 @@ def test_report_over_a_network_uses_each_spaces_policy() -> None:
     assert report.counts() == {"compliant": 1, "warning": 0, "non_compliant": 1}
     body = report.to_dict()
     assert body["year"] == YEAR.to_dict() and len(body["spaces"]) == 2  # type: ignore[arg-type]
+
+
+NAESP = ALAS.narrow(layer({"facilitators.compensated": {"locked": True, "value": True}}, template("NAESP")))
+
+
+def test_compensated_facilitators_required_by_a_template() -> None:
+    # two facilitators, both trained, one paid: short of facilitators.min_count (2)
+    result = check_compliance(subject(compensated_facilitators=1), NAESP, YEAR)
+    assert result.status is ComplianceStatus.NON_COMPLIANT
+    assert codes(result) == [FindingCode.TOO_FEW_COMPENSATED_FACILITATORS]
+    (finding,) = result.findings
+    assert finding.severity is Severity.VIOLATION and finding.parameter == "facilitators.compensated"
+    assert finding.message.startswith("1 facilitator(s) recorded as compensated; 2 required")
+    assert check_compliance(subject(compensated_facilitators=2), NAESP, YEAR).status is ComplianceStatus.COMPLIANT
+    # without the requirement (ALAS, or the flag off), nobody needs to be paid
+    assert check_compliance(subject(compensated_facilitators=0), ALAS, YEAR).findings == ()
+    # a warn-mode template that asks for it: a warning, in the mode of the layer that demands it
+    warn = ALAS.narrow(
+        layer({"facilitators.compensated": {"locked": True, "value": True}}, template("Pilot", 1, Mode.WARN))
+    )
+    result = check_compliance(subject(compensated_facilitators=0), warn, YEAR)
+    assert result.status is ComplianceStatus.WARNING
+    paid = [f for f in result.findings if f.parameter == "facilitators.compensated"]
+    assert {f.severity for f in result.findings} == {Severity.WARNING}
+    assert FindingCode.TOO_FEW_COMPENSATED_FACILITATORS in [f.code for f in paid]
+
+
+def test_a_reader_who_may_not_see_compensation_learns_no_count() -> None:
+    space = check_compliance(subject(facilitators=3, compensated_facilitators=1), NAESP, YEAR)
+    admin = for_reader(space, sees_compensation=True)
+    assert admin is space and "1 facilitator(s) recorded as compensated" in admin.findings[0].message
+    other = for_reader(space, sees_compensation=False)
+    (finding,) = other.findings
+    assert finding.message == COMPENSATION_NOT_SHOWN and not any(ch.isdigit() for ch in finding.message)
+    assert (finding.code, finding.severity, finding.parameter) == (
+        FindingCode.TOO_FEW_COMPENSATED_FACILITATORS,
+        Severity.VIOLATION,
+        "facilitators.compensated",
+    )
+    assert other.status is space.status  # the status says as much with or without the detail
+    # the other findings pass through untouched, and a report is shaped the same way
+    both = check_compliance(subject(facilitators=1, trained_facilitators=1, compensated_facilitators=0), NAESP, YEAR)
+    shown = for_reader(both, sees_compensation=False)
+    assert [f.message for f in shown.findings][:2] == [f.message for f in both.findings][:2]
+    report = ComplianceReport(YEAR, (space, both))
+    assert report.for_reader(sees_compensation=True) is report
+    assert report.for_reader(sees_compensation=False).spaces == (other, shown)

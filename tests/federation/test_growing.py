@@ -23,11 +23,15 @@ from federation.networks import Role
 from federation.notifications import Channel, after_unsubscribe, deliveries
 from federation.permissions import Actor
 from federation.proposals import (
+    FacilitatorAnswer,
     ProposalStatus,
     ProposalStep,
+    answer_problem,
+    can_answer_as_facilitator,
     can_decide_proposals,
     can_propose,
     can_read_proposal,
+    facilitators_on_approval,
     next_status,
 )
 from federation.space_permissions import SpaceRole, space_actor
@@ -119,6 +123,42 @@ def test_who_proposes_and_decides() -> None:
     assert can_propose(member, NET) and not can_propose(stranger, NET)
     assert can_decide_proposals(admin, NET) and not can_decide_proposals(member, NET)
     assert can_read_proposal(member, NET, member.account_id) and not can_read_proposal(member, NET, admin.account_id)
+
+
+def test_nobody_facilitates_a_proposed_group_without_agreeing() -> None:
+    proposer, yes, no, waiting, gone = (uuid.uuid4() for _ in range(5))
+    answers = {
+        yes: FacilitatorAnswer.ACCEPTED,
+        no: FacilitatorAnswer.DECLINED,
+        waiting: FacilitatorAnswer.PENDING,
+        gone: FacilitatorAnswer.ACCEPTED,
+    }
+    members = {proposer, yes, no, waiting}  # ``gone`` left the network
+    assert facilitators_on_approval(proposer, True, answers, members) == [proposer, yes]
+    assert facilitators_on_approval(proposer, False, answers, members) == [yes]
+    assert facilitators_on_approval(proposer, False, {waiting: FacilitatorAnswer.PENDING}, members) == []
+    # only the person asked answers, for themselves
+    assert can_answer_as_facilitator(Actor(yes), {yes, no})
+    assert not can_answer_as_facilitator(Actor(proposer, network_roles={NET: Role.ADMIN}), {yes, no})
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "code"),
+    [
+        (ProposalStatus.PENDING, FacilitatorAnswer.PENDING, None),
+        (ProposalStatus.QUESTION, FacilitatorAnswer.PENDING, None),
+        (ProposalStatus.APPROVED, FacilitatorAnswer.PENDING, None),
+        (ProposalStatus.DECLINED, FacilitatorAnswer.PENDING, "proposal_closed"),
+        (ProposalStatus.WITHDRAWN, FacilitatorAnswer.PENDING, "proposal_closed"),
+        (ProposalStatus.PENDING, FacilitatorAnswer.ACCEPTED, "already_answered"),
+        (ProposalStatus.APPROVED, FacilitatorAnswer.DECLINED, "already_answered"),
+    ],
+)
+def test_when_a_proposed_facilitator_may_answer(
+    status: ProposalStatus, answer: FacilitatorAnswer, code: str | None
+) -> None:
+    problem = answer_problem(status, answer)
+    assert (problem[0] if problem else None) == code
 
 
 def test_directory_words_and_buttons() -> None:

@@ -19,6 +19,7 @@ from federation.schedule import (
     expand,
     local_day,
     parse_series,
+    reminder_window,
     time_zone,
 )
 
@@ -123,3 +124,34 @@ def test_every_occurrence_keeps_its_wall_clock_time(zone: str, day: dt.date, hou
     assert all(s.astimezone(tz).hour == hour for s in rule.starts)
     assert list(rule.starts) == sorted(rule.starts)
     assert rule.last - rule.starts[0] <= dt.timedelta(days=366 * MAX_SERIES_YEARS)
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def test_reminders_go_out_on_the_local_day_before_from_the_hour() -> None:
+    # Friday 7 March 2031, New York (EST, UTC-5): before 09:00 local nothing is due
+    assert reminder_window(dt.datetime(2031, 3, 7, 13, 59, tzinfo=dt.UTC), NEW_YORK, 9) is None
+    start, end = reminder_window(dt.datetime(2031, 3, 7, 14, 0, tzinfo=dt.UTC), NEW_YORK, 9) or (None, None)
+    assert (start, end) == (dt.datetime(2031, 3, 8, 5, tzinfo=dt.UTC), dt.datetime(2031, 3, 9, 5, tzinfo=dt.UTC))
+    # still due later that day (a meeting added in the afternoon is reminded at the next run)
+    assert reminder_window(dt.datetime(2031, 3, 8, 4, 59, tzinfo=dt.UTC), NEW_YORK, 9) == (start, end)
+    # hour 0: from the first run of the day before
+    assert reminder_window(dt.datetime(2031, 3, 7, 5, 0, tzinfo=dt.UTC), NEW_YORK, 0) == (start, end)
+
+
+def test_the_day_before_follows_daylight_saving_changes() -> None:
+    # Saturday 8 March 2031, 09:00 EST: Sunday 9 March is 23 hours long (clocks jump at 02:00)
+    start, end = reminder_window(dt.datetime(2031, 3, 8, 14, 0, tzinfo=dt.UTC), NEW_YORK, 9) or (None, None)
+    assert start == dt.datetime(2031, 3, 9, 5, tzinfo=dt.UTC) and end == dt.datetime(2031, 3, 10, 4, tzinfo=dt.UTC)
+    # Saturday 1 November 2031, 09:00 EDT (13:00 UTC): Sunday 2 November is 25 hours long
+    assert reminder_window(dt.datetime(2031, 11, 1, 12, 59, tzinfo=dt.UTC), NEW_YORK, 9) is None
+    start, end = reminder_window(dt.datetime(2031, 11, 1, 13, 0, tzinfo=dt.UTC), NEW_YORK, 9) or (None, None)
+    assert start == dt.datetime(2031, 11, 2, 4, tzinfo=dt.UTC) and end == dt.datetime(2031, 11, 3, 5, tzinfo=dt.UTC)
+    assert end - start == dt.timedelta(hours=25)
+    # Sunday 2 November 09:00 is now EST (14:00 UTC), not 13:00 UTC
+    assert reminder_window(dt.datetime(2031, 11, 2, 13, 30, tzinfo=dt.UTC), NEW_YORK, 9) is None
+    assert reminder_window(dt.datetime(2031, 11, 2, 14, 0, tzinfo=dt.UTC), NEW_YORK, 9) == (
+        dt.datetime(2031, 11, 3, 5, tzinfo=dt.UTC),
+        dt.datetime(2031, 11, 4, 5, tzinfo=dt.UTC),
+    )

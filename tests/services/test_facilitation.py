@@ -6,10 +6,22 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.facilitation.repository import compensated_counts
+from services.persistence.models import FacilitatorCompensation
 from services.policies.repository import facilitator_counts
-from tests.factories import add_facilitators, add_member, bearer, make_account, make_network, make_space, make_token
+from tests.factories import (
+    add_facilitators,
+    add_member,
+    bearer,
+    make_account,
+    make_network,
+    make_space,
+    make_template,
+    make_token,
+)
 
 
 @pytest.fixture
@@ -128,3 +140,60 @@ async def test_training_and_compensation_bad_input_and_roles(client, world) -> N
         p["name"] for p in (await client.get("/api/v1/policy/parameters", headers=world["fac_h"])).json()["items"]
     }
     assert "facilitators.compensated" in params
+
+
+async def test_compliance_counts_compensated_facilitators_and_only_admins_see_counts(client, world, db_session) -> None:
+    ids, net = world["ids"], world["net"]
+    # NAESP-style: a network-wide template requires paid facilitators (one per space here)
+    await make_template(
+        db_session,
+        net,
+        {"facilitators.compensated": {"locked": True, "value": True}, "facilitators.min_count": {"min": 1}},
+        name="Paid facilitators",
+        attach_to=net,
+    )
+    # Fay is paid by another network: that does not count here
+    elsewhere = await make_network(db_session, slug="naesp")
+    db_session.add(
+        FacilitatorCompensation(network_id=elsewhere.id, account_id=ids["fac"], note="", recorded_by=ids["admin"])
+    )
+    await db_session.commit()
+
+    async def report(headers: dict[str, str]) -> dict[str, dict]:
+        r = await client.get("/api/v1/networks/banneker/compliance", headers=headers)
+        assert r.status_code == 200, r.text
+        return {s["name"]: s for s in r.json()["spaces"]}
+
+    spaces = await report(world["admin_h"])
+    (finding,) = [f for f in spaces["Math circle"]["findings"] if f["parameter"] == "facilitators.compensated"]
+    assert finding["code"] == "too_few_compensated_facilitators" and finding["severity"] == "violation"
+    assert finding["message"].startswith("0 facilitator(s) recorded as compensated; 1 required")
+    assert spaces["Math circle"]["status"] == "non_compliant"
+    # a facilitator of the space reads no compliance report at all, so learns nothing of who is paid
+    r = await client.get("/api/v1/networks/banneker/compliance", headers=world["fac_h"])
+    assert r.status_code == 403 and "compensat" not in r.text
+
+    comp = f"/api/v1/networks/banneker/compensation/{ids['fac']}"
+    assert (await client.put(comp, json={"compensated": True}, headers=world["admin_h"])).status_code == 204
+    spaces = await report(world["admin_h"])
+    assert spaces["Math circle"]["status"] == "compliant" and spaces["Math circle"]["findings"] == []
+    # the space without facilitators still lacks a paid one
+    assert "too_few_compensated_facilitators" in [f["code"] for f in spaces["Other circle"]["findings"]]
+
+
+async def test_compensated_counts_is_one_grouped_query(world, db_session) -> None:
+    ids, net = world["ids"], world["net"]
+    db_session.add(FacilitatorCompensation(network_id=net.id, account_id=ids["fac"], note="", recorded_by=ids["admin"]))
+    await db_session.flush()
+    statements: list[str] = []
+    sync_engine = db_session.bind.sync_engine  # type: ignore[union-attr]
+
+    def seen(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(sync_engine, "before_cursor_execute", seen)
+    try:
+        counts = await compensated_counts(db_session, net.id)
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", seen)
+    assert counts == {ids["circle"]: 1} and len(statements) == 1 and "GROUP BY" in statements[0]

@@ -29,6 +29,7 @@ from services.persistence.models import (
     NetworkEvent,
     Notification,
     PolicyExemption,
+    ProposalFacilitator,
     PublicSpace,
     Share,
     SpaceInvitation,
@@ -100,6 +101,7 @@ WRITTEN_TABLES = (
     "mail_outbox",
     "space_invitations",
     "space_proposals",
+    "proposal_facilitators",
     "network_directories",
     "public_spaces",
     "facilitator_trainings",
@@ -147,6 +149,7 @@ NOT_IN_S = (NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)
 MANAGERS_ONLY = (MEMBER, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)  # refused where admins/facilitators act
 ADMINS_ONLY = (FACILITATOR, MEMBER, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)
 NOT_PROPOSER = (ADMIN, FACILITATOR, MEMBER, OTHER_ADMIN, STRANGER, ANON)  # the world's proposal is NET_MEMBER's
+NOT_ASKED = (ADMIN, FACILITATOR, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)  # the proposal names MEMBER only
 TRAINING = {"account_id": "{facilitator_id}", "course": "Circle keeping", "completed_on": "2026-02-01"}
 PROPOSAL = {"name": "Book circle", "kind": "topic", "purpose": "Read one book a term together."}
 MEETING = {"kind": "virtual", "title": "Circle", "starts_at": "2030-01-15T17:00:00Z", "components": ["quote"]}
@@ -433,10 +436,23 @@ MATRIX: tuple[Row, ...] = (
     Row("GET", N + "/facilitators", ADMIN, 200, (OUTSIDE, *ADMINS_ONLY)),
     Row("POST", N + "/trainings", ADMIN, 201, (OUTSIDE, *ADMINS_ONLY), TRAINING),
     Row("DELETE", N + "/trainings/{training_id}", ADMIN, 204, (OUTSIDE, *ADMINS_ONLY)),
-    Row("PUT", N + "/compensation/{account_id}", ADMIN, 204, (OUTSIDE, *ADMINS_ONLY), {"compensated": True},
-        use={"account_id": "facilitator_id"}),
-    Row("PUT", S + "/outside-facilitators/{account_id}", ADMIN, 200, (OUTSIDE, *ADMINS_ONLY),
-        use={"account_id": "target_id"}),
+    Row(
+        "PUT",
+        N + "/compensation/{account_id}",
+        ADMIN,
+        204,
+        (OUTSIDE, *ADMINS_ONLY),
+        {"compensated": True},
+        use={"account_id": "facilitator_id"},
+    ),
+    Row(
+        "PUT",
+        S + "/outside-facilitators/{account_id}",
+        ADMIN,
+        200,
+        (OUTSIDE, *ADMINS_ONLY),
+        use={"account_id": "target_id"},
+    ),
     # proposals (services/proposals); the world's proposal is NET_MEMBER's, waiting for their answer
     Row("POST", N + "/proposals", NET_MEMBER, 201, (OTHER_ADMIN, STRANGER, ANON), PROPOSAL),
     Row("GET", N + "/proposals", NET_MEMBER, 200, (OTHER_ADMIN, STRANGER, ANON)),
@@ -447,6 +463,10 @@ MATRIX: tuple[Row, ...] = (
     Row("POST", N + "/proposals/{proposal_id}/approve", ADMIN, 200, ADMINS_ONLY),
     Row("POST", N + "/proposals/{proposal_id}/decline", ADMIN, 200, ADMINS_ONLY, {"reason": "Not now."}),
     Row("POST", N + "/proposals/{proposal_id}/withdraw", NET_MEMBER, 200, NOT_PROPOSER),
+    # the world's proposal names MEMBER as a facilitator: only MEMBER answers (not the proposer)
+    Row("GET", "/api/v1/me/facilitation-requests", MEMBER, 200, (ANON,)),
+    Row("POST", "/api/v1/me/facilitation-requests/{proposal_id}/accept", MEMBER, 200, NOT_ASKED),
+    Row("POST", "/api/v1/me/facilitation-requests/{proposal_id}/decline", MEMBER, 200, NOT_ASKED),
     Row(
         "DELETE",
         "/api/v1/me/identities/{identity_id}",
@@ -532,8 +552,16 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
     hidden = await make_space(db_session, home, name="Hidden", join_mode="invite", visibility="unlisted")
     await add_facilitators(db_session, space, who[FACILITATOR], extra["fac2"])
     outside = await make_account(db_session, name=OUTSIDE)
-    db_session.add(SpaceMember(space_id=space.id, account_id=outside.id, role="facilitator", status="active",
-                               own_standing=True, outside=True))
+    db_session.add(
+        SpaceMember(
+            space_id=space.id,
+            account_id=outside.id,
+            role="facilitator",
+            status="active",
+            own_standing=True,
+            outside=True,
+        )
+    )
     await add_space_member(db_session, space, who[MEMBER])
     await add_space_member(db_session, space, extra["member2"])
     await add_space_member(db_session, space, extra["banned"], status="banned")
@@ -671,10 +699,12 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         purpose="Meet and read.",
         status="question",
         question="How often?",
-        facilitator_ids=[],
+        facilitator_ids=[who[MEMBER].id],
         proposer_facilitates=True,
     )
     db_session.add(proposal)
+    await db_session.flush()
+    db_session.add(ProposalFacilitator(proposal_id=proposal.id, account_id=who[MEMBER].id, answer="pending"))
     db_session.add(PublicSpace(space_id=space.id, network_id=home.id, how_to_join=""))
     training = FacilitatorTraining(
         id=uuid.uuid4(),

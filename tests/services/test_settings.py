@@ -49,6 +49,7 @@ def test_values_are_parsed() -> None:
         ({"AFFINITY_BROKER": "redis"}, "needs REDIS_URL"),
         ({"AFFINITY_SECRET_KEY": "short"}, "at least 32"),
         ({"AFFINITY_PROGRAM_YEAR_START_MONTH": "13"}, "from 1 to 12"),
+        ({"AFFINITY_REMINDER_HOUR": "24"}, "from 0 to 23"),
         ({"AFFINITY_ENVIRONMENT": "production"}, "AFFINITY_SECRET_KEY must be set"),
         ({"AFFINITY_ALLOWED_ORIGINS": "example.org"}, "must start with http"),
     ],
@@ -74,3 +75,8 @@ def test_every_setting_is_documented() -> None:
     for name in env_names:
         full = name if name in {"DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR"} else "AFFINITY_" + name
         assert f"`{full}`" in text, f"{full} is not documented in docs/configuration.md"
+
+
+def test_reminder_hour_defaults_to_nine_and_can_be_set() -> None:
+    assert Settings.from_env({}).reminder_hour == 9
+    assert Settings.from_env({"AFFINITY_REMINDER_HOUR": "0"}).reminder_hour == 0

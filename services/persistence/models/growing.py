@@ -164,6 +164,26 @@ class SpaceProposal(Base):
     __mapper_args__ = {"eager_defaults": True}
 
 
+class ProposalFacilitator(Base):
+    """Someone a proposal names as facilitator, and their answer: nobody facilitates the new
+    space without ``accepted``."""
+
+    __tablename__ = "proposal_facilitators"
+
+    proposal_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("space_proposals.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    answer: Mapped[str] = mapped_column(String(10), nullable=False, default="pending", server_default="pending")
+    created_at: Mapped[dt.datetime] = created_at()
+    answered_at: Mapped[dt.datetime | None] = mapped_column()
+
+    __table_args__ = (
+        CheckConstraint("answer IN ('pending','accepted','declined')", name="answer"),
+        Index("ix_proposal_facilitators_account", "account_id", "answer"),
+    )
+
+
 class NetworkDirectory(Base):
     """A network's public directory (opt-in): whether it is on, and its stable short code."""
 
@@ -196,6 +216,17 @@ class MeetingReminder(Base):
     __tablename__ = "meeting_reminders"
 
     meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
+    sent_at: Mapped[dt.datetime] = created_at()
+
+
+class OccurrenceReminder(Base):
+    """An occurrence of a recurring series (by its rule-given start) whose day-before reminder
+    went out (at most once, even with several processes, and even if it is moved afterwards)."""
+
+    __tablename__ = "occurrence_reminders"
+
+    series_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meeting_series.id", ondelete="CASCADE"), primary_key=True)
+    original_start: Mapped[dt.datetime] = mapped_column(primary_key=True)
     sent_at: Mapped[dt.datetime] = created_at()
 
 

@@ -34,6 +34,42 @@ export async function invitationsSection() {
   return area;
 }
 
+/** Proposed groups that ask you to facilitate them, each with Agree and Decline (hidden when none). */
+export async function facilitationRequestsSection() {
+  let items;
+  try {
+    items = (await api("GET", "/me/facilitation-requests")).items;
+  } catch {
+    return null;
+  }
+  if (!items.length) return null;
+  const area = el("section", { class: "card", id: "facilitation-requests", "aria-labelledby": "facilitation-title" });
+  const list = el("ul", {});
+  for (const r of items) {
+    const agree = el("button", { type: "button" }, `Agree to facilitate ${r.name}`);
+    const decline = el("button", { type: "button", class: "secondary" }, "Decline");
+    const status = r.status === "approved" ? "approved — the group exists" : "waiting for the network's admins";
+    const item = el("li", {},
+      el("strong", {}, r.name), ` (${r.network_name}) — proposed by ${r.proposer_name}, ${status}`,
+      el("p", { class: "small" }, r.purpose),
+      el("p", {}, agree, " ", decline));
+    const answer = (button, path, message, short) => async () => {
+      const done = await act(button, area, () => api("POST", `/me/facilitation-requests/${r.proposal_id}/${path}`), message);
+      if (!done) return;
+      if (done.space_id) window.location.assign(`/spaces/${done.space_id}`);
+      else item.replaceChildren(el("strong", {}, r.name), ` — ${short}`);
+    };
+    agree.addEventListener("click",
+      answer(agree, "accept", "You agreed; you will facilitate it once it is approved.", "agreed"));
+    decline.addEventListener("click", answer(decline, "decline", "You declined.", "declined"));
+    list.append(item);
+  }
+  area.append(el("h2", { id: "facilitation-title" }, "Asked to facilitate"),
+    el("p", { class: "small muted" }, "Someone proposed a group and named you as a facilitator. Nobody facilitates without agreeing."),
+    list);
+  return area;
+}
+
 /** Your newest notifications (unread ones marked) and, folded away, how each kind reaches you. */
 export async function notificationsSection() {
   let data;

@@ -1,6 +1,6 @@
 // Home: your networks and spaces; operators can create a network.
 import { KINDS, act, api, el, fill, say } from "/static/app.js";
-import { invitationsSection, notificationsSection, profileSection } from "/static/growing.js";
+import { facilitationRequestsSection, invitationsSection, notificationsSection, profileSection } from "/static/growing.js";
 
 const page = document.getElementById("page");
 
@@ -53,10 +53,12 @@ async function main() {
     return;
   }
   const spaces = me.spaces || [];
-  const [invitations, notifications] = await Promise.all([invitationsSection(), notificationsSection()]);
+  const [invitations, asked, notifications] = await Promise.all([
+    invitationsSection(), facilitationRequestsSection(), notificationsSection()]);
   fill(page,
     el("p", {}, `Signed in as ${me.display_name}.`),
     invitations,
+    asked,
     el("h2", {}, "Your networks"),
     me.networks.length
       ? el("div", { class: "grid" }, me.networks.map(networkCard))

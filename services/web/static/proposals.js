@@ -79,6 +79,16 @@ function proposerActions(slug, p, area, refresh) {
   return el("p", { class: "row" }, text, send);
 }
 
+const ANSWER = { pending: "not answered yet", accepted: "agreed", declined: "declined" };
+
+/** Who of the proposed facilitators agreed (nobody facilitates without agreeing). */
+function facilitatorAnswers(p) {
+  const answers = p.facilitator_answers || [];
+  if (!answers.length) return null;
+  return el("p", { class: "small facilitator-answers" }, "Proposed facilitators: ",
+    answers.map((a, i) => `${i ? ", " : ""}${a.display_name} (${ANSWER[a.answer]})`).join(""));
+}
+
 /** The "Proposals" section of a network page. */
 export async function proposalsSection(slug, spaces, roster, me, isAdmin) {
   const area = el("section", { class: "card", id: "proposals", "aria-labelledby": "proposals-title" });
@@ -99,6 +109,7 @@ export async function proposalsSection(slug, spaces, roster, me, isAdmin) {
         p.question ? el("p", { class: "small" }, `Question: ${p.question}`) : null,
         p.answer ? el("p", { class: "small" }, `Answer: ${p.answer}`) : null,
         p.reason ? el("p", { class: "small" }, `Reason: ${p.reason}`) : null,
+        facilitatorAnswers(p),
         p.space_id ? el("p", {}, el("a", { href: `/spaces/${p.space_id}` }, "Open the new space")) : null,
         isAdmin ? adminActions(slug, p, area, refresh) : proposerActions(slug, p, area, refresh))))
       : el("p", { class: "muted" }, isAdmin ? "No proposals yet." : "You have not proposed a group here yet."));

@@ -12,6 +12,7 @@ every client, across daylight-saving changes.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from icalendar.timezone.tzid import tzid_from_dt
 from federation.schedule import SeriesRule
 
 PRODID = "-//Affinity Federation//Calendar feeds//EN"
+FORMAT = 1
+"""Raise when :func:`build_calendar` writes a feed differently: it changes every fingerprint."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,3 +330,33 @@ def build_calendar(
                 zones += vtimezone
     events.append("END:VCALENDAR")
     return ("\r\n".join(head) + "\r\n" + zones + "\r\n".join(events) + "\r\n").encode()
+
+
+def fingerprint(name: str, meetings: Iterable[FeedMeeting], series: Iterable[FeedSeries], *, host: str) -> str:
+    """A digest of everything :func:`build_calendar` writes except DTSTAMP: two feeds with the
+    same fingerprint have the same events (the ETag of a feed, and the key of its cached bytes)."""
+    digest = hashlib.sha256(repr((FORMAT, name, host)).encode())
+    for m in meetings:
+        digest.update(repr(m).encode())
+    for s in series:
+        rule = s.rule
+        digest.update(
+            repr(
+                (
+                    s.id,
+                    s.space_name,
+                    s.title,
+                    rule.rule,
+                    rule.start_local,
+                    rule.zone.key,
+                    s.duration_minutes,
+                    s.sequence,
+                    s.cancelled,
+                    s.location,
+                    s.join_url,
+                    s.updated_at,
+                    s.overrides,
+                )
+            ).encode()
+        )
+    return digest.hexdigest()[:40]

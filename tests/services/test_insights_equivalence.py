@@ -281,8 +281,23 @@ async def test_sql_counting_gives_the_same_figures_and_output(db_session: AsyncS
     )
 
 
-async def test_grouped_reads_match_their_definitions(db_session: AsyncSession) -> None:
-    """The two grouped queries, one by one, against the pure definitions over raw rows."""
+def test_midnights_a_clock_change_skips_are_irregular() -> None:
+    """Brazil's clocks went from 00:00 to 01:00 on 2018-11-04: no instant bound for that day, so the
+    activity query converts every row to local time instead."""
+    assert repository.instant_bounds("America/Sao_Paulo", [dt.date(2018, 11, 4)]) is None
+    assert repository.instant_bounds("America/Sao_Paulo", [dt.date(2018, 11, 1)]) == [
+        dt.datetime(2018, 11, 1, 3, tzinfo=dt.UTC)
+    ]
+
+
+@pytest.mark.parametrize("wall_clock", [False, True])
+async def test_grouped_reads_match_their_definitions(
+    db_session: AsyncSession, monkeypatch: pytest.MonkeyPatch, wall_clock: bool
+) -> None:
+    """The two grouped queries, one by one, against the pure definitions over raw rows (the
+    activity query both ways: instant bounds, and local time when a year starts in a clock change)."""
+    if wall_clock:
+        monkeypatch.setattr(repository, "instant_bounds", lambda zone, days: None)
     now = dt.datetime.now(dt.UTC)
     network = await _seed(db_session, now, 4)
     zone = time_zone(ZONE)

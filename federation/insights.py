@@ -63,35 +63,52 @@ def bounds(y: ProgramYear, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
     return start, end
 
 
-def figures(
+@dataclass(frozen=True, slots=True)
+class MemberGroup:
+    """``people`` who share one pattern of membership, among the spaces of ``kind`` (or of any
+    kind for :data:`ALL`): bit ``i`` of ``mask`` is set when they were members in year ``i`` (0 is
+    the year before the first year asked about), ``joined`` is the index of the year their first
+    membership began in (-1 when outside these years). Counting people per pattern, not per
+    person, lets the database hand over a few hundred rows instead of every membership."""
+
+    kind: str
+    mask: int
+    joined: int
+    people: int
+
+
+@dataclass(frozen=True, slots=True)
+class KindYear:
+    """Activity of the spaces of one kind in one program year."""
+
+    kind: str
+    year_start: dt.date
+    active_spaces: int = 0
+    meetings_held: int = 0
+    attendance: int = 0
+    chat_messages: int = 0
+
+
+def _spans(years: Sequence[ProgramYear], zone: dt.tzinfo) -> list[tuple[dt.datetime, dt.datetime]]:
+    """[start, end) of the year before the first, then of each of ``years``."""
+    all_years = [year_before(years[0]), *years] if years else []
+    return [bounds(y, zone) for y in all_years]
+
+
+def member_groups(
     years: Sequence[ProgramYear],
-    kinds: Sequence[str],
     *,
     kind_of: Mapping[str, str],
     created: Mapping[str, dt.datetime],
     memberships: Iterable[Membership],
-    space_years: Iterable[SpaceYear],
-    required: Mapping[str, int],
     zone: dt.tzinfo,
-) -> dict[str, dict[dt.date, dict[str, int]]]:
-    """metric -> year start -> kind (and :data:`ALL`) -> figure, for ``years`` (in order).
-
-    Members of a year: people whose membership overlaps it; new: whose first membership (of that
-    kind, or of any kind for :data:`ALL`) began in it; kept: members of the year before who are
-    members in this one. ``required`` is each space's meetings per year under today's policy,
-    counted for spaces that existed in the year.
-    """
-    keys = [*kinds, ALL]
-    out: dict[str, dict[dt.date, dict[str, int]]] = {
-        name: {y.start: dict.fromkeys(keys, 0) for y in years} for name, _ in METRICS
-    }
-    # Index 0 is the year before the first (for "kept"); 1.. are ``years``.
-    all_years = [year_before(years[0]), *years] if years else []
-    spans = [bounds(y, zone) for y in all_years]
+) -> list[MemberGroup]:
+    """The membership patterns of :func:`figures` from membership stretches (the definition the
+    database's grouping in ``services.insights.repository`` is tested against)."""
+    spans = _spans(years, zone)
     starts = [s for s, _ in spans]
     ends = [e for _, e in spans]
     # Per (person, kind): a bit per year they were a member in, and when they first joined.
-    # Bit masks, not sets per year: one dict update per membership, whatever the number of years.
     masks: dict[tuple[str, str], int] = {}
     first: dict[tuple[str, str], dt.datetime] = {}
     floor = dt.datetime.min.replace(tzinfo=dt.UTC)
@@ -110,39 +127,112 @@ def figures(
             known = first.get(key)
             if known is None or begun < known:
                 first[key] = begun
+    groups: dict[tuple[str, int, int], int] = {}
+    for key, mask in masks.items():
+        joined = bisect_right(starts, first[key]) - 1
+        if not (0 <= joined < n and first[key] < ends[joined]):
+            joined = -1
+        group = (key[1], mask, joined)
+        groups[group] = groups.get(group, 0) + 1
+    return [MemberGroup(k, mask, joined, people) for (k, mask, joined), people in groups.items()]
+
+
+def kind_years(space_years: Iterable[SpaceYear], *, kind_of: Mapping[str, str]) -> list[KindYear]:
+    """Per-space yearly counts summed per kind (a space is active in a year it met or chatted in).
+    The definition the database's grouping is tested against."""
+    totals: dict[tuple[str, dt.date], list[int]] = {}
+    active: set[tuple[dt.date, str]] = set()
+    for sy in space_years:
+        kind = kind_of.get(sy.space)
+        if kind is None:
+            continue
+        row = totals.setdefault((kind, sy.year_start), [0, 0, 0, 0])
+        row[1] += sy.meetings_held
+        row[2] += sy.attendance
+        row[3] += sy.chat_messages
+        if (sy.meetings_held or sy.chat_messages) and (sy.year_start, sy.space) not in active:
+            active.add((sy.year_start, sy.space))
+            row[0] += 1
+    return [KindYear(k, y, *row) for (k, y), row in totals.items()]
+
+
+def figures(
+    years: Sequence[ProgramYear],
+    kinds: Sequence[str],
+    *,
+    kind_of: Mapping[str, str],
+    created: Mapping[str, dt.datetime],
+    memberships: Iterable[Membership],
+    space_years: Iterable[SpaceYear],
+    required: Mapping[str, int],
+    zone: dt.tzinfo,
+) -> dict[str, dict[dt.date, dict[str, int]]]:
+    """metric -> year start -> kind (and :data:`ALL`) -> figure, for ``years`` (in order).
+
+    Members of a year: people whose membership overlaps it; new: whose first membership (of that
+    kind, or of any kind for :data:`ALL`) began in it; kept: members of the year before who are
+    members in this one. ``required`` is each space's meetings per year under today's policy,
+    counted for spaces that existed in the year.
+    """
+    return tally(
+        years,
+        kinds,
+        groups=member_groups(years, kind_of=kind_of, created=created, memberships=memberships, zone=zone),
+        activity=kind_years(space_years, kind_of=kind_of),
+        kind_of=kind_of,
+        created=created,
+        required=required,
+        zone=zone,
+    )
+
+
+def tally(
+    years: Sequence[ProgramYear],
+    kinds: Sequence[str],
+    *,
+    groups: Iterable[MemberGroup],
+    activity: Iterable[KindYear],
+    kind_of: Mapping[str, str],
+    created: Mapping[str, dt.datetime],
+    required: Mapping[str, int],
+    zone: dt.tzinfo,
+) -> dict[str, dict[dt.date, dict[str, int]]]:
+    """The figures of :func:`figures` from membership patterns and per-kind activity."""
+    keys = [*kinds, ALL]
+    out: dict[str, dict[dt.date, dict[str, int]]] = {
+        name: {y.start: dict.fromkeys(keys, 0) for y in years} for name, _ in METRICS
+    }
+    spans = _spans(years, zone)
+    n = len(spans)
     members = [dict.fromkeys(keys, 0) for _ in range(n)]
     retained = [dict.fromkeys(keys, 0) for _ in range(n)]
     new = [dict.fromkeys(keys, 0) for _ in range(n)]
-    for key, mask in masks.items():
-        kind = key[1]
+    for g in groups:
+        if g.kind not in members[0]:
+            continue
         for i in range(1, n):
-            if mask >> i & 1:
-                members[i][kind] += 1
-                if mask >> (i - 1) & 1:
-                    retained[i][kind] += 1
-        joined = bisect_right(starts, first[key]) - 1
-        if 1 <= joined < n and first[key] < ends[joined] and mask >> joined & 1:
-            new[joined][kind] += 1
+            if g.mask >> i & 1:
+                members[i][g.kind] += g.people
+                if g.mask >> (i - 1) & 1:
+                    retained[i][g.kind] += g.people
+        if 1 <= g.joined < n and g.mask >> g.joined & 1:
+            new[g.joined][g.kind] += g.people
     for i, y in enumerate(years, start=1):
         out["members"][y.start] = members[i]
         out["retained_members"][y.start] = retained[i]
         out["new_members"][y.start] = new[i]
-        end = ends[i]
-        start = starts[i]
+        start, end = spans[i]
         for space, kind in kind_of.items():
             if created.get(space, start) < end:
                 out["meetings_required"][y.start][kind] += required.get(space, 0)
-    active: set[tuple[dt.date, str]] = set()
-    for sy in space_years:
-        kind = kind_of.get(sy.space)
-        if kind is None or sy.year_start not in out["members"]:
+    for a in activity:
+        per_year = out["meetings_held"].get(a.year_start)
+        if per_year is None or a.kind not in per_year:
             continue
-        out["meetings_held"][sy.year_start][kind] += sy.meetings_held
-        out["attendance"][sy.year_start][kind] += sy.attendance
-        out["chat_messages"][sy.year_start][kind] += sy.chat_messages
-        if (sy.meetings_held or sy.chat_messages) and (sy.year_start, sy.space) not in active:
-            active.add((sy.year_start, sy.space))
-            out["active_spaces"][sy.year_start][kind] += 1
+        out["meetings_held"][a.year_start][a.kind] += a.meetings_held
+        out["attendance"][a.year_start][a.kind] += a.attendance
+        out["chat_messages"][a.year_start][a.kind] += a.chat_messages
+        out["active_spaces"][a.year_start][a.kind] += a.active_spaces
     for name in ADDITIVE:
         for per_kind in out[name].values():
             per_kind[ALL] = sum(v for k, v in per_kind.items() if k != ALL)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from litestar import Controller, Response, Router, delete, get, post
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.permissions import Actor
@@ -77,12 +77,30 @@ FeedToken = Annotated[str, Parameter(description="The secret token, with .ics")]
     tags=["calendar"],
     media_type=ICS,
 )
-async def member_feed(db_session: AsyncSession, state: State, token: FeedToken) -> Response[bytes]:
-    """RFC 5545 calendar of every space the URL's owner belongs to."""
+async def member_feed(
+    db_session: AsyncSession,
+    state: State,
+    token: FeedToken,
+    if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match", max_length=2000)] = None,
+) -> Response[bytes]:
+    """RFC 5545 calendar of every space the URL's owner belongs to; 304 when the app's copy
+    (If-None-Match) is current."""
     if not token.endswith(".ics"):
         raise NotFound("No calendar feed has this address.", code="feed_not_found")
     settings: Settings = state.settings
-    body = await service.member_feed(
-        db_session, token.removesuffix(".ics"), base_url=settings.base_url, now=dt.datetime.now(dt.UTC)
+    found = await service.member_feed_body(
+        db_session,
+        token.removesuffix(".ics"),
+        base_url=settings.base_url,
+        now=dt.datetime.now(dt.UTC),
+        if_none_match=if_none_match,
     )
-    return _ics(body, "affinity.ics")
+    # The app may keep its copy (private: no shared cache) but must ask again each time.
+    headers = {**_HEADERS, "Cache-Control": "private, no-cache", "ETag": found.etag}
+    if found.body is None:
+        return Response(b"", status_code=304, headers=headers)
+    return Response(
+        found.body,
+        media_type=ICS,
+        headers={**headers, "Content-Disposition": 'inline; filename="affinity.ics"'},
+    )

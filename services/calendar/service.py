@@ -4,7 +4,9 @@ A member's feed is reached by a secret URL (``/calendar/feeds/<token>.ics``) tha
 poll without a session; the token is a random value stored only as its SHA-256, is not a
 session credential (it reads that one calendar, nothing else) and can be reset, which ends the
 old URL at once. The feed is computed on every request from current memberships, so a member
-who leaves a space stops seeing its meetings, and an identity space's name only ever reaches its
+who leaves a space stops seeing its meetings (what is reused is only the written calendar, keyed
+by a digest of everything in it, and a weak ETag from the same digest answers 304 to a calendar
+app whose copy is current), and an identity space's name only ever reaches its
 members. A space's feed (``/api/v1/spaces/{id}/calendar.ics``) is for people in the space; anyone
 else gets the same 404 as for a missing space.
 """
@@ -15,7 +17,9 @@ import datetime as dt
 import hashlib
 import secrets
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +29,7 @@ from federation.permissions import Actor
 from federation.schedule import ExceptionKind
 from services import audit
 from services.calendar import repository
-from services.calendar.ics import FeedMeeting, FeedOverride, FeedSeries, build_calendar
+from services.calendar.ics import FeedMeeting, FeedOverride, FeedSeries, build_calendar, fingerprint
 from services.calendar.schemas import FeedCreated, FeedStatus
 from services.errors import NotFound
 from services.meetings import occurrences
@@ -37,6 +41,70 @@ from services.spaces import access
 TOKEN_PREFIX = "acf_"  # noqa: S105 - a marker on feed tokens, not a secret
 HISTORY = dt.timedelta(days=365)
 """How far back a feed reaches: recent past meetings stay visible, old ones drop off."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedBody:
+    """A feed as served: its (weak) ETag, and its bytes, or None when the caller's copy (its
+    If-None-Match) is current: answer 304."""
+
+    etag: str
+    body: bytes | None
+
+
+class FeedCache:
+    """Feed bytes by fingerprint, least recently used first out, at most ``limit`` bytes in all.
+
+    Safe by construction: the key is a digest of everything the feed says (computed from the
+    rows read on this request), so a changed meeting, series, exception, membership or space
+    name is a different key, never a stale hit. What a hit saves is writing the calendar; the
+    rows are still read on every request. Per process; nothing in it is logged.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._entries: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+
+    def get(self, key: str) -> bytes | None:
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+        return found
+
+    def put(self, key: str, body: bytes) -> None:
+        if len(body) > self.limit or key in self._entries:
+            return
+        self._entries[key] = body
+        self._size += len(body)
+        while self._size > self.limit:
+            _, dropped = self._entries.popitem(last=False)
+            self._size -= len(dropped)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._size = 0
+
+
+FEED_CACHE = FeedCache(32 * 1024 * 1024)
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether If-None-Match names ``etag`` (weak comparison, RFC 9110 13.1.2) or is ``*``."""
+    if not if_none_match:
+        return False
+    opaque = etag.removeprefix("W/")
+    for part in if_none_match.split(","):
+        candidate = part.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == opaque:
+            return True
+    return False
+
+
+def _bytes(found: FeedBody) -> bytes:
+    if found.body is None:  # only ever None when asked with If-None-Match
+        raise RuntimeError("a feed asked for without If-None-Match has a body")
+    return found.body
 
 
 def _hash(token: str) -> str:
@@ -93,7 +161,8 @@ async def _calendar(
     host: str,
     now: dt.datetime,
     show_join_url: bool,
-) -> bytes:
+    if_none_match: str | None = None,
+) -> FeedBody:
     ids = [s[0] for s in spaces]
     names = {s[0]: s[1] for s in spaces}
     zones = {s[0]: s[2] for s in spaces}
@@ -142,7 +211,15 @@ async def _calendar(
                 ),
             )
         )
-    return build_calendar(name, feed_meetings, feed_series, host=host, now=now)
+    tag = fingerprint(name, feed_meetings, feed_series, host=host)
+    etag = f'W/"{tag}"'  # weak: the same events, but DTSTAMP says when these bytes were written
+    if _matches(if_none_match, etag):
+        return FeedBody(etag, None)
+    body = FEED_CACHE.get(tag)
+    if body is None:
+        body = build_calendar(name, feed_meetings, feed_series, host=host, now=now)
+        FEED_CACHE.put(tag, body)
+    return FeedBody(etag, body)
 
 
 def _override(e: MeetingSeriesException, duration: int) -> FeedOverride:
@@ -160,15 +237,32 @@ def _host(base_url: str) -> str:
     return urlsplit(base_url).hostname or "affinity.local"
 
 
-async def member_feed(session: AsyncSession, token: str, *, base_url: str, now: dt.datetime) -> bytes:
-    """GET /calendar/feeds/<token>.ics: every meeting of every space the token's owner belongs to."""
+async def member_feed_body(
+    session: AsyncSession, token: str, *, base_url: str, now: dt.datetime, if_none_match: str | None = None
+) -> FeedBody:
+    """GET /calendar/feeds/<token>.ics: every meeting of every space the token's owner belongs
+    to, with its ETag (no body when ``if_none_match`` names it)."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         raise _not_found()
     account_id = await repository.account_for(session, _hash(token))
     if account_id is None:
         raise _not_found()
     spaces = await repository.member_spaces(session, account_id)
-    return await _calendar(session, "Affinity meetings", spaces, host=_host(base_url), now=now, show_join_url=True)
+    return await _calendar(
+        session,
+        "Affinity meetings",
+        spaces,
+        host=_host(base_url),
+        now=now,
+        show_join_url=True,
+        if_none_match=if_none_match,
+    )
+
+
+async def member_feed(session: AsyncSession, token: str, *, base_url: str, now: dt.datetime) -> bytes:
+    """The member's feed as bytes (see :func:`member_feed_body`)."""
+    found = await member_feed_body(session, token, base_url=base_url, now=now)
+    return _bytes(found)
 
 
 async def space_feed(
@@ -181,4 +275,5 @@ async def space_feed(
         raise access.not_found(space_id)
     zone = await network_zone(session, ctx.space.network_id)
     spaces = [(ctx.space.id, ctx.space.name, zone)]
-    return await _calendar(session, ctx.space.name, spaces, host=_host(base_url), now=now, show_join_url=True)
+    found = await _calendar(session, ctx.space.name, spaces, host=_host(base_url), now=now, show_join_url=True)
+    return _bytes(found)

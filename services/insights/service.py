@@ -12,13 +12,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import uuid
 from collections.abc import Callable
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.compliance import ProgramYear, program_year
-from federation.insights import ALL, METRICS, SpaceYear, bounds, figures
+from federation.insights import ALL, METRICS, bounds, tally, year_before
 from federation.permissions import Actor
 from federation.policy import governing_value
 from federation.schedule import expand, local_day, parse_series, time_zone
@@ -37,6 +38,7 @@ from services.policies import repository as policies_repository
 from services.spaces.access import network_actor
 
 KINDS = ("identity", "role", "topic", "cohort")
+REQUIRED_SETTINGS = ("meetings.virtual_per_year", "meetings.in_person_per_year")
 MAX_YEARS = 10
 DEFAULT_YEARS = 5
 NOTES = [
@@ -107,6 +109,87 @@ def _fig(f: Figure) -> FigureOut:
     return FigureOut(value=f.value, display=f.display, suppressed=f.suppressed)
 
 
+async def raw_figures(
+    session: AsyncSession,
+    network: Network,
+    years: list[ProgramYear],
+    *,
+    start_month: int,
+    now: dt.datetime,
+    progress: Callable[[str], None] = lambda _: None,
+) -> dict[str, dict[dt.date, dict[str, int]]]:
+    """metric -> year start -> kind (and ``all``) -> figure, before suppression (never published
+    as such: :func:`compute` publishes them)."""
+    zone = time_zone(network.time_zone)
+    first_start, first_end = bounds(years[0], zone)
+    since = first_start - (first_end - first_start)  # the year before the first: for "kept" members
+    until = bounds(years[-1], zone)[1]
+    facts = await repository.space_facts(session, network.id, REQUIRED_SETTINGS)
+    kind_of = {str(s.id): s.kind for s in facts}
+    created = {str(s.id): s.created_at for s in facts}
+    progress(f"{len(facts)} spaces")
+    spans = [bounds(year_before(years[0]), zone), *(bounds(y, zone) for y in years)]
+    groups = await repository.member_groups(session, network.id, spans)
+    progress(f"{sum(g.people for g in groups if g.kind == ALL)} people")
+    # Occurrences of recurring meetings count as meetings held (and their recorded attendance).
+    series_rows, exceptions = await meetings_repository.network_series(session, network.id, since, min(until, now))
+    attendance = await meetings_repository.attendance_of(session, [r.id for r in series_rows])
+    index = {y.start: i for i, y in enumerate(years, start=1)}
+    held: dict[tuple[uuid.UUID, int], list[int]] = {}
+    for row in series_rows:
+        rule = parse_series(row.rule, row.start_local, row.time_zone)
+        facts_of = occurrences.exception_facts(exceptions[row.id])
+        for occ in expand(row.id, rule, row.duration_minutes, facts_of, until=min(until, now)):
+            if occ.cancelled:
+                continue
+            i = index.get(program_year(local_day(occ.starts_at, zone), start_month).start)
+            if i is None:
+                continue
+            counts = held.setdefault((row.space_id, i), [0, 0])
+            counts[0] += 1
+            counts[1] += attendance.get((str(row.id), occ.original), 0)
+    activity = await repository.activity(
+        session,
+        network.id,
+        zone=network.time_zone,
+        year_starts=[y.start for y in years],
+        year_end=years[-1].end,
+        since=since,
+        until=until,
+        now=now,
+        series=[(space, i, c[0], c[1]) for (space, i), c in held.items()],
+    )
+    progress("meetings and chat counted")
+    attached = await policies_repository.attached_templates(session, network.id, None)
+    resolver = loading.resolver_for(facts, attached)
+    required: dict[str, int] = {}
+    # Spaces without templates of their own share their parent's policy object: resolve the
+    # requirement once per (policy, settings) rather than once per space.
+    known: dict[tuple[int, str], int] = {}
+    for s in facts:
+        policy = resolver.policy(s.id)
+        key = (id(policy), repr(sorted(s.settings.items())))
+        total = known.get(key)
+        if total is None:
+            total = 0
+            for name in REQUIRED_SETTINGS:
+                value = governing_value(policy, s.settings, name)
+                total += value if isinstance(value, int) and not isinstance(value, bool) else 0
+            known[key] = total
+        required[str(s.id)] = total
+    progress("policy requirements resolved")
+    return tally(
+        years,
+        KINDS,
+        groups=groups,
+        activity=activity,
+        kind_of=kind_of,
+        created=created,
+        required=required,
+        zone=zone,
+    )
+
+
 async def compute(
     session: AsyncSession,
     network: Network,
@@ -117,61 +200,7 @@ async def compute(
     progress: Callable[[str], None] = lambda _: None,
 ) -> InsightsOut:
     """The network's insights for ``years`` (no permission check: callers do that)."""
-    zone = time_zone(network.time_zone)
-    first_start, first_end = bounds(years[0], zone)
-    since = first_start - (first_end - first_start)  # the year before the first: for "kept" members
-    until = bounds(years[-1], zone)[1]
-    space_rows = await repository.spaces(session, network.id)
-    kind_of = {s: k for s, k, _ in space_rows}
-    created = {s: c for s, _, c in space_rows}
-    progress(f"{len(space_rows)} spaces")
-    memberships = await repository.memberships(session, network.id)
-    progress(f"{len(memberships)} memberships")
-    per_space = await repository.space_years(
-        session, network.id, zone=network.time_zone, start_month=start_month, since=since, until=until, now=now
-    )
-    # Occurrences of recurring meetings count as meetings held (and their recorded attendance).
-    series_rows, exceptions = await meetings_repository.network_series(session, network.id, since, min(until, now))
-    attendance = await meetings_repository.attendance_of(session, [r.id for r in series_rows])
-    for row in series_rows:
-        rule = parse_series(row.rule, row.start_local, row.time_zone)
-        facts = occurrences.exception_facts(exceptions[row.id])
-        for occ in expand(row.id, rule, row.duration_minutes, facts, until=min(until, now)):
-            if occ.cancelled:
-                continue
-            year = program_year(local_day(occ.starts_at, zone), start_month)
-            key = (str(row.space_id), year.start.year)
-            found = per_space.get(key) or SpaceYear(str(row.space_id), year.start)
-            per_space[key] = SpaceYear(
-                found.space,
-                found.year_start,
-                found.meetings_held + 1,
-                found.attendance + attendance.get((str(row.id), occ.original), 0),
-                found.chat_messages,
-            )
-    progress("meetings and chat counted")
-    spaces_full = await policies_repository.network_spaces(session, network.id)
-    attached = await policies_repository.attached_templates(session, network.id, None)
-    resolver = loading.resolver_for(spaces_full, attached)
-    required: dict[str, int] = {}
-    for s in spaces_full:
-        policy = resolver.policy(s.id)
-        total = 0
-        for name in ("meetings.virtual_per_year", "meetings.in_person_per_year"):
-            value = governing_value(policy, s.settings, name)
-            total += value if isinstance(value, int) and not isinstance(value, bool) else 0
-        required[str(s.id)] = total
-    progress("policy requirements resolved")
-    table = figures(
-        years,
-        KINDS,
-        kind_of=kind_of,
-        created=created,
-        memberships=memberships,
-        space_years=per_space.values(),
-        required=required,
-        zone=zone,
-    )
+    table = await raw_figures(session, network, years, start_month=start_month, now=now, progress=progress)
     metrics = []
     for name, label in METRICS:
         rows = []

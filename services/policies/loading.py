@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -96,8 +96,21 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+class PolicySpace(Protocol):
+    """What the resolver reads of a space (a ``Space`` row, or lighter rows with these fields)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def parent_id(self) -> uuid.UUID | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def subspace_constraints(self) -> dict[str, Any] | None: ...
+
+
 def resolver_for(
-    spaces: Iterable[Space],
+    spaces: Iterable[PolicySpace],
     attached: Iterable[AttachedTemplate],
     *,
     extra: Iterable[AttachedTemplate] = (),

@@ -165,3 +165,34 @@ async def test_bad_feed_addresses_are_404(client, alas) -> None:
     assert r.status_code == 400
     r = await client.post("/api/v1/me/calendar-feed")
     assert r.status_code == 401
+
+
+async def test_calendar_apps_revalidate_with_the_etag(client, alas) -> None:
+    """A weak ETag from what the feed says: 304 while nothing changed, a new body and tag as soon
+    as a meeting changes or the member leaves a space (cached bytes are never stale)."""
+    body = {"kind": "virtual", "title": "Kick-off", "starts_at": "2030-09-10T16:00:00-07:00", "components": AGENDA}
+    r = await client.post(f"/api/v1/spaces/{alas['space']}/meetings", json=body, headers=bearer(alas["fac1"]))
+    mid = r.json()["id"]
+    path = await _feed_url(client, alas["member"])
+    first = await client.get(path)
+    assert first.status_code == 200
+    etag = first.headers["etag"]
+    assert etag.startswith('W/"') and first.headers["cache-control"] == "private, no-cache"
+    again = await client.get(path, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    assert (await client.get(path, headers={"If-None-Match": '"other", ' + etag})).status_code == 304
+    assert (await client.get(path, headers={"If-None-Match": '"other"'})).status_code == 200
+
+    await client.patch(
+        f"/api/v1/spaces/{alas['space']}/meetings/{mid}",
+        json={"title": "Kick-off (moved)"},
+        headers=bearer(alas["fac1"]),
+    )
+    changed = await client.get(path, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert str(Calendar.from_ical(changed.content).walk("VEVENT")[0]["SUMMARY"]) == "Kick-off (moved)"
+
+    r = await client.post(f"/api/v1/spaces/{alas['space']}/leave", headers=bearer(alas["member"]))
+    assert r.status_code in (200, 204), r.text
+    gone = await client.get(path, headers={"If-None-Match": changed.headers["etag"]})
+    assert gone.status_code == 200 and Calendar.from_ical(gone.content).walk("VEVENT") == []

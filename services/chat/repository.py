@@ -168,10 +168,11 @@ LEFT JOIN LATERAL (
 """
 ).bindparams(bindparam("accounts", type_=_UUIDS), bindparam("spaces", type_=_UUIDS))
 
-_RETENTION = text(
+# Spaces that have a chat room (a first message made one), by network: the purge's candidates.
+_ROOMS_BY_NETWORK = text(
     """
-SELECT id, settings->'chat.retention_days' AS days FROM spaces
-WHERE jsonb_typeof(settings->'chat.retention_days') = 'number'
+SELECT s.network_id, array_agg(s.id) FROM spaces s JOIN chat_rooms r ON r.space_id = s.id
+GROUP BY s.network_id
 """
 )
 
@@ -424,9 +425,9 @@ async def tombstone(db: Executor, space: uuid.UUID, seq: int, now: dt.datetime) 
     return int((await db.execute(_TOMBSTONE, {"space": space, "seq": seq, "now": now})).scalar_one())
 
 
-async def retention_settings(db: Executor) -> list[tuple[uuid.UUID, object]]:
-    """Every space with a numeric ``chat.retention_days`` and that raw (unchecked) value."""
-    return [(row.id, row.days) for row in await db.execute(_RETENTION)]
+async def rooms_by_network(db: Executor) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """The spaces that have a chat room, per network (one query)."""
+    return {network: list(spaces) for network, spaces in await db.execute(_ROOMS_BY_NETWORK)}
 
 
 async def purge_space(db: Executor, space: uuid.UUID, cutoff: dt.datetime) -> int:

@@ -16,9 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.policy import SettingValue, governing_value
 from federation.policy.parameters import CATALOGUE
+from federation.sharing import covers
 from services.policies import loading
 from services.policies import repository as policies_repository
 from services.policies.loading import policy_of
+from services.sharing import guests
+from services.sharing import repository as sharing_repository
 from services.spaces import repository
 
 
@@ -40,6 +43,38 @@ async def members_may_post(session: AsyncSession, space_ids: Sequence[uuid.UUID]
     """Whether members (not only facilitators) may post in each space's chat."""
     rules = await governing_values(session, space_ids, "chat.posting")
     return {space_id: rule != "facilitators" for space_id, rule in rules.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """A space's chat posting rule: the governing ``chat.posting`` lets members post
+    (``members``), except the members of ``restricted_guests`` — guest networks whose active
+    agreement reaching the space narrows ``chat.posting`` to ``facilitators`` for their members
+    (``federation.space_permissions.chat_posting_for``)."""
+
+    members: bool
+    restricted_guests: frozenset[uuid.UUID] = frozenset()
+
+
+async def posting_rules(session: AsyncSession, space_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Posting]:
+    """The posting rule of each existing space: its governing ``chat.posting`` and the guest
+    networks whose agreements narrow it (four queries per space)."""
+    out: dict[uuid.UUID, Posting] = {}
+    for space_id in dict.fromkeys(space_ids):
+        space = await repository.get_space(session, space_id)
+        if space is None:
+            continue
+        policy = await policy_of(session, space, await repository.ancestors(session, space))
+        restricted = set()
+        for share in await sharing_repository.active_shares_on(session, [space.id, *space.path]):
+            if not covers(share.space_id, share.include_subspaces, space.id, space.path):
+                continue
+            narrowed = policy.narrow(*guests.guest_layers([share]))
+            if governing_value(narrowed, space.settings, "chat.posting") == "facilitators":
+                restricted.add(share.guest_network_id)
+        members = governing_value(policy, space.settings, "chat.posting") != "facilitators"
+        out[space_id] = Posting(members, frozenset(restricted))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

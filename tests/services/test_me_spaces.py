@@ -15,7 +15,7 @@ import uuid
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.persistence.models import NetworkMember, Share, Space, SpaceMember
+from services.persistence.models import Meeting, NetworkMember, Share, Space, SpaceMember
 from tests.factories import add_member, add_space_member, bearer, make_account, make_network, make_space, make_token
 
 
@@ -64,10 +64,27 @@ async def test_me_lists_only_spaces_the_member_may_read(client, db_session: Asyn
         decided_at=now,
     )
     db_session.add(share)
+    soon = now + dt.timedelta(days=3)
+    for space in (plain, above, below, shared, archived, left_network, outside, outside_elsewhere):
+        db_session.add(
+            Meeting(
+                id=uuid.uuid4(),
+                space_id=space.id,
+                kind="virtual",
+                title=f"Meeting of {space.name}",
+                starts_at=soon,
+                duration_minutes=60,
+                components=[],
+            )
+        )
     await db_session.commit()
+    r = await client.post("/api/v1/me/calendar-feed", headers=bearer(token))
+    feed = "/calendar/feeds/" + r.json()["url"].split("/calendar/feeds/", 1)[1]
 
     everything = {plain, above, below, shared, archived, left_network, outside, outside_elsewhere}
     assert await _listed(client, token) == {str(s.id) for s in everything}
+    ics = (await client.get(feed)).text
+    assert all(f"Meeting of {space.name}" in ics for space in everything), ics
 
     # Banned above: the sub-space's active row no longer lets the member in.
     await db_session.execute(
@@ -91,6 +108,10 @@ async def test_me_lists_only_spaces_the_member_may_read(client, db_session: Asyn
     }
     got = sorted(names[i] for i in listed)
     assert got == sorted(s.name for s in (plain, archived, outside, outside_elsewhere)), got
+    # The member's calendar feed follows the same rule (it carries the meetings' join links).
+    ics = (await client.get(feed)).text
+    for space in everything:
+        assert (f"Meeting of {space.name}" in ics) is (str(space.id) in listed), (space.name, ics)
     # Each space the list leaves out is one its own chat refuses, and each it keeps is one it opens.
     for space in (above, below, shared, left_network):
         r = await client.get(f"/api/v1/spaces/{space.id}/messages", headers=bearer(token))

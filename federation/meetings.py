@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from federation.permissions import Actor, can_manage_network
-from federation.policy import EffectivePolicy, SetConstraint, Source, governing_value
+from federation.policy import EffectivePolicy, SetConstraint, Source, Violation, ViolationCode, governing_value
 from federation.space_permissions import SpaceActor, SpaceFacts, SpaceRole
 
 REQUIRED_PARAM = "sessions.required_components"
@@ -103,3 +103,30 @@ def missing_components(
     constraint = policy.enforced.get(REQUIRED_PARAM)
     sources = constraint.required_by if isinstance(constraint, SetConstraint) else {}
     return [MissingComponent(c, sources.get(c)) for c in sorted(required_components(policy, settings) - have)]
+
+
+def agenda_violations(
+    policy: EffectivePolicy, settings: Mapping[str, object], components: Iterable[str], *, own: Source
+) -> tuple[Violation, ...]:
+    """The agenda's missing required components as policy violations, one per source that requires
+    them (``own``, the space itself as ``Source.space(id, name)``, when its own setting does), for
+    :func:`services.policies.violations.policy_violation` like every other policy refusal."""
+    agenda = list(components)
+    by_source: dict[Source | None, list[str]] = {}
+    for m in missing_components(policy, settings, agenda):
+        by_source.setdefault(m.source, []).append(m.component)
+    out = []
+    for source, lacking in by_source.items():
+        label = source.label() if source else "the space's own settings"
+        out.append(
+            Violation(
+                REQUIRED_PARAM,
+                agenda,
+                "required",
+                lacking,
+                source or own,
+                f"the agenda lacks {', '.join(lacking)} (required by {label})",
+                code=ViolationCode.MISSING_COMPONENTS,
+            )
+        )
+    return tuple(out)

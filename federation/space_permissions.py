@@ -269,6 +269,19 @@ def can_post_chat(actor: SpaceActor, space: SpaceFacts) -> bool:
     return space.chat_posting == "members" and actor.has(_R.MEMBER, _R.GUEST)
 
 
+def chat_posting_for(actor: SpaceActor, space_posting: str | None, *, guest_restricted: bool) -> str | None:
+    """The governing ``chat.posting`` for this actor, for :attr:`SpaceFacts.chat_posting`.
+
+    The space's governing value, except for a guest (reaching the space only through a guest
+    network): when the agreement of one of its guest networks narrows ``chat.posting`` to
+    ``facilitators`` (``guest_restricted``), that governs its members there. A guest network's
+    constraints only ever tighten: they never let a guest post where the host's rule does not.
+    """
+    if guest_restricted and actor.has(_R.GUEST_NETWORK_MEMBER) and not actor.has(_R.NETWORK_MEMBER):
+        return "facilitators"
+    return space_posting
+
+
 def can_moderate_chat(actor: SpaceActor, space: SpaceFacts) -> bool:
     """Delete messages and mute people: the space's facilitators."""
     del space

@@ -21,10 +21,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.accounts.controllers import read_me, update_me
+from services.accounts.service import RoomReadable
 from services.auth.guards import provide_actor, provide_principal, require_principal
 from services.auth.resolve import AuthenticationMiddleware, Authenticator, BearerResolver, CookieResolver
 from services.auth.tokens import resolve_personal_token
 from services.calendar.controllers import calendar_router, member_feed
+from services.chat import access as chat_access
 from services.chat.controllers import ChatMemberController, MessageController, serve_websocket, websocket_gateway
 from services.chat.runtime import start_chat
 from services.compliance.controllers import compliance_router
@@ -139,6 +141,10 @@ def _space_visibility() -> SpaceVisibility:
     return visible_ids
 
 
+def _room_readable() -> RoomReadable:
+    return chat_access.readable
+
+
 async def _no_store(response: Response[Any]) -> Response[Any]:
     """``Cache-Control: no-store`` on an API answer that did not choose its own caching."""
     if not any(name.lower() == "cache-control" for name in response.headers):
@@ -234,6 +240,8 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
             "actor": Provide(provide_actor),
             # The spaces area's visibility rule, handed to lower areas that list spaces (policies).
             "space_visibility": Provide(_space_visibility, sync_to_thread=False),
+            # The chat area's "in the room" rule, handed to /me (accounts stands below chat).
+            "room_readable": Provide(_room_readable, sync_to_thread=False),
         },
     )
     return AffinityApp(

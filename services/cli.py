@@ -147,6 +147,9 @@ def _server_options(settings: Settings) -> dict[str, Any]:
         "host": settings.host,
         "port": settings.port,
         "log_config": None,
+        # Our access log (services/metrics.py) logs route templates; uvicorn's would log raw paths
+        # and query strings, which carry secrets (calendar feeds, invitation and unsubscribe links).
+        "access_log": False,
         # X-Forwarded-For/-Proto are believed only from the configured proxies (default: none, not
         # even loopback), so nobody can choose the address the sign-in limit counts against.
         "proxy_headers": bool(settings.trusted_proxies),

@@ -10,6 +10,7 @@ thousands deep overflows the stack. A refused request never reaches a handler or
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -33,6 +34,12 @@ _OWN_FORM_CHECKS = ("/oidc/", "/auth/")
 tests/services/test_identity_sessions.py; a JSON 422 would break OAuth clients."""
 
 
+_RAW_UPLOADS = re.compile(r"^/api/v1/(spaces|networks)/[^/]+/resources/files$")
+"""File uploads: the body is the file's raw bytes, streamed by the handler (never decoded as JSON
+or a form; services/resources checks the bytes). The guard leaves them unread, so an upload is
+authorised (the API's guard: 401/403) before a byte of it is read, and never buffered here."""
+
+
 class InputGuardMiddleware:
     """Refuse NUL characters, out-of-range integers and over-deep JSON anywhere in a request."""
 
@@ -51,7 +58,12 @@ class InputGuardMiddleware:
         if problem is not None:
             await _refuse(send, *problem)
             return
-        if scope.get("method", "GET") not in _BODY_METHODS or scope.get("path", "").startswith(_OWN_FORM_CHECKS):
+        path: str = scope.get("path", "")
+        if (
+            scope.get("method", "GET") not in _BODY_METHODS
+            or path.startswith(_OWN_FORM_CHECKS)
+            or _RAW_UPLOADS.match(path)
+        ):
             await self.app(scope, receive, send)
             return
         body, replay = await _buffer(receive)

@@ -6,12 +6,29 @@ import contextvars
 import datetime as dt
 import json
 import logging
+import re
 import sys
 from typing import Any
 
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+# Addresses whose path segment is the whole authority (a member's calendar feed, an invitation
+# link), and query strings (unsubscribe links, OIDC codes and states): no log line keeps them.
+# Route templates (``/invitations/{token}``) are left alone. Backslashes and quotes end a match so
+# JSON escapes survive.
+_SECRET_SEGMENT = re.compile(r"(/calendar/feeds/|/invitations/)(?!\{)[^/\s\"'\\?#<>]+")
+_QUERY = re.compile(r"(?<=[\w/.-])\?[^\s\"'\\<>]+")
+REDACTED = "<redacted>"
+
+
+def redact(text: str) -> str:
+    """``text`` with secret path segments and query strings replaced by ``<redacted>``."""
+    if "/" not in text and "?" not in text:
+        return text
+    return _QUERY.sub("?" + REDACTED, _SECRET_SEGMENT.sub(r"\1" + REDACTED, text))
 
 
 def current_request_id() -> str | None:
@@ -30,28 +47,28 @@ def reset_request_id(token: contextvars.Token[str | None]) -> None:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object a line: time, level, logger, message, request id, extra fields."""
+    """One JSON object a line: time, level, logger, message, request id, extra fields (redacted)."""
 
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
             "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
         }
         request_id = current_request_id()
         if request_id:
             payload["request_id"] = request_id
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
-                payload[key] = value
+                payload[key] = redact(value) if isinstance(value, str) else value
         if record.exc_info:
-            payload["exception"] = self.formatException(record.exc_info)
+            payload["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(payload, default=str)
 
 
 class ConsoleFormatter(logging.Formatter):
-    """Readable lines for a developer's terminal."""
+    """Readable lines for a developer's terminal (redacted)."""
 
     def format(self, record: logging.LogRecord) -> str:
         extras = " ".join(
@@ -64,7 +81,7 @@ class ConsoleFormatter(logging.Formatter):
             line += f" [req {request_id}]"
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
-        return line
+        return redact(line)
 
 
 def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:

@@ -34,6 +34,7 @@ class ViolationCode(StrEnum):
     OUT_OF_BOUNDS = "out_of_bounds"  # a setting breaks a bound
     LOOSENS = "loosens"  # a constraint for sub-spaces is looser than the space's own bound
     CONFLICT = "conflict"  # a constraint for sub-spaces leaves no valid value at all
+    MISSING_COMPONENTS = "missing_components"  # an agenda lacks components the policy requires
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,13 +82,27 @@ async def require_by_email(session: AsyncSession, email: str) -> Account:
     return account
 
 
-async def me(session: AsyncSession, principal: Principal) -> MeOut:
-    """The caller's account, networks with roles and spaces with roles and unread chat (four queries)."""
+RoomReadable = Callable[
+    [AsyncSession, Sequence[tuple[uuid.UUID, uuid.UUID]]], Awaitable[set[tuple[uuid.UUID, uuid.UUID]]]
+]
+"""Of (account, space) pairs, those where the account may be in the room now. The chat area answers
+it (``services.chat.access.readable``: ``space_actor`` + ``can_read_chat``, one query); it stands on
+a higher floor, so the composition root hands it in (the ``room_readable`` dependency)."""
+
+
+async def me(session: AsyncSession, principal: Principal, readable: RoomReadable) -> MeOut:
+    """The caller's account, networks with roles and spaces with roles and unread chat (five queries).
+
+    Only the spaces the caller may open: an active row is not enough when a ban above, an ended
+    share or a lost network role took the caller out of the room (``readable`` decides them all at
+    once, with the same predicates as the space's own routes)."""
     account = await session.get(Account, principal.account_id)
     if account is None:
         raise NotFound("Your account no longer exists.", code="account_not_found")
     rows = await repository.my_networks(session, account.id)
-    spaces = await repository.my_spaces(session, account.id)
+    rows_spaces = await repository.my_spaces(session, account.id)
+    open_now = await readable(session, [(account.id, i) for i, *_ in rows_spaces])
+    spaces = [row for row in rows_spaces if (account.id, row[0]) in open_now]
     unread = await repository.unread_counts(session, account.id, [i for i, *_ in spaces])
     return MeOut(
         id=account.id,
@@ -105,7 +120,7 @@ async def me(session: AsyncSession, principal: Principal) -> MeOut:
     )
 
 
-async def update_me(session: AsyncSession, principal: Principal, data: MeUpdate) -> MeOut:
+async def update_me(session: AsyncSession, principal: Principal, data: MeUpdate, readable: RoomReadable) -> MeOut:
     """Change your own display name and pronouns; a blank name is refused with the field named."""
     account = await session.get(Account, principal.account_id)
     if account is None:
@@ -130,4 +145,4 @@ async def update_me(session: AsyncSession, principal: Principal, data: MeUpdate)
         before=before,
         after={"display_name": account.display_name, "pronouns": account.pronouns},
     )
-    return await me(session, principal)
+    return await me(session, principal, readable)

@@ -31,6 +31,8 @@ from services import audit
 from services.calendar import repository
 from services.calendar.ics import FeedMeeting, FeedOverride, FeedSeries, build_calendar, fingerprint
 from services.calendar.schemas import FeedCreated, FeedStatus
+from services.chat import access as chat_access
+from services.chat import repository as chat_repository
 from services.errors import NotFound
 from services.meetings import occurrences
 from services.meetings import repository as meetings_repository
@@ -247,7 +249,12 @@ async def member_feed_body(
     account_id = await repository.account_for(session, _hash(token))
     if account_id is None:
         raise _not_found()
-    spaces = await repository.member_spaces(session, account_id)
+    rows = await repository.member_spaces(session, account_id)
+    # Only the rooms the owner is still in (an ended share, leaving the home network or a ban
+    # above take them out; their rows stay): the same predicate as the space's own feed.
+    facts = await chat_repository.room_facts(session, [(account_id, space_id) for space_id, *_ in rows])
+    inside = {f.space_id for f in facts if can_see_join_url(chat_access.actor_of(f), chat_access.space_facts(f, None))}
+    spaces = [row for row in rows if row[0] in inside]
     return await _calendar(
         session,
         "Affinity meetings",

@@ -23,12 +23,23 @@ from federation.space_permissions import (
     can_moderate_chat,
     can_post_chat,
     can_read_chat,
+    chat_posting_for,
     space_actor,
 )
 from federation.spaces import JoinMode, MemberRole, MembershipFacts, MemberStatus, SpaceKind, Visibility
 from realtime.interfaces import Rights
 from services.chat import repository
 from services.chat.repository import Executor, RoomFacts
+from services.spaces.governing import Posting
+
+
+def guest_networks_of(facts: RoomFacts) -> set[uuid.UUID]:
+    """The account's networks with an active agreement reaching the space."""
+    return {
+        network
+        for shared, include_subspaces, network, _role in facts.shares
+        if covers(shared, include_subspaces, facts.space_id, facts.path)
+    }
 
 
 def actor_of(facts: RoomFacts) -> SpaceActor:
@@ -36,10 +47,9 @@ def actor_of(facts: RoomFacts) -> SpaceActor:
     roles: dict[uuid.UUID, Role] = {}
     if facts.home_role is not None:
         roles[facts.network_id] = Role(facts.home_role)
-    guest_networks = set()
+    guest_networks = guest_networks_of(facts)
     for shared, include_subspaces, network, role in facts.shares:
         if covers(shared, include_subspaces, facts.space_id, facts.path):
-            guest_networks.add(network)
             roles.setdefault(network, Role(role))
     membership = (
         MembershipFacts(MemberRole(facts.role), MemberStatus(facts.status), outside=facts.outside)
@@ -66,9 +76,19 @@ def space_facts(facts: RoomFacts, chat_posting: str | None) -> SpaceFacts:
     )
 
 
-def rights_of(facts: RoomFacts, chat_posting: str | None) -> Rights:
-    """Read / post / moderate for one account in one space, through the federation predicates."""
-    who, space = actor_of(facts), space_facts(facts, chat_posting)
+def rights_of(facts: RoomFacts, posting: Posting | None) -> Rights:
+    """Read / post / moderate for one account in one space, through the federation predicates.
+    ``posting``: the space's rule (``services.spaces.governing.posting_rules``); None: unknown,
+    only facilitators post (deny by default)."""
+    who = actor_of(facts)
+    chat_posting = None
+    if posting is not None:
+        chat_posting = chat_posting_for(
+            who,
+            posting_value(posting.members),
+            guest_restricted=bool(guest_networks_of(facts) & posting.restricted_guests),
+        )
+    space = space_facts(facts, chat_posting)
     read = can_read_chat(who, space)
     post = can_post_chat(who, space)
     reason = "" if post else ("not_a_member" if not read else "muted" if facts.muted else "posting_restricted")
@@ -81,14 +101,13 @@ def posting_value(members_may_post: bool) -> str:
 
 
 async def rights(
-    db: Executor, account: uuid.UUID, spaces: Sequence[uuid.UUID], members_may_post: Mapping[uuid.UUID, bool]
+    db: Executor, account: uuid.UUID, spaces: Sequence[uuid.UUID], posting: Mapping[uuid.UUID, Posting]
 ) -> dict[uuid.UUID, Rights]:
     """Rights of ``account`` in each of ``spaces`` (one query; a missing space has none).
-    ``members_may_post``: the governing posting rule per space (absent: unknown, deny members)."""
+    ``posting``: the posting rule per space (absent: unknown, deny members)."""
     out: dict[uuid.UUID, Rights] = {}
     for facts in await repository.room_facts(db, [(account, s) for s in dict.fromkeys(spaces)]):
-        known = members_may_post.get(facts.space_id)
-        out[facts.space_id] = rights_of(facts, None if known is None else posting_value(known))
+        out[facts.space_id] = rights_of(facts, posting.get(facts.space_id))
     return out
 
 

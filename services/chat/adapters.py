@@ -18,7 +18,7 @@ from services.auth.principal import Principal
 from services.auth.resolve import Authenticator
 from services.chat import access, repository, service
 from services.errors import AppError
-from services.spaces.governing import members_may_post
+from services.spaces.governing import Posting, posting_rules
 
 
 class ChatAuthenticator:
@@ -61,11 +61,11 @@ class PostingRules:
     def __init__(self, engine: AsyncEngine, ttl: float = 30.0) -> None:
         self._engine = engine
         self._ttl = ttl
-        self._known: dict[uuid.UUID, tuple[bool, float]] = {}
-        self._refreshing: dict[uuid.UUID, asyncio.Task[bool]] = {}
+        self._known: dict[uuid.UUID, tuple[Posting, float]] = {}
+        self._refreshing: dict[uuid.UUID, asyncio.Task[Posting]] = {}
 
-    async def members_may_post(self, space: uuid.UUID) -> bool:
-        """Whether members (not only facilitators) may post in ``space``."""
+    async def rule(self, space: uuid.UUID) -> Posting:
+        """The space's posting rule: may members post, and which guest networks' agreements say no."""
         known = self._known.get(space)
         if known is not None:
             value, fetched = known
@@ -76,15 +76,15 @@ class PostingRules:
         task = self._refreshing.get(space) or self._start_refresh(space)
         return await asyncio.shield(task)
 
-    def _start_refresh(self, space: uuid.UUID) -> asyncio.Task[bool]:
+    def _start_refresh(self, space: uuid.UUID) -> asyncio.Task[Posting]:
         task = asyncio.get_running_loop().create_task(self._refresh(space))
         self._refreshing[space] = task
         task.add_done_callback(lambda _t: self._refreshing.pop(space, None))
         return task
 
-    async def _refresh(self, space: uuid.UUID) -> bool:
+    async def _refresh(self, space: uuid.UUID) -> Posting:
         async with AsyncSession(self._engine) as session:
-            value = (await members_may_post(session, [space])).get(space, True)
+            value = (await posting_rules(session, [space])).get(space, Posting(members=True))
         self._known[space] = (value, time.monotonic())
         return value
 
@@ -108,20 +108,36 @@ class SqlMessageStore:
     async def append(
         self, space: uuid.UUID, author: uuid.UUID, key: str, body: str
     ) -> tuple[StoredMessage, bool] | None:
-        may_post = await self._posting.members_may_post(space)
+        rule = await self._posting.rule(space)
         pool = self._pool
         if pool is not None:
             for _ in range(3):
                 try:
                     async with pool.acquire() as conn:
-                        return await repository.append_native(conn, space, author, key, body, members_may_post=may_post)
+                        return await repository.append_native(
+                            conn,
+                            space,
+                            author,
+                            key,
+                            body,
+                            members_may_post=rule.members,
+                            restricted_guests=rule.restricted_guests,
+                        )
                 except asyncpg.UniqueViolationError:
                     continue  # a concurrent send with the same key won; the retry finds it
             raise RuntimeError("could not store the message after 3 attempts")
         for _ in range(3):
             try:
                 async with self._engine.begin() as conn:
-                    return await repository.append(conn, space, author, key, body, members_may_post=may_post)
+                    return await repository.append(
+                        conn,
+                        space,
+                        author,
+                        key,
+                        body,
+                        members_may_post=rule.members,
+                        restricted_guests=rule.restricted_guests,
+                    )
             except IntegrityError:
                 # Two sends with the same key raced; the loser's rollback undid its increment.
                 # Run again: it now finds the stored message and returns it.
@@ -174,7 +190,7 @@ class SqlRoomAccess:
         self._posting = posting
 
     async def rights(self, account: uuid.UUID, spaces: Sequence[uuid.UUID]) -> dict[uuid.UUID, Rights]:
-        posting = {space: await self._posting.members_may_post(space) for space in spaces}
+        posting = {space: await self._posting.rule(space) for space in spaces}
         async with self._engine.connect() as conn:
             return await access.rights(conn, account, spaces, posting)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,9 @@ _UUIDS = ARRAY(UUID(as_uuid=True))
 #     (or, with include_subspaces, on an ancestor) — federation.sharing.covers — or is the space's
 #     outside facilitator (brought in by a network admin for this space only);
 #   * is banned neither in this space (the row would not be active) nor in any space above;
-#   * is a facilitator, or the governing chat.posting (:members_may_post) lets members post;
+#   * is a facilitator, or the governing chat.posting (:members_may_post) lets members post and
+#     the account is not a guest whose guest network's agreement reaching the space narrows
+#     chat.posting to facilitators (:restricted_guests; federation.space_permissions.chat_posting_for);
 #   * is not muted in the space or any space above (chat_mutes; the MUTED role);
 #   * and the space is not archived (read-only, services.stewardship).
 # tests/services/test_chat_access_property.py builds random trees, memberships, bans and shares in
@@ -40,7 +42,14 @@ _UUIDS = ARRAY(UUID(as_uuid=True))
 _MAY_POST_SQL = """
 SELECT 1 FROM space_members m JOIN spaces s ON s.id = m.space_id
 WHERE m.space_id = :space AND m.account_id = :author AND m.status = 'active'
-  AND (m.role = 'facilitator' OR CAST(:members_may_post AS boolean))
+  AND (m.role = 'facilitator' OR (CAST(:members_may_post AS boolean) AND (
+    EXISTS (SELECT 1 FROM network_members n WHERE n.network_id = s.network_id AND n.account_id = m.account_id)
+    OR NOT EXISTS (
+      SELECT 1 FROM shares sr
+      JOIN network_members gr ON gr.network_id = sr.guest_network_id AND gr.account_id = m.account_id
+      WHERE sr.status = 'active' AND sr.space_id = ANY(s.path || s.id)
+        AND (sr.space_id = s.id OR sr.include_subspaces)
+        AND sr.guest_network_id = ANY(CAST(:restricted_guests AS uuid[]))))))
   AND s.archived_at IS NULL
   AND NOT EXISTS (
     SELECT 1 FROM chat_mutes cm WHERE cm.account_id = m.account_id AND cm.space_id = ANY(s.path || s.id))
@@ -81,11 +90,13 @@ WITH existing AS (
 )
 SELECT out.*, (SELECT display_name FROM accounts WHERE id = :author) AS author_name FROM out
 """.replace("MAY_POST", _MAY_POST_SQL.strip())
-_MAY_POST = text("SELECT EXISTS (" + _MAY_POST_SQL + ")")
-_APPEND = text(_APPEND_SQL)
-_APPEND_PARAMS = ("space", "author", "key", "body", "id", "members_may_post")
+_MAY_POST = text("SELECT EXISTS (" + _MAY_POST_SQL + ")").bindparams(bindparam("restricted_guests", type_=_UUIDS))
+_APPEND = text(_APPEND_SQL).bindparams(bindparam("restricted_guests", type_=_UUIDS))
+_APPEND_PARAMS = ("space", "author", "key", "body", "id", "members_may_post", "restricted_guests")
 _APPEND_NATIVE = re.sub(
-    r":(space|author|key|body|id|members_may_post)\b", lambda m: f"${_APPEND_PARAMS.index(m[1]) + 1}", _APPEND_SQL
+    r":(space|author|key|body|id|members_may_post|restricted_guests)\b",
+    lambda m: f"${_APPEND_PARAMS.index(m[1]) + 1}",
+    _APPEND_SQL,
 )
 """The same statement with asyncpg's positional parameters (the websocket send path)."""
 
@@ -168,10 +179,11 @@ LEFT JOIN LATERAL (
 """
 ).bindparams(bindparam("accounts", type_=_UUIDS), bindparam("spaces", type_=_UUIDS))
 
-_RETENTION = text(
+# Spaces that have a chat room (a first message made one), by network: the purge's candidates.
+_ROOMS_BY_NETWORK = text(
     """
-SELECT id, settings->'chat.retention_days' AS days FROM spaces
-WHERE jsonb_typeof(settings->'chat.retention_days') = 'number'
+SELECT s.network_id, array_agg(s.id) FROM spaces s JOIN chat_rooms r ON r.space_id = s.id
+GROUP BY s.network_id
 """
 )
 
@@ -179,9 +191,17 @@ _PURGE_SPACE = text("DELETE FROM messages WHERE space_id = :space AND sent_at < 
 
 
 async def append(
-    db: Executor, space: uuid.UUID, author: uuid.UUID, key: str, body: str, *, members_may_post: bool
+    db: Executor,
+    space: uuid.UUID,
+    author: uuid.UUID,
+    key: str,
+    body: str,
+    *,
+    members_may_post: bool,
+    restricted_guests: Collection[uuid.UUID] = (),
 ) -> tuple[StoredMessage, bool] | None:
-    """Store a message with the next seq (or return the one stored under ``key``); None if refused."""
+    """Store a message with the next seq (or return the one stored under ``key``); None if refused.
+    ``restricted_guests``: guest networks whose agreement lets only facilitators post here."""
     params = {
         "space": space,
         "author": author,
@@ -189,6 +209,7 @@ async def append(
         "body": body,
         "id": uuid.uuid4(),
         "members_may_post": members_may_post,
+        "restricted_guests": list(restricted_guests),
     }
     row = (await db.execute(_APPEND, params)).first()
     return None if row is None else _appended(space, author, key, row)
@@ -202,10 +223,13 @@ async def append_native(
     body: str,
     *,
     members_may_post: bool,
+    restricted_guests: Collection[uuid.UUID] = (),
 ) -> tuple[StoredMessage, bool] | None:
     """:func:`append` on a plain asyncpg connection outside a transaction: the one statement
     commits on its own (atomic, like any single statement), so a send is one round trip."""
-    row = await db.fetchrow(_APPEND_NATIVE, space, author, key, body, uuid.uuid4(), members_may_post)
+    row = await db.fetchrow(
+        _APPEND_NATIVE, space, author, key, body, uuid.uuid4(), members_may_post, list(restricted_guests)
+    )
     return None if row is None else _appended(space, author, key, tuple(row))
 
 
@@ -388,10 +412,22 @@ async def room_facts(db: Executor, pairs: Sequence[tuple[uuid.UUID, uuid.UUID]])
     return out
 
 
-async def may_post(db: Executor, space: uuid.UUID, author: uuid.UUID, *, members_may_post: bool) -> bool:
+async def may_post(
+    db: Executor,
+    space: uuid.UUID,
+    author: uuid.UUID,
+    *,
+    members_may_post: bool,
+    restricted_guests: Collection[uuid.UUID] = (),
+) -> bool:
     """The send path's posting check (:data:`_MAY_POST_SQL`) on its own, for tests that tie it to
     :func:`federation.space_permissions.can_post_chat`."""
-    params = {"space": space, "author": author, "members_may_post": members_may_post}
+    params = {
+        "space": space,
+        "author": author,
+        "members_may_post": members_may_post,
+        "restricted_guests": list(restricted_guests),
+    }
     return bool((await db.execute(_MAY_POST, params)).scalar_one())
 
 
@@ -424,9 +460,9 @@ async def tombstone(db: Executor, space: uuid.UUID, seq: int, now: dt.datetime) 
     return int((await db.execute(_TOMBSTONE, {"space": space, "seq": seq, "now": now})).scalar_one())
 
 
-async def retention_settings(db: Executor) -> list[tuple[uuid.UUID, object]]:
-    """Every space with a numeric ``chat.retention_days`` and that raw (unchecked) value."""
-    return [(row.id, row.days) for row in await db.execute(_RETENTION)]
+async def rooms_by_network(db: Executor) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """The spaces that have a chat room, per network (one query)."""
+    return {network: list(spaces) for network, spaces in await db.execute(_ROOMS_BY_NETWORK)}
 
 
 async def purge_space(db: Executor, space: uuid.UUID, cutoff: dt.datetime) -> int:

@@ -13,9 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from federation.policy.parameters import CATALOGUE
 from realtime.brokers import Broker
 from realtime.gateway import Gateway, GatewayConfig
 from realtime.hub import Observer
@@ -25,12 +24,12 @@ from services.errors import database_unavailable
 from services.persistence.engine import connect_args, libpq_url
 from services.readiness import ReadinessCheck
 from services.settings import Settings
+from services.spaces import governing
 
 log = logging.getLogger("affinity.chat")
 
 RETENTION_EVERY = 3600.0
 """Seconds between retention purges."""
-_RETENTION_DAYS = CATALOGUE["chat.retention_days"]
 
 SEND_POOL_SIZE = 4
 """Plain asyncpg connections per process for websocket sends (one statement each, autocommit)."""
@@ -70,27 +69,40 @@ async def purge_expired(
     now: dt.datetime | None = None,
     notify: Callable[[uuid.UUID, dt.datetime], None] | None = None,
 ) -> int:
-    """Delete messages past their space's ``chat.retention_days``; return how many were deleted.
+    """Delete messages past their space's *governing* ``chat.retention_days``; return how many.
+
+    The value is the one that governs the space (``services.spaces.governing``): a template's
+    bound pulls a longer setting (or "keep forever") down to it, like every other area reads a
+    policy value. Two queries per network that has chat rooms decide every space's value.
 
     One space at a time, each in its own transaction: a space whose stored value is unusable
-    (from before values were bounded, or written around the API) is skipped and logged, and a
-    failure in one space never stops the purge of the others. ``notify(space, before)`` runs
-    after each space's commit when it lost messages, so connected clients get a ``purged``
-    frame instead of silence.
+    (from before values were bounded, or written around the API) is logged and governed as if
+    it had no setting, and a failure in one space never stops the purge of the others.
+    ``notify(space, before)`` runs after each space's commit when it lost messages, so connected
+    clients get a ``purged`` frame instead of silence.
     """
     now = now or dt.datetime.now(dt.UTC)
-    async with engine.connect() as conn:
-        spaces = await repository.retention_settings(conn)
-    total = 0
-    for space, raw in spaces:
-        try:
-            days = _RETENTION_DAYS.normalise(raw)
-            if not isinstance(days, int):  # null: keep messages
+    cutoffs: dict[uuid.UUID, dt.datetime] = {}
+    async with AsyncSession(engine) as session:
+        for network, rooms in (await repository.rooms_by_network(session)).items():
+            try:
+                governed = await governing.in_network(session, network, "chat.retention_days", set(rooms))
+            except Exception:
+                log.exception("chat retention: the policy of network %s could not be read; its spaces wait", network)
+                await session.rollback()
                 continue
-            cutoff = now - dt.timedelta(days=days)
-        except (ValueError, OverflowError) as exc:
-            log.warning("chat retention: space %s has an unusable chat.retention_days (%s); skipped", space, exc)
-            continue
+            for space, found in governed.items():
+                if found.unusable is not None:
+                    log.warning(
+                        "chat retention: space %s has an unusable chat.retention_days (%s); its governing value "
+                        "without it applies",
+                        space,
+                        found.unusable,
+                    )
+                if isinstance(found.value, int) and not isinstance(found.value, bool):
+                    cutoffs[space] = now - dt.timedelta(days=found.value)
+    total = 0
+    for space, cutoff in cutoffs.items():
         try:
             async with engine.begin() as conn:
                 purged = await repository.purge_space(conn, space, cutoff)

@@ -27,7 +27,7 @@ from services.chat.schemas import MessageCreate, MessageEdit, MessageOut, Messag
 from services.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from services.persistence.session import on_commit
 from services.spaces import access
-from services.spaces.governing import members_may_post
+from services.spaces.governing import Posting, posting_rules
 
 
 def to_out(message: StoredMessage) -> MessageOut:
@@ -51,7 +51,7 @@ async def _rights(session: AsyncSession, account: uuid.UUID, space: uuid.UUID, *
     """The caller's rights in the room; refuse non-members (deny by default). Without
     ``posting`` the governing posting rule is not computed (a few queries), so ``post`` is only
     meaningful with it: readers need ``read`` alone."""
-    rule = await members_may_post(session, [space]) if posting else {space: True}
+    rule = await posting_rules(session, [space]) if posting else {space: Posting(members=True)}
     rights = (await chat_access.rights(session, account, [space], rule)).get(space)
     if rights is None or not rights.read:
         raise Forbidden("Only active members of this space can use its chat.", code="not_a_member")
@@ -80,10 +80,17 @@ async def post_message(
     """Send like the websocket does; the message is published only after the request commits."""
     if not data.body.strip():
         raise Unprocessable("A message needs some text.", code="empty_body")
-    posting = await members_may_post(session, [space])
+    posting = await posting_rules(session, [space])
+    rule = posting.get(space, Posting(members=True))
     async with session.begin_nested():
         result = await repository.append(
-            session, space, principal.account_id, data.key, data.body, members_may_post=posting.get(space, True)
+            session,
+            space,
+            principal.account_id,
+            data.key,
+            data.body,
+            members_may_post=rule.members,
+            restricted_guests=rule.restricted_guests,
         )
     if result is None:
         rights = (await chat_access.rights(session, principal.account_id, [space], posting)).get(space)
@@ -204,7 +211,9 @@ async def mute(session: AsyncSession, actor: Actor, space_id: uuid.UUID, account
     await _moderator(session, actor, space_id)
     if account_id == actor.account_id:
         raise Unprocessable("You cannot mute yourself.", code="cannot_mute_self")
-    target = (await chat_access.rights(session, account_id, [space_id], {space_id: True})).get(space_id)
+    target = (await chat_access.rights(session, account_id, [space_id], {space_id: Posting(members=True)})).get(
+        space_id
+    )
     if target is None or not target.read:
         raise NotFound("This space has no active member with that id.", code="member_not_found")
     if target.moderate:

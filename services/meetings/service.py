@@ -15,18 +15,17 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.meetings import (
-    REQUIRED_PARAM,
-    MissingComponent,
+    agenda_violations,
     bad_components,
     can_list_meetings,
     can_record_attendance,
     can_schedule_meeting,
     can_see_join_url,
-    missing_components,
     normalise_components,
     required_components,
 )
 from federation.permissions import Actor
+from federation.policy import Source
 from federation.schedule import ScheduleError, place, time_zone, zone_abbreviation
 from services import audit
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -34,6 +33,7 @@ from services.meetings import events, occurrences, repository
 from services.meetings.schemas import AttendanceSet, MeetingCreate, MeetingList, MeetingOut, MeetingPatch
 from services.persistence.models import Meeting, Network
 from services.policies.loading import policy_of
+from services.policies.violations import policy_violation
 from services.spaces import access
 from services.spaces import repository as spaces_repository
 from services.spaces.access import SpaceContext
@@ -169,43 +169,19 @@ def check_components(raw: list[str]) -> list[str]:
     return components
 
 
-def agenda_violation(components: list[str], missing: list[MissingComponent]) -> Unprocessable:
-    """The 422 for an agenda that lacks required components: names each and who requires it."""
-    by_source: dict[str, list[MissingComponent]] = {}
-    for m in missing:
-        by_source.setdefault(m.label(), []).append(m)
-    words = "; ".join(f"{', '.join(m.component for m in ms)} (required by {label})" for label, ms in by_source.items())
-    violations = [
-        {
-            "code": "missing_components",
-            "parameter": REQUIRED_PARAM,
-            "value": components,
-            "bound": "required",
-            "limit": [m.component for m in ms],
-            "source": ms[0].to_dict()["required_by"],
-            "message": f"the agenda lacks {', '.join(m.component for m in ms)} (required by {label})",
-        }
-        for label, ms in by_source.items()
-    ]
-    return Unprocessable(
-        f"The meeting's agenda lacks required session components: {words}. Add them to components.",
-        code="policy_violation",
-        details={
-            "problems": [],
-            "violations": violations,
-            "warnings": [],
-            "audit": [],
-            "missing": [m.to_dict() for m in missing],
-        },
-    )
-
-
 async def check_agenda(session: AsyncSession, ctx: SpaceContext, components: list[str]) -> None:
-    """A 422 naming each required component the agenda lacks, and who requires it."""
+    """A 422 ``policy_violation`` naming each required component the agenda lacks, and who requires it."""
     policy = await policy_of(session, ctx.space, ctx.ancestors)
-    missing = missing_components(policy, ctx.space.settings, components)
-    if missing:
-        raise agenda_violation(components, missing)
+    found = agenda_violations(policy, ctx.space.settings, components, own=Source.space(ctx.space.id, ctx.space.name))
+    if found:
+        missing = [(c, v.source) for v in found for c in (v.limit if isinstance(v.limit, list) else [])]
+        raise policy_violation(
+            found,
+            "The meeting's agenda",
+            hint=f"Add the missing components to components: {', '.join(sorted(str(c) for c, _ in missing))}.",
+            # Kept for clients of the first version of this answer: component by component.
+            extra={"missing": [{"component": c, "required_by": source.to_dict()} for c, source in missing]},
+        )
 
 
 async def schedule(session: AsyncSession, actor: Actor, space_id: uuid.UUID, data: MeetingCreate) -> MeetingOut:

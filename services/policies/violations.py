@@ -35,10 +35,12 @@ def policy_violation(
     audit: Sequence[Violation] = (),
     spaces: Sequence[tuple[uuid.UUID, str]] | None = None,
     hint: str = "",
+    extra: Mapping[str, object] | None = None,
 ) -> Unprocessable:
     """The 422 for a write the policy refuses: the first violation in words (parameter, value,
     bound, source), every violation in ``details``. ``spaces`` (one per violation) names the
-    space each is about when that is not the space written to; ``hint`` says what to do."""
+    space each is about when that is not the space written to; ``hint`` says what to do;
+    ``extra`` adds area-specific keys to ``details`` (never replacing the common ones)."""
     first = violations[0].message if violations else "the policy refuses it"
     more = len(violations) - 1
     rows = [v.to_dict() for v in violations]
@@ -50,6 +52,7 @@ def policy_violation(
         + (f" {hint}" if hint else ""),
         code="policy_violation",
         details={
+            **(extra or {}),
             "problems": [],
             "violations": rows,
             "warnings": [v.to_dict() for v in warnings],

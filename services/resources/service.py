@@ -38,6 +38,7 @@ from federation.resources import (
     check_url,
     safe_file_name,
 )
+from federation.space_permissions import chat_posting_for
 from services import audit
 from services.errors import AppError, Forbidden, NotFound, Unprocessable
 from services.networks import repository as networks
@@ -48,7 +49,7 @@ from services.resources.repository import Owner
 from services.resources.schemas import FileInfo, LinkCreate, ResourceOut, ResourcePage, ResourcePatch
 from services.resources.sniff import sniff
 from services.spaces import access
-from services.spaces.governing import members_may_post
+from services.spaces.governing import Posting, posting_rules
 from services.storage import BlobStore, UploadTooLarge, key_for, spool
 
 log = logging.getLogger("affinity.resources")
@@ -83,8 +84,13 @@ async def space_library(session: AsyncSession, actor: Actor, space_id: uuid.UUID
     if not can_read_space_resources(ctx.who, ctx.facts):
         raise access.not_found(space_id)
     # Adding follows chat posting, which reads the *governing* chat.posting (one path for it).
-    may_post = (await members_may_post(session, [space_id])).get(space_id, False)
-    posting = replace(ctx.facts, chat_posting="members" if may_post else "facilitators")
+    rule = (await posting_rules(session, [space_id])).get(space_id, Posting(members=False))
+    chat_posting = chat_posting_for(
+        ctx.who,
+        "members" if rule.members else "facilitators",
+        guest_restricted=any(s.guest_network_id in rule.restricted_guests for s in ctx.guest_shares),
+    )
+    posting = replace(ctx.facts, chat_posting=chat_posting)
     return Library(
         owner=Owner(space_id=space_id),
         account_id=actor.account_id,

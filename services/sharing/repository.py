@@ -70,6 +70,22 @@ async def active_guest_shares(
     return [GuestShare(i, s, g, n, inc, dict(c)) for i, s, g, n, inc, c in rows]
 
 
+async def active_shares_on(session: AsyncSession, space_ids: Collection[uuid.UUID]) -> list[GuestShare]:
+    """Active agreements on any of ``space_ids``, whatever the guest network (one query); callers
+    decide coverage with :func:`federation.sharing.covers`."""
+    if not space_ids:
+        return []
+    rows = await session.execute(
+        select(
+            Share.id, Share.space_id, Share.guest_network_id, Network.name, Share.include_subspaces, Share.constraints
+        )
+        .join(Network, Network.id == Share.guest_network_id)
+        .where(_covering(space_ids), Share.status == "active")
+        .order_by(Share.created_at, Share.id)
+    )
+    return [GuestShare(i, s, g, n, inc, dict(c)) for i, s, g, n, inc, c in rows]
+
+
 async def network_ids_of(session: AsyncSession, account_id: uuid.UUID) -> list[uuid.UUID]:
     """The networks an account has a role in."""
     return list(await session.scalars(select(NetworkMember.network_id).where(NetworkMember.account_id == account_id)))

@@ -30,9 +30,7 @@ from services.spaces.schemas import (
 )
 
 SlugParam = Annotated[str, Parameter(description="The network's slug", max_length=80)]
-MaxDepth = Annotated[
-    int | None, Parameter(ge=0, le=100, description="Levels below the space (default: all)")
-]
+MaxDepth = Annotated[int | None, Parameter(ge=0, le=100, description="Levels below the space (default: all)")]
 RequestStatus = Annotated[
     str | None,
     Parameter(pattern="^(pending|approved|declined|accepted|cancelled)$", description="Filter"),

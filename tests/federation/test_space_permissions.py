@@ -221,3 +221,21 @@ def test_chat_posting_not_loaded_denies_members_but_not_facilitators() -> None:
     assert unknown.chat_posting is None
     assert not sp.can_post_chat(SpaceActor(frozenset({R.MEMBER})), unknown)
     assert sp.can_post_chat(SpaceActor(frozenset({R.MEMBER, R.FACILITATOR})), unknown)
+
+
+def test_a_guest_networks_agreement_narrows_posting_for_its_guests_only() -> None:
+    guest = SpaceActor(frozenset({R.GUEST, R.GUEST_NETWORK_MEMBER}))
+    home_member = SpaceActor(frozenset({R.MEMBER, R.NETWORK_MEMBER, R.GUEST_NETWORK_MEMBER}))
+    guest_facilitator = SpaceActor(frozenset({R.GUEST, R.FACILITATOR, R.GUEST_NETWORK_MEMBER}))
+
+    def may_post(actor: SpaceActor, space_posting: str | None, restricted: bool) -> bool:
+        value = sp.chat_posting_for(actor, space_posting, guest_restricted=restricted)
+        return sp.can_post_chat(actor, SpaceFacts(SpaceKind.TOPIC, Visibility.LISTED, chat_posting=value))
+
+    assert may_post(guest, "members", restricted=False)
+    assert not may_post(guest, "members", restricted=True)
+    assert may_post(home_member, "members", restricted=True)  # a home member is no guest here
+    assert may_post(guest_facilitator, "members", restricted=True)
+    # Only ever tightens: no guest agreement lets a guest post where the host says facilitators.
+    assert not may_post(guest, "facilitators", restricted=False)
+    assert sp.chat_posting_for(guest, None, guest_restricted=False) is None

@@ -16,7 +16,16 @@ from federation.policy.sources import Source
 from services.chat import repository
 from services.chat.runtime import purge_expired
 from services.persistence.models import Message
-from tests.factories import add_member, add_space_member, bearer, make_account, make_network, make_space, make_token
+from tests.factories import (
+    add_member,
+    add_space_member,
+    bearer,
+    make_account,
+    make_network,
+    make_space,
+    make_template,
+    make_token,
+)
 
 
 def test_every_numeric_parameter_has_a_documented_maximum() -> None:
@@ -94,3 +103,36 @@ async def test_one_bad_value_does_not_stop_the_purge_for_other_spaces(engine, db
     assert counts == {good.id: 0, absurd.id: 2, fractional.id: 2}
     logged = " ".join(r.getMessage() for r in caplog.records)
     assert str(absurd.id) in logged and str(fractional.id) in logged
+
+
+async def test_the_purge_uses_the_governing_retention_not_the_raw_setting(engine, db_session) -> None:
+    """A template that allows at most 30 days governs a space that still says 365, and one that
+    never chose (keep forever): both purge at 30. A warn-mode template only reports."""
+    network = await make_network(db_session)
+    other = await make_network(db_session)
+    tightened = await make_space(db_session, network, settings={"chat.retention_days": 365})
+    unset = await make_space(db_session, network)
+    warned = await make_space(db_session, other, settings={"chat.retention_days": 365})
+    await make_template(db_session, network, {"chat.retention_days": {"max": 30}}, attach_to=network)
+    await make_template(db_session, other, {"chat.retention_days": {"max": 30}}, mode="warn", attach_to=other)
+    author = await make_account(db_session)
+    for net in (network, other):
+        await add_member(db_session, net, author)
+    for space in (tightened, unset, warned):
+        await add_space_member(db_session, space, author)
+    await db_session.commit()
+    ids = (tightened.id, unset.id, warned.id)
+    async with engine.begin() as conn:
+        for space in ids:
+            assert await repository.append(conn, space, author.id, "old", "old", members_may_post=True)
+            assert await repository.append(conn, space, author.id, "new", "new", members_may_post=True)
+    now = dt.datetime.now(dt.UTC)
+    async with engine.begin() as conn:
+        await conn.execute(update(Message).where(Message.body == "old").values(sent_at=now - dt.timedelta(days=40)))
+        await conn.execute(update(Message).where(Message.body == "new").values(sent_at=now - dt.timedelta(days=20)))
+    assert await purge_expired(engine, now) == 2
+    left = {
+        space: sorted((await db_session.execute(select(Message.body).where(Message.space_id == space))).scalars().all())
+        for space in ids
+    }
+    assert left == {tightened.id: ["new"], unset.id: ["new"], warned.id: ["new", "old"]}

@@ -267,6 +267,36 @@ async def test_the_spaces_own_required_components_count_too(client, alas, db_ses
     assert "check-in (required by the space's own settings)" in r.json()["error"]["message"]
 
 
+async def test_agenda_refusal_is_the_one_policy_violation_envelope(client, alas) -> None:
+    """The agenda's 422 is built like every other policy refusal (services/policies/violations.py):
+    each violation has the engine's fields, and the space's own setting is named as the space."""
+    r = await client.patch(
+        f"/api/v1/spaces/{alas['space']}",
+        json={"settings": {"sessions.required_components": [*AGENDA, "check-in"]}},
+        headers=bearer(alas["fac1"]),
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(_url(alas), json=_body(components=["quote", "story"]), headers=bearer(alas["fac1"]))
+    assert r.status_code == 422, r.text
+    err = r.json()["error"]
+    assert err["code"] == "policy_violation"
+    assert set(err["details"]) >= {"problems", "violations", "warnings", "audit"}
+    keys = {"code", "parameter", "value", "explicit", "bound", "limit", "source", "message"}
+    by_kind = {}
+    for v in err["details"]["violations"]:
+        assert set(v) == keys, v
+        assert (v["code"], v["parameter"], v["bound"]) == (
+            "missing_components",
+            "sessions.required_components",
+            "required",
+        )
+        assert v["value"] == ["quote", "story"]
+        by_kind[v["source"]["kind"]] = v
+    assert by_kind["template"]["limit"] == ["reflection"]
+    assert by_kind["space"]["limit"] == ["check-in"] and by_kind["space"]["source"]["id"] == alas["space"]
+    assert "check-in" in err["message"] and "reflection" in err["message"]
+
+
 def _meeting(space: str, kind: str, on: dt.date, components: list[str] | None = None) -> Meeting:
     return Meeting(
         id=uuid.uuid4(),

@@ -141,3 +141,37 @@ def test_check_json_names_the_path_and_depth_scan_skips_strings() -> None:
     assert not nesting_depth_exceeds('{"s": "' + "[" * 10_000 + '"}')
     assert nesting_depth_exceeds("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1))
     assert not nesting_depth_exceeds("[" * MAX_DEPTH + "]" * MAX_DEPTH)
+
+
+def _head_only(url: str, path: str, length: int, headers: dict[str, str]) -> bytes:
+    """Send a request's head announcing ``length`` body bytes and no body; what comes back in 5 s."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    head = f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Length: {length}\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        sock.sendall(head.encode())
+        try:
+            return sock.recv(65536)
+        except TimeoutError:
+            return b""
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/spaces/{space}/resources/files", "/api/v1/networks/{slug}/resources/files"],
+)
+def test_an_unauthenticated_upload_is_refused_before_its_body_is_read(settings, admin, path: str) -> None:
+    """The guard used to wait for (and buffer) up to 1 MiB of any body before authentication ran;
+    an anonymous upload now gets its 401 at once, without sending a byte of the body."""
+    from tests.services.test_identity_sessions import _Served
+
+    target = path.format(space=admin["space"], slug=admin["slug"])
+    with _Served(settings) as url:
+        answer = _head_only(url, target, 900_000, {"Content-Type": "application/pdf", "X-File-Name": "a.pdf"})
+        assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+        # A JSON body is still checked by the guard before anything else (its own test above).
+        answer = _head_only(url, "/api/v1/networks", 10, {"Content-Type": "application/json"})
+        assert answer == b"", answer[:200]

@@ -270,7 +270,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         # Level 1: a page of 50 chat messages (24 KB of JSON) shrinks to 4.8 KB instead of 4.4 KB at
-        # Litestar's default level 9, for a third of the CPU (docs/performance.md, "Chat history").
+        # Litestar's default level 9, for 40 % of the CPU (docs/performance.md, "Chat history paging").
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=1),
         request_max_body_size=1_048_576,
         logging_config=None,

@@ -8,11 +8,11 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.auth.resolve import READ_ONLY, Authenticator
-from services.persistence.engine import create_sessionmaker
+from services.persistence.engine import create_engine, create_sessionmaker
 from services.persistence.models import ApiToken
 from tests.factories import add_member, add_space_member, bearer, make_account, make_network, make_space, make_token
 
@@ -100,3 +100,19 @@ def test_only_reads_of_marked_routes_get_the_autocommit_bind() -> None:
         assert auth.session_for(scope).bind is bind, (method, handler)
     without: Any = {"type": "http", "method": "GET", "route_handler": marked}
     assert Authenticator(sessionmaker=create_sessionmaker(ordinary)).session_for(without).bind is ordinary
+
+
+async def test_a_pooled_connection_goes_back_to_transactions_after_a_read_only_request(database_url) -> None:
+    engine = create_engine(database_url, pool_size=1)
+    engine.pool._max_overflow = 0  # type: ignore[attr-defined]  # one connection, reused every time
+    sessions = create_sessionmaker(engine)
+    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+    xid = text("SELECT txid_current()")
+    try:
+        for bind, one_transaction in ((None, True), (autocommit, False), (None, True)):
+            async with sessions() if bind is None else sessions(bind=bind) as session:
+                first, second = await session.scalar(xid), await session.scalar(xid)
+                await session.commit()
+            assert (first == second) is one_transaction
+    finally:
+        await engine.dispose()

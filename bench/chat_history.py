@@ -25,6 +25,7 @@ import json
 import os
 import random
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -47,7 +48,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def make_database(name: str, messages: int, others: int) -> tuple[str, uuid.UUID, str]:
+async def make_database(name: str, messages: int, others: int, token: str | None = None) -> tuple[str, uuid.UUID, str]:
     """A migrated throwaway database with one member, one large room and ``others`` small ones."""
     conn = await asyncpg.connect(ADMIN)
     await conn.execute(f'CREATE DATABASE "{name}"')
@@ -62,7 +63,7 @@ async def make_database(name: str, messages: int, others: int) -> tuple[str, uui
     await engine.dispose()
     db = await asyncpg.connect(url)
     network, member, writer = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    token = "aff_" + secrets.token_urlsafe(32)
+    token = token or "aff_" + secrets.token_urlsafe(32)
     await db.execute("INSERT INTO networks (id, slug, name, kind) VALUES ($1, 'bench', 'Bench', 'district')", network)
     await db.executemany(
         "INSERT INTO accounts (id, email, display_name) VALUES ($1, $2, $3)",
@@ -115,6 +116,24 @@ async def make_database(name: str, messages: int, others: int) -> tuple[str, uui
     return url, spaces[0], token
 
 
+KEPT_TOKEN = "aff_bench-history-kept-database-token-0000000000"
+"""The reader's token in a database kept with ``--keep`` (a throwaway database's is random)."""
+
+
+async def kept_database(name: str) -> tuple[str, uuid.UUID, str] | None:
+    """(url, large room, token) of a database seeded by an earlier ``--keep`` run, or None."""
+    conn = await asyncpg.connect(ADMIN)
+    exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+    await conn.close()
+    if not exists:
+        return None
+    url = ADMIN.rsplit("/", 1)[0] + "/" + name
+    db = await asyncpg.connect(url)
+    space = await db.fetchval("SELECT space_id FROM chat_rooms ORDER BY head_seq DESC LIMIT 1")
+    await db.close()
+    return url, space, KEPT_TOKEN
+
+
 async def drop_database(name: str) -> None:
     conn = await asyncpg.connect(ADMIN)
     await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -165,7 +184,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def measure(
-    base: str, space: uuid.UUID, token: str, head: int, calls: int, server_pid: int
+    base: str, space: uuid.UUID, token: str, head: int, calls: int, server_pid: int, profile: str | None = None
 ) -> tuple[list[float], list[float], float]:
     rng = random.Random(7)
     points = [rng.randint(PAGE + 1, head + 1) for _ in range(calls)]
@@ -176,6 +195,11 @@ async def measure(
             (
                 await http.get(f"/api/v1/spaces/{space}/messages", params={"before": before, "limit": PAGE})
             ).raise_for_status()
+        spy = None
+        if profile:
+            spy_cmd = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(server_pid)]
+            spy = subprocess.Popen([*spy_cmd, "-r", "200", "--format", "raw", "-o", profile])  # noqa: ASYNC220
+            await asyncio.sleep(1)  # py-spy attaches
         cpu0 = cpu_seconds(server_pid)
         for before in points:
             t0 = time.perf_counter()
@@ -184,6 +208,9 @@ async def measure(
             http_times.append(time.perf_counter() - t0)
             assert r.status_code == 200 and len(items) == PAGE and items[-1]["seq"] == before - 1, r.text
         http_cpu = (cpu_seconds(server_pid) - cpu0) / len(points)
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(30)
     ws_times: list[float] = []
     async with websockets.connect(base.replace("http", "ws") + "/ws", open_timeout=10) as ws:
         await ws.send(json.dumps({"type": "auth", "token": token}))
@@ -210,14 +237,27 @@ async def main() -> None:
     p.add_argument("--messages", type=int, default=200_000, help="messages in the large room")
     p.add_argument("--other-spaces", type=int, default=50, help="rooms of 2,000 messages each besides it")
     p.add_argument("--calls", type=int, default=2000, help="pages per path (HTTP; the websocket does a quarter)")
+    p.add_argument("--keep", help="reuse (or keep) this database name instead of a throwaway one")
+    p.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="record the server with py-spy during the HTTP pages (needs py-spy; writes FILE in --format raw)",
+    )
     args = p.parse_args()
-    name = f"bench_history_{uuid.uuid4().hex[:8]}"
+    name = args.keep or f"bench_history_{uuid.uuid4().hex[:8]}"
     port = free_port()
     server = None
     try:
         t0 = time.perf_counter()
-        url, space, token = await make_database(name, args.messages, args.other_spaces)
-        print(f"seeded {args.messages + 2000 * args.other_spaces:,} messages in {time.perf_counter() - t0:.1f} s")
+        kept = await kept_database(name) if args.keep else None
+        if kept is not None:
+            url, space, token = kept
+            print(f"reusing database {name}")
+        else:
+            url, space, token = await make_database(
+                name, args.messages, args.other_spaces, KEPT_TOKEN if args.keep else None
+            )
+            print(f"seeded {args.messages + 2000 * args.other_spaces:,} messages in {time.perf_counter() - t0:.1f} s")
         server = start_server(url, port)
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient() as probe:
@@ -229,7 +269,9 @@ async def main() -> None:
                     pass
                 await asyncio.sleep(0.1)
         load = os.getloadavg()[0]
-        http_times, ws_times, http_cpu = await measure(base, space, token, args.messages, args.calls, server.pid)
+        http_times, ws_times, http_cpu = await measure(
+            base, space, token, args.messages, args.calls, server.pid, args.profile
+        )
         print(f"load average {load:.2f} -> {os.getloadavg()[0]:.2f}")
         print("| path (page of 50, before=) | p50 | p99 | max | calls |")
         print("| --- | --- | --- | --- | --- |")
@@ -250,7 +292,8 @@ async def main() -> None:
         if server is not None:
             server.terminate()
             server.wait(10)
-        await drop_database(name)
+        if not args.keep:
+            await drop_database(name)
 
 
 if __name__ == "__main__":

@@ -196,6 +196,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
         state.sessionmaker = create_sessionmaker(state.engine)
         state.authenticator = Authenticator(
             sessionmaker=state.sessionmaker,
+            read_bind=state.engine.execution_options(isolation_level="AUTOCOMMIT"),
             bearer=_bearer_resolvers(),
             cookie=_cookie_resolvers(),
             cookie_names=frozenset({"affinity_session"}),
@@ -277,7 +278,9 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Lite
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        # Level 1: a page of 50 chat messages (24 KB of JSON) shrinks to 4.8 KB instead of 4.4 KB at
+        # Litestar's default level 9, for 40 % of the CPU (docs/performance.md, "Chat history paging").
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=1),
         request_max_body_size=1_048_576,
         logging_config=None,
         debug=False,

@@ -26,10 +26,13 @@ _MESSAGES = {
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def require_principal(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+async def require_principal(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Refuse anonymous callers unless the handler is marked ``opt={"public": True}``.
 
     Read-only credentials (scope ``read`` without ``write``) are refused on writes.
+
+    A coroutine although it never awaits: Litestar runs a plain-function guard in a worker
+    thread (``sync_to_thread``), a thread hop on every API request (docs/performance.md).
     """
     if handler.opt.get("public"):
         return

@@ -8,7 +8,7 @@ import secrets
 import uuid
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth.principal import FULL_ACCESS, KNOWN_SCOPES, Principal
@@ -87,27 +87,29 @@ async def revoke_token(session: AsyncSession, token_id: uuid.UUID, *, now: dt.da
     return row
 
 
+_BY_HASH = (
+    select(
+        ApiToken.id,
+        ApiToken.scopes,
+        ApiToken.expires_at,
+        ApiToken.revoked_at,
+        ApiToken.last_used_at,
+        Account.id,
+        Account.is_operator,
+        Account.is_active,
+    )
+    .join(Account, Account.id == ApiToken.account_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+"""Built once: constructing the statement on every request cost more CPU than running it."""
+
+
 async def resolve_personal_token(session: AsyncSession, token: str) -> Principal | None:
     """The principal a personal token stands for, or None if it is unknown, expired or revoked."""
     if not token.startswith(TOKEN_PREFIX):
         return None
     now = dt.datetime.now(dt.UTC)
-    row = (
-        await session.execute(
-            select(
-                ApiToken.id,
-                ApiToken.scopes,
-                ApiToken.expires_at,
-                ApiToken.revoked_at,
-                ApiToken.last_used_at,
-                Account.id,
-                Account.is_operator,
-                Account.is_active,
-            )
-            .join(Account, Account.id == ApiToken.account_id)
-            .where(ApiToken.token_hash == hash_token(token))
-        )
-    ).one_or_none()
+    row = (await session.execute(_BY_HASH, {"token_hash": hash_token(token)})).one_or_none()
     if row is None:
         return None
     token_id, scopes, expires_at, revoked_at, last_used_at, account_id, is_operator, is_active = row

@@ -15,6 +15,7 @@ from federation.permissions import Actor
 from federation.wire import INT64_MAX, Count
 from realtime.gateway import Gateway
 from services.auth.principal import Principal
+from services.auth.resolve import READ_ONLY
 from services.chat import service
 from services.chat.schemas import MessageCreate, MessageEdit, MessageOut, MessagePage, MuteList, ReadIn, ReadMarker
 from services.errors import AppError
@@ -34,7 +35,7 @@ class MessageController(Controller):
     path = "/spaces/{space_id:uuid}/messages"
     tags = ["chat"]
 
-    @get("/", summary="Chat history, ascending by seq (members)")
+    @get("/", summary="Chat history, ascending by seq (members)", opt={READ_ONLY: True})
     async def list_messages(
         self,
         *,

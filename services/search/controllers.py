@@ -10,11 +10,12 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.permissions import Actor
+from services.auth.resolve import READ_ONLY
 from services.search import service
 from services.search.schemas import SearchPage
 
 
-@get("/search", summary="Search chat messages and resources you may read", tags=["search"])
+@get("/search", summary="Search chat messages and resources you may read", tags=["search"], opt={READ_ONLY: True})
 async def search(
     *,
     db_session: AsyncSession,

@@ -218,7 +218,6 @@ async def test_admin_adds_an_existing_account_by_email(client, people, db_sessio
 async def test_non_admins_cannot_add_people(client, people, db_session, who) -> None:
     target = await make_account(db_session, email=f"target-{who}@kent.example")
     await db_session.commit()
-    r = await client.post("/api/v1/networks/kent-sd/members", json={"email": target.email},
-                          headers=bearer(people[who]))
+    r = await client.post("/api/v1/networks/kent-sd/members", json={"email": target.email}, headers=bearer(people[who]))
     assert r.status_code == 403
     assert await db_session.scalar(select(NetworkMember).where(NetworkMember.account_id == target.id)) is None

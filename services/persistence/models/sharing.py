@@ -33,9 +33,7 @@ class Share(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     space_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False)
     host_network_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), nullable=False)
-    guest_network_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("networks.id", ondelete="CASCADE"), nullable=False
-    )
+    guest_network_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), nullable=False)
     include_subspaces: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     message: Mapped[str] = mapped_column(String(1000), nullable=False, default="")
     status: Mapped[str] = mapped_column(String(12), nullable=False, default="pending")

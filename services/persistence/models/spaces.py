@@ -151,10 +151,14 @@ class PolicyAttachment(Base):
     __table_args__ = (
         Index("ix_policy_attachments_network", "network_id"),
         Index("ix_policy_attachments_space", "space_id"),
-        Index("uq_policy_attachments_network_level", "template_id", unique=True,
-              postgresql_where="space_id IS NULL"),
-        Index("uq_policy_attachments_space_level", "template_id", "space_id", unique=True,
-              postgresql_where="space_id IS NOT NULL"),
+        Index("uq_policy_attachments_network_level", "template_id", unique=True, postgresql_where="space_id IS NULL"),
+        Index(
+            "uq_policy_attachments_space_level",
+            "template_id",
+            "space_id",
+            unique=True,
+            postgresql_where="space_id IS NOT NULL",
+        ),
     )
 
 
@@ -179,8 +183,13 @@ class SpaceJoinRequest(Base):
         CheckConstraint("status IN ('pending','approved','declined','accepted','cancelled')", name="status"),
         Index("ix_space_join_requests_space", "space_id", "status"),
         Index("ix_space_join_requests_account", "account_id"),
-        Index("uq_space_join_requests_pending", "space_id", "account_id", unique=True,
-              postgresql_where="status = 'pending'"),
+        Index(
+            "uq_space_join_requests_pending",
+            "space_id",
+            "account_id",
+            unique=True,
+            postgresql_where="status = 'pending'",
+        ),
     )
 
 

@@ -41,14 +41,16 @@ def upgrade() -> None:
         sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
         sa.Column("updated_at", TS, nullable=False, server_default=sa.func.now()),
         sa.PrimaryKeyConstraint("id", name="pk_spaces"),
-        sa.ForeignKeyConstraint(["network_id"], ["networks.id"], ondelete="CASCADE",
-                                name="fk_spaces_network_id_networks"),
+        sa.ForeignKeyConstraint(
+            ["network_id"], ["networks.id"], ondelete="CASCADE", name="fk_spaces_network_id_networks"
+        ),
         sa.ForeignKeyConstraint(["parent_id"], ["spaces.id"], ondelete="RESTRICT", name="fk_spaces_parent_id_spaces"),
         sa.CheckConstraint("kind IN ('identity','role','topic','cohort')", name="ck_spaces_kind"),
         sa.CheckConstraint("join_mode IN ('open','request','invite','parent_members')", name="ck_spaces_join_mode"),
         sa.CheckConstraint("visibility IN ('listed','unlisted')", name="ck_spaces_visibility"),
-        sa.ForeignKeyConstraint(["created_by"], ["accounts.id"], ondelete="SET NULL",
-                                name="fk_spaces_created_by_accounts"),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["accounts.id"], ondelete="SET NULL", name="fk_spaces_created_by_accounts"
+        ),
     )
     op.create_index("ix_spaces_network_id", "spaces", ["network_id"])
     op.create_index("ix_spaces_parent_id", "spaces", ["parent_id"])
@@ -65,10 +67,12 @@ def upgrade() -> None:
         sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
         sa.Column("updated_at", TS, nullable=False, server_default=sa.func.now()),
         sa.PrimaryKeyConstraint("space_id", "account_id", name="pk_space_members"),
-        sa.ForeignKeyConstraint(["space_id"], ["spaces.id"], ondelete="CASCADE",
-                                name="fk_space_members_space_id_spaces"),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE",
-                                name="fk_space_members_account_id_accounts"),
+        sa.ForeignKeyConstraint(
+            ["space_id"], ["spaces.id"], ondelete="CASCADE", name="fk_space_members_space_id_spaces"
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], ondelete="CASCADE", name="fk_space_members_account_id_accounts"
+        ),
         sa.CheckConstraint("role IN ('member','facilitator')", name="ck_space_members_role"),
         sa.CheckConstraint("status IN ('active','requested','invited','banned')", name="ck_space_members_status"),
     )
@@ -86,10 +90,12 @@ def upgrade() -> None:
         sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
         sa.Column("updated_at", TS, nullable=False, server_default=sa.func.now()),
         sa.PrimaryKeyConstraint("id", name="pk_policy_templates"),
-        sa.ForeignKeyConstraint(["network_id"], ["networks.id"], ondelete="CASCADE",
-                                name="fk_policy_templates_network_id_networks"),
-        sa.ForeignKeyConstraint(["created_by"], ["accounts.id"], ondelete="SET NULL",
-                                name="fk_policy_templates_created_by_accounts"),
+        sa.ForeignKeyConstraint(
+            ["network_id"], ["networks.id"], ondelete="CASCADE", name="fk_policy_templates_network_id_networks"
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["accounts.id"], ondelete="SET NULL", name="fk_policy_templates_created_by_accounts"
+        ),
         sa.CheckConstraint("mode IN ('enforce','warn','audit')", name="ck_policy_templates_mode"),
     )
     op.create_index("uq_policy_templates_network_name", "policy_templates", ["network_id", "name"], unique=True)
@@ -102,10 +108,15 @@ def upgrade() -> None:
         sa.Column("created_by", UUID),
         sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
         sa.PrimaryKeyConstraint("template_id", "version", name="pk_policy_template_versions"),
-        sa.ForeignKeyConstraint(["template_id"], ["policy_templates.id"], ondelete="CASCADE",
-                                name="fk_policy_template_versions_template_id_policy_templates"),
-        sa.ForeignKeyConstraint(["created_by"], ["accounts.id"], ondelete="SET NULL",
-                                name="fk_policy_template_versions_created_by_accounts"),
+        sa.ForeignKeyConstraint(
+            ["template_id"],
+            ["policy_templates.id"],
+            ondelete="CASCADE",
+            name="fk_policy_template_versions_template_id_policy_templates",
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["accounts.id"], ondelete="SET NULL", name="fk_policy_template_versions_created_by_accounts"
+        ),
         sa.CheckConstraint("version >= 1", name="ck_policy_template_versions_version"),
     )
 
@@ -118,21 +129,38 @@ def upgrade() -> None:
         sa.Column("created_by", UUID),
         sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
         sa.PrimaryKeyConstraint("id", name="pk_policy_attachments"),
-        sa.ForeignKeyConstraint(["template_id"], ["policy_templates.id"], ondelete="CASCADE",
-                                name="fk_policy_attachments_template_id_policy_templates"),
-        sa.ForeignKeyConstraint(["network_id"], ["networks.id"], ondelete="CASCADE",
-                                name="fk_policy_attachments_network_id_networks"),
-        sa.ForeignKeyConstraint(["space_id"], ["spaces.id"], ondelete="CASCADE",
-                                name="fk_policy_attachments_space_id_spaces"),
-        sa.ForeignKeyConstraint(["created_by"], ["accounts.id"], ondelete="SET NULL",
-                                name="fk_policy_attachments_created_by_accounts"),
+        sa.ForeignKeyConstraint(
+            ["template_id"],
+            ["policy_templates.id"],
+            ondelete="CASCADE",
+            name="fk_policy_attachments_template_id_policy_templates",
+        ),
+        sa.ForeignKeyConstraint(
+            ["network_id"], ["networks.id"], ondelete="CASCADE", name="fk_policy_attachments_network_id_networks"
+        ),
+        sa.ForeignKeyConstraint(
+            ["space_id"], ["spaces.id"], ondelete="CASCADE", name="fk_policy_attachments_space_id_spaces"
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["accounts.id"], ondelete="SET NULL", name="fk_policy_attachments_created_by_accounts"
+        ),
     )
     op.create_index("ix_policy_attachments_network", "policy_attachments", ["network_id"])
     op.create_index("ix_policy_attachments_space", "policy_attachments", ["space_id"])
-    op.create_index("uq_policy_attachments_network_level", "policy_attachments", ["template_id"], unique=True,
-                    postgresql_where=sa.text("space_id IS NULL"))
-    op.create_index("uq_policy_attachments_space_level", "policy_attachments", ["template_id", "space_id"],
-                    unique=True, postgresql_where=sa.text("space_id IS NOT NULL"))
+    op.create_index(
+        "uq_policy_attachments_network_level",
+        "policy_attachments",
+        ["template_id"],
+        unique=True,
+        postgresql_where=sa.text("space_id IS NULL"),
+    )
+    op.create_index(
+        "uq_policy_attachments_space_level",
+        "policy_attachments",
+        ["template_id", "space_id"],
+        unique=True,
+        postgresql_where=sa.text("space_id IS NOT NULL"),
+    )
 
     op.create_table(
         "space_join_requests",
@@ -147,22 +175,32 @@ def upgrade() -> None:
         sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
         sa.Column("decided_at", TS),
         sa.PrimaryKeyConstraint("id", name="pk_space_join_requests"),
-        sa.ForeignKeyConstraint(["space_id"], ["spaces.id"], ondelete="CASCADE",
-                                name="fk_space_join_requests_space_id_spaces"),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE",
-                                name="fk_space_join_requests_account_id_accounts"),
-        sa.ForeignKeyConstraint(["created_by"], ["accounts.id"], ondelete="SET NULL",
-                                name="fk_space_join_requests_created_by_accounts"),
-        sa.ForeignKeyConstraint(["decided_by"], ["accounts.id"], ondelete="SET NULL",
-                                name="fk_space_join_requests_decided_by_accounts"),
+        sa.ForeignKeyConstraint(
+            ["space_id"], ["spaces.id"], ondelete="CASCADE", name="fk_space_join_requests_space_id_spaces"
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], ondelete="CASCADE", name="fk_space_join_requests_account_id_accounts"
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["accounts.id"], ondelete="SET NULL", name="fk_space_join_requests_created_by_accounts"
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by"], ["accounts.id"], ondelete="SET NULL", name="fk_space_join_requests_decided_by_accounts"
+        ),
         sa.CheckConstraint("kind IN ('request','invitation')", name="ck_space_join_requests_kind"),
-        sa.CheckConstraint("status IN ('pending','approved','declined','accepted','cancelled')",
-                           name="ck_space_join_requests_status"),
+        sa.CheckConstraint(
+            "status IN ('pending','approved','declined','accepted','cancelled')", name="ck_space_join_requests_status"
+        ),
     )
     op.create_index("ix_space_join_requests_space", "space_join_requests", ["space_id", "status"])
     op.create_index("ix_space_join_requests_account", "space_join_requests", ["account_id"])
-    op.create_index("uq_space_join_requests_pending", "space_join_requests", ["space_id", "account_id"],
-                    unique=True, postgresql_where=sa.text("status = 'pending'"))
+    op.create_index(
+        "uq_space_join_requests_pending",
+        "space_join_requests",
+        ["space_id", "account_id"],
+        unique=True,
+        postgresql_where=sa.text("status = 'pending'"),
+    )
 
     op.create_table(
         "space_noncompliance",
@@ -175,13 +213,18 @@ def upgrade() -> None:
         sa.Column("created_by", UUID),
         sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
         sa.PrimaryKeyConstraint("id", name="pk_space_noncompliance"),
-        sa.ForeignKeyConstraint(["space_id"], ["spaces.id"], ondelete="CASCADE",
-                                name="fk_space_noncompliance_space_id_spaces"),
-        sa.ForeignKeyConstraint(["template_id", "version"],
-                                ["policy_template_versions.template_id", "policy_template_versions.version"],
-                                ondelete="CASCADE", name="fk_space_noncompliance_template_id_policy_template_versions"),
-        sa.ForeignKeyConstraint(["created_by"], ["accounts.id"], ondelete="SET NULL",
-                                name="fk_space_noncompliance_created_by_accounts"),
+        sa.ForeignKeyConstraint(
+            ["space_id"], ["spaces.id"], ondelete="CASCADE", name="fk_space_noncompliance_space_id_spaces"
+        ),
+        sa.ForeignKeyConstraint(
+            ["template_id", "version"],
+            ["policy_template_versions.template_id", "policy_template_versions.version"],
+            ondelete="CASCADE",
+            name="fk_space_noncompliance_template_id_policy_template_versions",
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["accounts.id"], ondelete="SET NULL", name="fk_space_noncompliance_created_by_accounts"
+        ),
     )
     op.create_index("ix_space_noncompliance_space", "space_noncompliance", ["space_id"])
     op.create_index("ix_space_noncompliance_template", "space_noncompliance", ["template_id", "version"])

@@ -47,16 +47,19 @@ def upgrade() -> None:
         sa.Column("ended_at", TS),
         sa.PrimaryKeyConstraint("id", name="pk_shares"),
         sa.ForeignKeyConstraint(["space_id"], ["spaces.id"], ondelete="CASCADE", name="fk_shares_space_id_spaces"),
-        sa.ForeignKeyConstraint(["host_network_id"], ["networks.id"], ondelete="CASCADE",
-                                name="fk_shares_host_network_id_networks"),
-        sa.ForeignKeyConstraint(["guest_network_id"], ["networks.id"], ondelete="CASCADE",
-                                name="fk_shares_guest_network_id_networks"),
-        sa.ForeignKeyConstraint(["offered_by"], ["accounts.id"], ondelete="SET NULL",
-                                name="fk_shares_offered_by_accounts"),
-        sa.ForeignKeyConstraint(["decided_by"], ["accounts.id"], ondelete="SET NULL",
-                                name="fk_shares_decided_by_accounts"),
-        sa.ForeignKeyConstraint(["ended_by"], ["accounts.id"], ondelete="SET NULL",
-                                name="fk_shares_ended_by_accounts"),
+        sa.ForeignKeyConstraint(
+            ["host_network_id"], ["networks.id"], ondelete="CASCADE", name="fk_shares_host_network_id_networks"
+        ),
+        sa.ForeignKeyConstraint(
+            ["guest_network_id"], ["networks.id"], ondelete="CASCADE", name="fk_shares_guest_network_id_networks"
+        ),
+        sa.ForeignKeyConstraint(
+            ["offered_by"], ["accounts.id"], ondelete="SET NULL", name="fk_shares_offered_by_accounts"
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by"], ["accounts.id"], ondelete="SET NULL", name="fk_shares_decided_by_accounts"
+        ),
+        sa.ForeignKeyConstraint(["ended_by"], ["accounts.id"], ondelete="SET NULL", name="fk_shares_ended_by_accounts"),
         sa.CheckConstraint("status IN ('pending','active','declined','ended','expired')", name="ck_shares_status"),
         sa.CheckConstraint("host_network_id <> guest_network_id", name="ck_shares_two_networks"),
     )
@@ -78,10 +81,15 @@ def upgrade() -> None:
         sa.Column("share_id", UUID, nullable=False),
         sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
         sa.PrimaryKeyConstraint("space_id", "account_id", name="pk_share_memberships"),
-        sa.ForeignKeyConstraint(["share_id"], ["shares.id"], ondelete="CASCADE",
-                                name="fk_share_memberships_share_id_shares"),
-        sa.ForeignKeyConstraint(["space_id", "account_id"], ["space_members.space_id", "space_members.account_id"],
-                                ondelete="CASCADE", name="fk_share_memberships_space_id_space_members"),
+        sa.ForeignKeyConstraint(
+            ["share_id"], ["shares.id"], ondelete="CASCADE", name="fk_share_memberships_share_id_shares"
+        ),
+        sa.ForeignKeyConstraint(
+            ["space_id", "account_id"],
+            ["space_members.space_id", "space_members.account_id"],
+            ondelete="CASCADE",
+            name="fk_share_memberships_space_id_space_members",
+        ),
     )
     op.create_index("ix_share_memberships_share", "share_memberships", ["share_id"])
 
@@ -92,12 +100,18 @@ def upgrade() -> None:
         sa.Column("created_by", UUID),
         sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
         sa.PrimaryKeyConstraint("network_id", "trusted_network_id", name="pk_trusted_networks"),
-        sa.ForeignKeyConstraint(["network_id"], ["networks.id"], ondelete="CASCADE",
-                                name="fk_trusted_networks_network_id_networks"),
-        sa.ForeignKeyConstraint(["trusted_network_id"], ["networks.id"], ondelete="CASCADE",
-                                name="fk_trusted_networks_trusted_network_id_networks"),
-        sa.ForeignKeyConstraint(["created_by"], ["accounts.id"], ondelete="SET NULL",
-                                name="fk_trusted_networks_created_by_accounts"),
+        sa.ForeignKeyConstraint(
+            ["network_id"], ["networks.id"], ondelete="CASCADE", name="fk_trusted_networks_network_id_networks"
+        ),
+        sa.ForeignKeyConstraint(
+            ["trusted_network_id"],
+            ["networks.id"],
+            ondelete="CASCADE",
+            name="fk_trusted_networks_trusted_network_id_networks",
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["accounts.id"], ondelete="SET NULL", name="fk_trusted_networks_created_by_accounts"
+        ),
         sa.CheckConstraint("network_id <> trusted_network_id", name="ck_trusted_networks_two_networks"),
     )
 

@@ -23,9 +23,7 @@ TS = sa.DateTime(timezone=True)
 
 
 def _fk(table: str, column: str, target: str, ondelete: str) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(
-        [column], [f"{target}.id"], ondelete=ondelete, name=f"fk_{table}_{column}_{target}"
-    )
+    return sa.ForeignKeyConstraint([column], [f"{target}.id"], ondelete=ondelete, name=f"fk_{table}_{column}_{target}")
 
 
 def upgrade() -> None:
@@ -113,9 +111,7 @@ def upgrade() -> None:
         _fk("space_invitations", "network_id", "networks", "CASCADE"),
         _fk("space_invitations", "invited_by", "accounts", "SET NULL"),
         _fk("space_invitations", "account_id", "accounts", "SET NULL"),
-        sa.CheckConstraint(
-            "status IN ('pending','accepted','revoked','declined')", name="ck_space_invitations_status"
-        ),
+        sa.CheckConstraint("status IN ('pending','accepted','revoked','declined')", name="ck_space_invitations_status"),
     )
     op.create_index("ix_space_invitations_space", "space_invitations", ["space_id", "status"])
     op.create_index("ix_space_invitations_email", "space_invitations", [sa.text("lower(email)"), "status"])
@@ -206,13 +202,9 @@ def upgrade() -> None:
         _fk("facilitator_trainings", "network_id", "networks", "CASCADE"),
         _fk("facilitator_trainings", "account_id", "accounts", "CASCADE"),
         _fk("facilitator_trainings", "recorded_by", "accounts", "SET NULL"),
-        sa.CheckConstraint(
-            "expires_on IS NULL OR expires_on >= completed_on", name="ck_facilitator_trainings_dates"
-        ),
+        sa.CheckConstraint("expires_on IS NULL OR expires_on >= completed_on", name="ck_facilitator_trainings_dates"),
     )
-    op.create_index(
-        "ix_facilitator_trainings_network_account", "facilitator_trainings", ["network_id", "account_id"]
-    )
+    op.create_index("ix_facilitator_trainings_network_account", "facilitator_trainings", ["network_id", "account_id"])
 
     op.create_table(
         "facilitator_compensation",

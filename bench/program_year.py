@@ -6,6 +6,7 @@ the database. Short by default: the machine is shared.
 
     .venv/bin/python bench/program_year.py                # 10,000 spaces, 5 years; feed of 50 spaces
     .venv/bin/python bench/program_year.py --spaces 2000  # smaller
+    .venv/bin/python bench/program_year.py --check-in-share 0  # every meeting has a recorded count
 
 Targets: insights < 2 s; a member's feed (50 spaces, 3 years of series) < 100 ms. Prints wall
 clock, process CPU time and time spent waiting on statements for insights, and the feed cold
@@ -45,7 +46,9 @@ BASIC = {"meetings.virtual_per_year": {"min": 3}, "meetings.in_person_per_year":
 UTC = dt.UTC
 
 
-async def _seed(url: str, n_spaces: int, series_share: float, seed: int) -> tuple[uuid.UUID, str]:
+async def _seed(
+    url: str, n_spaces: int, series_share: float, seed: int, check_in_share: float = 0.5
+) -> tuple[uuid.UUID, str]:
     """The network (insights) and a member of 50 spaces with 3 years of series (feed)."""
     rng = random.Random(seed)
     engine = create_engine(url, pool_size=2)
@@ -92,9 +95,11 @@ async def _seed(url: str, n_spaces: int, series_share: float, seed: int) -> tupl
             ],
         )
         members = set()
+        of_space: dict[uuid.UUID, list[uuid.UUID]] = {}
         for s in spaces:
             for p in rng.sample(people, 6):
                 members.add((s, p))
+                of_space.setdefault(s, []).append(p)
         await conn.copy_records_to_table(
             "space_members",
             records=[(s, p, "member", "active", t0 + dt.timedelta(seconds=rng.random() * span)) for s, p in members],
@@ -102,10 +107,17 @@ async def _seed(url: str, n_spaces: int, series_share: float, seed: int) -> tupl
         )
         meetings = []
         messages = []
+        check_ins = []
         for s in spaces:
             for _ in range(5 * 4):  # four meetings a year for five years
                 at = t0 + dt.timedelta(seconds=rng.random() * span)
-                meetings.append((uuid.uuid4(), s, "virtual", "Circle", at, 60, [], rng.randint(2, 6)))
+                mid = uuid.uuid4()
+                if rng.random() < check_in_share:
+                    # No recorded count: members checked themselves in (the figure is their number).
+                    meetings.append((mid, s, "virtual", "Circle", at, 60, [], None))
+                    check_ins += [(mid, p) for p in rng.sample(of_space[s], rng.randint(1, 6))]
+                else:
+                    meetings.append((mid, s, "virtual", "Circle", at, 60, [], rng.randint(2, 6)))
             for seq in range(1, 11):  # ten messages
                 at = t0 + dt.timedelta(seconds=rng.random() * span)
                 messages.append((s, seq, uuid.uuid4(), None, "hello", f"k{seq}", at))
@@ -123,6 +135,7 @@ async def _seed(url: str, n_spaces: int, series_share: float, seed: int) -> tupl
                 "attendance_count",
             ],
         )
+        await conn.copy_records_to_table("meeting_check_ins", records=check_ins, columns=["meeting_id", "account_id"])
         await conn.copy_records_to_table(
             "messages", records=messages, columns=["space_id", "seq", "id", "author_id", "body", "key", "sent_at"]
         )
@@ -161,6 +174,16 @@ async def _seed(url: str, n_spaces: int, series_share: float, seed: int) -> tupl
             "last_start",
         ]
         await conn.copy_records_to_table("meeting_series", records=series, columns=series_columns)
+        occurrence_check_ins = [
+            (row[0], start, p)
+            for row in series
+            if rng.random() < check_in_share
+            for start in rule.starts[:3]
+            for p in rng.sample(of_space[row[1]], rng.randint(1, 6))
+        ]
+        await conn.copy_records_to_table(
+            "occurrence_check_ins", records=occurrence_check_ins, columns=["series_id", "original_start", "account_id"]
+        )
         template = uuid.uuid4()
         await conn.execute(
             "INSERT INTO policy_templates (id, network_id, name, mode) VALUES ($1, $2, 'Basic', 'enforce')",
@@ -334,7 +357,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     url = admin.rsplit("/", 1)[0] + "/" + name
     try:
         t = time.perf_counter()
-        network_id, token = await _seed(url, args.spaces, args.series_share, args.seed)
+        network_id, token = await _seed(url, args.spaces, args.series_share, args.seed, args.check_in_share)
         print(f"seeded {args.spaces} spaces in {time.perf_counter() - t:.1f} s", file=sys.stderr)
         figures = await _measure(url, network_id, token, args.runs, args.feed_calls)
     finally:
@@ -343,6 +366,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         await conn.close()
     figures["spaces"] = args.spaces
     figures["series_share"] = args.series_share
+    figures["check_in_share"] = args.check_in_share
     figures["load_average"] = [round(x, 2) for x in os.getloadavg()]
     feed = figures["feed_ms"]
     figures["targets_met"] = {
@@ -357,6 +381,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spaces", type=int, default=10_000)
     parser.add_argument("--series-share", type=float, default=0.2, help="share of spaces with a recurring meeting")
+    parser.add_argument(
+        "--check-in-share",
+        type=float,
+        default=0.5,
+        help="share of meetings without a recorded count whose figure comes from self check-ins",
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--feed-calls", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)

@@ -23,7 +23,7 @@ METRICS: tuple[tuple[str, str], ...] = (
     ("retained_members", "Members kept from the year before"),
     ("meetings_held", "Meetings held"),
     ("meetings_required", "Meetings required by policy"),
-    ("attendance", "Attendance (recorded)"),
+    ("attendance", "Attendance (recorded or checked in)"),
     ("chat_messages", "Chat messages"),
 )
 ADDITIVE = frozenset({"active_spaces", "meetings_held", "meetings_required", "attendance", "chat_messages"})

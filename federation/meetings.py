@@ -8,13 +8,17 @@ with the template or ancestor that requires it (or the space itself, for its own
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from federation.permissions import Actor, can_manage_network
 from federation.policy import EffectivePolicy, SetConstraint, Source, Violation, ViolationCode, governing_value
+from federation.schedule import place
 from federation.space_permissions import SpaceActor, SpaceFacts, SpaceRole
 
 REQUIRED_PARAM = "sessions.required_components"
@@ -58,6 +62,63 @@ def can_see_events(actor: Actor, network_id: uuid.UUID) -> bool:
 def can_record_attendance(actor: SpaceActor, space: SpaceFacts) -> bool:
     """Record how many attended a meeting: the space's facilitators, network admins, operators."""
     return can_schedule_meeting(actor, space)
+
+
+def can_check_in(actor: SpaceActor, space: SpaceFacts) -> bool:
+    """Check oneself in to a meeting: the people in the room (facilitators, members, guests).
+    Admins and operators oversee attendance but did not attend as members."""
+    del space
+    return actor.has(_R.FACILITATOR, _R.MEMBER, _R.GUEST)
+
+
+def can_see_attendance(actor: SpaceActor, space: SpaceFacts) -> bool:
+    """The attendance figures of a meeting (recorded count, number of self check-ins): whoever
+    records attendance. Members see only whether they themselves checked in; nobody sees who."""
+    return can_record_attendance(actor, space)
+
+
+CHECK_IN_OPENS_BEFORE = dt.timedelta(minutes=15)
+"""Self check-in opens this long before a meeting starts."""
+
+
+class CheckInState(StrEnum):
+    """Where ``now`` stands against a meeting's check-in window."""
+
+    NOT_YET = "not_yet"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInWindow:
+    """When members may check themselves in: from :data:`CHECK_IN_OPENS_BEFORE` before the start
+    until the end of the meeting's day in the network's zone (local midnight), or the meeting's
+    end if that is later (a meeting that runs past midnight)."""
+
+    opens: dt.datetime
+    closes: dt.datetime
+
+    def state(self, now: dt.datetime) -> CheckInState:
+        """``now`` before the window, in it (opens <= now < closes), or after it."""
+        if now < self.opens:
+            return CheckInState.NOT_YET
+        return CheckInState.OPEN if now < self.closes else CheckInState.CLOSED
+
+
+def check_in_window(starts_at: dt.datetime, duration_minutes: int, network_zone: ZoneInfo) -> CheckInWindow:
+    """The check-in window of a meeting starting at ``starts_at`` (aware) for ``duration_minutes``."""
+    local = starts_at.astimezone(network_zone)
+    next_day = local.date() + dt.timedelta(days=1)
+    # Local midnight ending the day (a clock change at midnight is resolved as RFC 5545 says).
+    midnight = place(dt.datetime(next_day.year, next_day.month, next_day.day), network_zone)
+    ends = starts_at + dt.timedelta(minutes=duration_minutes)
+    return CheckInWindow(starts_at - CHECK_IN_OPENS_BEFORE, max(midnight, ends))
+
+
+def effective_attendance(recorded: int | None, checked_in: int) -> int:
+    """A meeting's attendance figure: the facilitator's count when one was recorded (it may
+    include people who did not check in), else the number of self check-ins."""
+    return recorded if recorded is not None else checked_in
 
 
 def bad_components(components: Iterable[str]) -> list[str]:

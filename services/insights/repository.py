@@ -21,7 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.insights import ALL, KindYear, MemberGroup, Membership, SpaceYear
 from federation.schedule import time_zone
-from services.persistence.models import AuditEvent, Meeting, Message, Space, SpaceMember, StaffFigure
+from services.persistence.models import (
+    AuditEvent,
+    Meeting,
+    MeetingCheckIn,
+    Message,
+    Space,
+    SpaceMember,
+    StaffFigure,
+)
 
 LEAVING = ("space.member.leave", "space.member.remove", "space.member.ban")
 
@@ -88,17 +96,25 @@ async def space_years(
     now: dt.datetime,
 ) -> dict[tuple[str, int], SpaceYear]:
     """Per (space, program year start year): single meetings held (started by ``now``, not
-    cancelled) with recorded attendance, and chat messages (not deleted), in [since, until)."""
+    cancelled) with their attendance figure (the recorded count, else the number of self
+    check-ins), and chat messages (not deleted), in [since, until)."""
     connection = await session.connection()
     year = _year_start(Meeting.starts_at, zone, start_month)
+    checked = (
+        select(MeetingCheckIn.meeting_id, func.count().label("n"))
+        .group_by(MeetingCheckIn.meeting_id)
+        .subquery("checked")
+    )
     meetings = await connection.execute(
         select(
             cast(Meeting.space_id, Text),
             year,
             func.count(),
-            func.coalesce(func.sum(Meeting.attendance_count), 0),
+            # The attendance figure: the recorded count, else the self check-ins.
+            func.coalesce(func.sum(func.coalesce(Meeting.attendance_count, checked.c.n, 0)), 0),
         )
         .join(Space, Space.id == Meeting.space_id)
+        .outerjoin(checked, checked.c.meeting_id == Meeting.id)
         .where(
             Space.network_id == network_id,
             Meeting.cancelled_at.is_(None),
@@ -281,10 +297,11 @@ async def activity(
     series: Sequence[tuple[uuid.UUID, int, int, int]],
 ) -> list[KindYear]:
     """Per (kind, program year): spaces active (met or chatted), single meetings held (started by
-    ``now``, not cancelled) with recorded attendance, and chat messages (not deleted), in
-    [since, until). ``series`` adds (space, year index, occurrences held, attendance) of
-    recurring meetings, expanded by the caller. Year ``i`` (from 1) starts at local midnight of
-    ``year_starts[i - 1]`` in ``zone``, as ``space_years`` computes it."""
+    ``now``, not cancelled) with their attendance figure (recorded count, else self check-ins),
+    and chat messages (not deleted), in [since, until). ``series`` adds (space, year index,
+    occurrences held, attendance) of recurring meetings, expanded by the caller. Year ``i``
+    (from 1) starts at local midnight of ``year_starts[i - 1]`` in ``zone``, as ``space_years``
+    computes it."""
     n = len(year_starts)
     days = (*year_starts, year_end)
     instants = instant_bounds(zone, days)
@@ -297,10 +314,16 @@ async def activity(
         message_year = "width_bucket(timezone(:zone, g.sent_at), :local)"
     stmt = text(
         f"""
-        WITH per AS (
+        WITH checked AS (
+            SELECT c.meeting_id, count(*) AS n
+            FROM meeting_check_ins c JOIN meetings m ON m.id = c.meeting_id JOIN spaces s ON s.id = m.space_id
+            WHERE s.network_id = :network AND m.cancelled_at IS NULL AND m.attendance_count IS NULL
+              AND m.starts_at >= :since AND m.starts_at < :held_until
+            GROUP BY 1
+        ), per AS (
             SELECT m.space_id, {meeting_year} AS y,
-                   count(*) AS held, coalesce(sum(m.attendance_count), 0) AS attended, 0 AS chat
-            FROM meetings m JOIN spaces s ON s.id = m.space_id
+                   count(*) AS held, coalesce(sum(coalesce(m.attendance_count, ck.n, 0)), 0) AS attended, 0 AS chat
+            FROM meetings m JOIN spaces s ON s.id = m.space_id LEFT JOIN checked ck ON ck.meeting_id = m.id
             WHERE s.network_id = :network AND m.cancelled_at IS NULL
               AND m.starts_at >= :since AND m.starts_at < :held_until
             GROUP BY 1, 2

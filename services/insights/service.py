@@ -48,7 +48,8 @@ NOTES = [
     "Members of a year: people who belonged to a space of that kind at some point in it (people who left "
     "are known from the audit log). Network totals count each person once.",
     "Meetings required: what each space's policy asks today (virtual + in-person per year).",
-    "Attendance: counts recorded by facilitators.",
+    "Attendance: the count a facilitator recorded for each meeting, else the number of members who "
+    "checked in themselves.",
 ]
 
 
@@ -131,9 +132,10 @@ async def raw_figures(
     spans = [bounds(year_before(years[0]), zone), *(bounds(y, zone) for y in years)]
     groups = await repository.member_groups(session, network.id, spans)
     progress(f"{sum(g.people for g in groups if g.kind == ALL)} people")
-    # Occurrences of recurring meetings count as meetings held (and their recorded attendance).
+    # Occurrences of recurring meetings count as meetings held, with their attendance figure
+    # (the recorded count, else the self check-ins).
     series_rows, exceptions = await meetings_repository.network_series(session, network.id, since, min(until, now))
-    attendance = await meetings_repository.attendance_of(session, [r.id for r in series_rows])
+    attendance = await meetings_repository.effective_attendance_of(session, [r.id for r in series_rows])
     index = {y.start: i for i, y in enumerate(years, start=1)}
     held: dict[tuple[uuid.UUID, int], list[int]] = {}
     for row in series_rows:

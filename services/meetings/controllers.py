@@ -6,14 +6,17 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from litestar import Controller, Router, delete, get, patch, post, put
+from litestar import Controller, Response, Router, delete, get, patch, post, put
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.permissions import Actor
-from services.meetings import events, series, service
+from services.meetings import check_ins, events, series, service
 from services.meetings.schemas import (
     AttendanceSet,
+    CheckInList,
+    CheckInOut,
+    CheckInSet,
     EventCreate,
     EventList,
     EventOut,
@@ -94,6 +97,16 @@ class MeetingController(Controller):
             db_session, actor, space_id, meeting_id, data, now=dt.datetime.now(dt.UTC)
         )
 
+    @post(
+        "/{meeting_id:uuid}/check-in",
+        summary="Check yourself in (members; from 15 minutes before the start to the end of its day)",
+    )
+    async def check_in(
+        self, *, db_session: AsyncSession, actor: Actor, space_id: uuid.UUID, meeting_id: uuid.UUID
+    ) -> Response[CheckInOut]:
+        out = await check_ins.check_in_meeting(db_session, actor, space_id, meeting_id, now=dt.datetime.now(dt.UTC))
+        return Response(out, status_code=200 if out.already else 201)
+
     @delete(
         "/{meeting_id:uuid}",
         summary="Cancel a meeting (the record stays, with cancelled_at)",
@@ -158,11 +171,29 @@ class SeriesController(Controller):
     ) -> OccurrenceAttendanceOut:
         return await series.record_attendance(db_session, actor, space_id, series_id, data, now=dt.datetime.now(dt.UTC))
 
+    @post("/{series_id:uuid}/check-in", summary="Check yourself in to one occurrence (members)")
+    async def check_in(
+        self, *, db_session: AsyncSession, actor: Actor, space_id: uuid.UUID, series_id: uuid.UUID, data: CheckInSet
+    ) -> Response[CheckInOut]:
+        out = await check_ins.check_in_occurrence(
+            db_session, actor, space_id, series_id, data, now=dt.datetime.now(dt.UTC)
+        )
+        return Response(out, status_code=200 if out.already else 201)
+
     @put("/{series_id:uuid}/exceptions", summary="Skip, cancel, move or restore one occurrence")
     async def set_exception(
         self, *, db_session: AsyncSession, actor: Actor, space_id: uuid.UUID, series_id: uuid.UUID, data: ExceptionSet
     ) -> SeriesOut:
         return await series.set_exception(db_session, actor, space_id, series_id, data)
+
+
+@get(
+    "/spaces/{space_id:uuid}/check-ins",
+    summary="Meetings open for check-in now, with your own check-in (and the counts, for facilitators)",
+    tags=["meetings"],
+)
+async def list_check_ins(*, db_session: AsyncSession, actor: Actor, space_id: uuid.UUID) -> CheckInList:
+    return await check_ins.list_check_ins(db_session, actor, space_id, now=dt.datetime.now(dt.UTC))
 
 
 class EventController(Controller):
@@ -185,6 +216,6 @@ class EventController(Controller):
 
 
 meetings_router = Router(
-    path="/", route_handlers=[MeetingController, SeriesController, EventController], tags=["meetings"]
+    path="/", route_handlers=[MeetingController, SeriesController, EventController, list_check_ins], tags=["meetings"]
 )
 """Every meetings route, registered with one line in ``services.app._api_routes``."""

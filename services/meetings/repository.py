@@ -7,7 +7,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Text, cast, func, or_, select
+from sqlalchemy import Text, bindparam, cast, func, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.compliance import Meeting as MeetingFact
@@ -15,11 +16,13 @@ from federation.compliance import MeetingKind
 from federation.schedule import ExceptionKind, OccurrenceException, expand, local_day, parse_series
 from services.persistence.models import (
     Meeting,
+    MeetingCheckIn,
     MeetingReminder,
     MeetingSeries,
     MeetingSeriesException,
     Network,
     OccurrenceAttendance,
+    OccurrenceCheckIn,
     Space,
 )
 
@@ -289,3 +292,89 @@ async def series_due_for_reminder(
     )
     found = [(row, str(zone)) for row, zone in rows]
     return found, await exceptions_of(session, [r.id for r, _ in found])
+
+
+async def check_in_meeting(session: AsyncSession, meeting_id: uuid.UUID, account_id: uuid.UUID) -> bool:
+    """Record that ``account_id`` checked in to a single meeting; False if they already had
+    (``ON CONFLICT DO NOTHING``: two clicks at once count once)."""
+    result = await session.execute(
+        insert(MeetingCheckIn)
+        .values(meeting_id=meeting_id, account_id=account_id)
+        .on_conflict_do_nothing(index_elements=["meeting_id", "account_id"])
+        .returning(MeetingCheckIn.meeting_id)
+    )
+    return result.first() is not None
+
+
+async def check_in_occurrence(
+    session: AsyncSession, series_id: uuid.UUID, original_start: dt.datetime, account_id: uuid.UUID
+) -> bool:
+    """Record that ``account_id`` checked in to one occurrence of a series; False if they already had."""
+    result = await session.execute(
+        insert(OccurrenceCheckIn)
+        .values(series_id=series_id, original_start=original_start, account_id=account_id)
+        .on_conflict_do_nothing(index_elements=["series_id", "original_start", "account_id"])
+        .returning(OccurrenceCheckIn.series_id)
+    )
+    return result.first() is not None
+
+
+async def meeting_check_ins(
+    session: AsyncSession, meeting_ids: Sequence[uuid.UUID], account_id: uuid.UUID
+) -> dict[uuid.UUID, tuple[int, bool]]:
+    """Per meeting: (how many checked in, whether ``account_id`` did), in one grouped query.
+    Only counts and the caller's own flag come back, never who."""
+    if not meeting_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            MeetingCheckIn.meeting_id,
+            func.count(),
+            func.bool_or(MeetingCheckIn.account_id == account_id),
+        )
+        .where(MeetingCheckIn.meeting_id.in_(meeting_ids))
+        .group_by(MeetingCheckIn.meeting_id)
+    )
+    return {mid: (int(n), bool(mine)) for mid, n, mine in rows.all()}
+
+
+async def occurrence_check_ins(
+    session: AsyncSession, series_ids: Sequence[uuid.UUID], account_id: uuid.UUID
+) -> dict[tuple[uuid.UUID, dt.datetime], tuple[int, bool]]:
+    """Per (series, original start): (how many checked in, whether ``account_id`` did), one query."""
+    if not series_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            OccurrenceCheckIn.series_id,
+            OccurrenceCheckIn.original_start,
+            func.count(),
+            func.bool_or(OccurrenceCheckIn.account_id == account_id),
+        )
+        .where(OccurrenceCheckIn.series_id.in_(series_ids))
+        .group_by(OccurrenceCheckIn.series_id, OccurrenceCheckIn.original_start)
+    )
+    return {(sid, start): (int(n), bool(mine)) for sid, start, n, mine in rows.all()}
+
+
+async def effective_attendance_of(
+    session: AsyncSession, series_ids: Sequence[uuid.UUID]
+) -> dict[tuple[str, dt.datetime], int]:
+    """The attendance figure of these series' occurrences (the recorded count where one was
+    entered, else the number of self check-ins; ``federation.meetings.effective_attendance``),
+    by (series id as text, original start), in one grouped query."""
+    if not series_ids:
+        return {}
+    stmt = text(
+        """
+        SELECT coalesce(a.series_id, c.series_id)::text, coalesce(a.original_start, c.original_start),
+               coalesce(a.count, c.n)
+        FROM (SELECT series_id, original_start, count FROM occurrence_attendance
+              WHERE series_id = ANY(:ids)) a
+        FULL JOIN (SELECT series_id, original_start, count(*) AS n FROM occurrence_check_ins
+                   WHERE series_id = ANY(:ids) GROUP BY 1, 2) c
+          ON c.series_id = a.series_id AND c.original_start = a.original_start
+        """
+    ).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
+    rows = await session.execute(stmt, {"ids": list(series_ids)})
+    return {(sid, start): int(n) for sid, start, n in rows.all()}

@@ -268,3 +268,47 @@ class EventList(msgspec.Struct):
 
     network: str
     items: list[EventOut]
+
+
+class CheckInSet(msgspec.Struct, forbid_unknown_fields=True):
+    """Body of POST /spaces/{id}/series/{sid}/check-in: which occurrence (its rule-given start)."""
+
+    original_start: dt.datetime
+
+
+class CheckInOut(msgspec.Struct):
+    """A meeting (``meeting_id``) or one occurrence of a series (``series_id`` and
+    ``original_start``) as the caller sees it for check-in: its window (``opens_at`` to
+    ``closes_at``; ``state`` ``not_yet``, ``open`` or ``closed`` now) and whether they checked
+    in. The figures are for those who record attendance only (else null): ``recorded`` (the
+    facilitator's count), ``checked_in_count`` (self check-ins) and ``attendance`` (the
+    recorded count if any, else the check-ins). Never who checked in."""
+
+    space_id: uuid.UUID
+    title: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    starts_at_local: str
+    time_zone: str
+    zone_abbreviation: str
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    state: Literal["not_yet", "open", "closed"]
+    checked_in: bool
+    can_check_in: bool
+    meeting_id: uuid.UUID | None = None
+    series_id: uuid.UUID | None = None
+    original_start: dt.datetime | None = None
+    recorded: int | None = None
+    checked_in_count: int | None = None
+    attendance: int | None = None
+    already: bool = False
+    """In the answer to a check-in: true when the caller had already checked in (nothing changed)."""
+
+
+class CheckInList(msgspec.Struct):
+    """GET /spaces/{id}/check-ins: the space's meetings and occurrences whose check-in window
+    is open now, or that started within the last day (so facilitators see today's figures)."""
+
+    space_id: uuid.UUID
+    items: list[CheckInOut]

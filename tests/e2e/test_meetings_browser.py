@@ -3,13 +3,16 @@ agenda lacks a required component, with the template named), a member sees it wi
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import uuid
 
 import pytest
 from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.accounts.passwords import hash_password
+from services.persistence.models import Meeting
 from tests.e2e.test_web_ui_browser import PASSWORD, sign_in
 from tests.factories import (
     add_facilitators,
@@ -151,4 +154,51 @@ async def test_facilitator_repeats_edits_skips_and_cancels(served: str, db_sessi
     await expect(listed.get_by_role("button", name="Skip this one")).to_have_count(0)
     await listed.get_by_role("button", name="Get my calendar link").click()
     await expect(other.get_by_label("Your calendar link")).to_have_value(re.compile(r"/calendar/feeds/acf_.+\.ics$"))
+    assert not errors, errors
+
+
+async def test_member_checks_in_facilitator_sees_the_count(served: str, db_session: AsyncSession, browser) -> None:
+    """A member checks in from the space page (once: afterwards the page says so); the facilitator
+    sees how many checked in, the member never does, and no page names who."""
+    network = await make_network(db_session, slug="leader", name="ESD 112")
+    fac = await make_account(db_session, email="lee@esd.example", name="Lee", password_hash=hash_password(PASSWORD))
+    member = await make_account(
+        db_session, email="tam@esd.example", name="Tamsin Quill", password_hash=hash_password(PASSWORD)
+    )
+    for who in (fac, member):
+        await add_member(db_session, network, who, "member")
+    space = await make_space(db_session, network, name="LEADER circle")
+    await add_facilitators(db_session, space, fac)
+    await add_space_member(db_session, space, member)
+    db_session.add(
+        Meeting(
+            id=uuid.uuid4(),
+            space_id=space.id,
+            kind="virtual",
+            title="Monthly circle",
+            starts_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5),
+            duration_minutes=60,
+            components=[],
+        )
+    )
+    await db_session.commit()
+    errors: list[str] = []
+
+    page = await (await browser.new_context()).new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await sign_in(page, served, "tam@esd.example", f"/spaces/{space.id}")
+    card = page.locator("#check-ins")
+    await expect(card.get_by_text("Monthly circle")).to_be_visible()
+    await expect(card.locator(".check-in-figures")).to_have_count(0)  # members see no counts
+    await card.get_by_role("button", name="Check in to Monthly circle").click()
+    await expect(page.get_by_text("You are checked in.")).to_be_visible()
+    await expect(card.get_by_text("You checked in")).to_be_visible()  # after the page reloads
+    await expect(card.get_by_role("button", name=re.compile("Check in"))).to_have_count(0)
+
+    other = await (await browser.new_context()).new_page()
+    other.on("pageerror", lambda e: errors.append(str(e)))
+    await sign_in(other, served, "lee@esd.example", f"/spaces/{space.id}")
+    figures = other.locator("#check-ins .check-in-figures")
+    await expect(figures).to_have_text("Attendance: 1 checked in themselves")
+    await expect(other.locator("#check-ins").get_by_text("Tamsin Quill")).to_have_count(0)  # never who
     assert not errors, errors

@@ -3,7 +3,8 @@ give exactly the figures, and the same suppressed output, as counting the raw ro
 (the definitions in ``federation.insights``), on a seeded network with every kind of fact:
 ended memberships from the audit log (join/leave/remove/ban, a leave without a join), members
 of several kinds, cancelled meetings, future meetings, deleted messages, recurring meetings with
-skipped occurrences and recorded attendance, nested spaces with their own templates, sub-space
+skipped occurrences, recorded attendance and self check-ins (the figure is the recorded count,
+else the check-ins), nested spaces with their own templates, sub-space
 constraints and settings, and instants right at the program year's boundary in the network's
 zone."""
 
@@ -15,6 +16,7 @@ import uuid
 
 import msgspec
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.compliance import ProgramYear, program_year
@@ -28,6 +30,7 @@ from federation.insights import (
     member_groups,
     year_before,
 )
+from federation.meetings import effective_attendance
 from federation.policy import governing_value
 from federation.schedule import expand, local_day, parse_series, time_zone
 from federation.suppression import suppress_line
@@ -38,11 +41,13 @@ from services.meetings import repository as meetings_repository
 from services.persistence.models import (
     AuditEvent,
     Meeting,
+    MeetingCheckIn,
     MeetingSeries,
     MeetingSeriesException,
     Message,
     Network,
     OccurrenceAttendance,
+    OccurrenceCheckIn,
     PolicyAttachment,
     PolicyTemplate,
     PolicyTemplateVersion,
@@ -125,20 +130,23 @@ async def _seed(session: AsyncSession, now: dt.datetime, seed: int) -> Network:
         )
     )
 
+    checked_in: list[Meeting] = []
     for s in spaces:
         for _ in range(rng.randint(0, 12)):
             at = rng.choice(edges) if rng.random() < 0.2 else when()
-            session.add(
-                Meeting(
-                    space_id=s.id,
-                    kind="virtual",
-                    title="m",
-                    starts_at=at,
-                    duration_minutes=60,
-                    attendance_count=rng.choice([None, rng.randint(0, 30)]),
-                    cancelled_at=when() if rng.random() < 0.15 else None,
-                )
+            meeting = Meeting(
+                id=uuid.uuid4(),
+                space_id=s.id,
+                kind="virtual",
+                title="m",
+                starts_at=at,
+                duration_minutes=60,
+                attendance_count=rng.choice([None, rng.randint(0, 30)]),
+                cancelled_at=when() if rng.random() < 0.15 else None,
             )
+            session.add(meeting)
+            if rng.random() < 0.5:
+                checked_in.append(meeting)
         for seq in range(1, rng.randint(1, 15)):
             at = rng.choice(edges) if rng.random() < 0.2 else when()
             session.add(
@@ -172,6 +180,14 @@ async def _seed(session: AsyncSession, now: dt.datetime, seed: int) -> Network:
         session.add(MeetingSeriesException(series_id=series.id, original_start=rule.starts[2], kind="skip"))
         for occ in rng.sample(list(rule.starts), 5):
             session.add(OccurrenceAttendance(series_id=series.id, original_start=occ, count=rng.randint(1, 20)))
+        # Self check-ins: on occurrences with and without a recorded count (the count wins).
+        for occ in rng.sample(list(rule.starts), 8):
+            for p in rng.sample(people, rng.randint(1, 6)):
+                session.add(OccurrenceCheckIn(series_id=series.id, original_start=occ, account_id=p.id))
+    await session.flush()
+    for meeting in checked_in:
+        for p in rng.sample(people, rng.randint(1, 6)):
+            session.add(MeetingCheckIn(meeting_id=meeting.id, account_id=p.id))
 
     for target in (None, spaces[1], spaces[5]):
         template = PolicyTemplate(id=uuid.uuid4(), network_id=network.id, name=f"t{target}", mode="enforce")
@@ -206,7 +222,13 @@ async def _reference(
         session, network.id, zone=network.time_zone, start_month=START_MONTH, since=since, until=until, now=now
     )
     series_rows, exceptions = await meetings_repository.network_series(session, network.id, since, min(until, now))
-    attendance = await meetings_repository.attendance_of(session, [r.id for r in series_rows])
+    # Occurrences' figures from the raw rows: the recorded count, else the check-ins.
+    recorded = await meetings_repository.attendance_of(session, [r.id for r in series_rows])
+    checked: dict[tuple[str, dt.datetime], int] = {}
+    for c in (await session.execute(select(OccurrenceCheckIn))).scalars():
+        key = (str(c.series_id), c.original_start)
+        checked[key] = checked.get(key, 0) + 1
+    attendance = {k: effective_attendance(recorded.get(k), checked.get(k, 0)) for k in {*recorded, *checked}}
     for row in series_rows:
         rule = parse_series(row.rule, row.start_local, row.time_zone)
         facts = occurrences.exception_facts(exceptions[row.id])
@@ -333,3 +355,76 @@ async def test_grouped_reads_match_their_definitions(
     )
     assert sorted(got_activity, key=repr) == sorted(want_activity, key=repr)
     assert len(want_activity) > 5
+
+
+async def test_attendance_is_the_recorded_count_else_the_check_ins(db_session: AsyncSession) -> None:
+    """Per meeting and per occurrence: a recorded count is the figure (even 0, even with more
+    check-ins), else the number of self check-ins; cancelled meetings count for nothing. Both the
+    per-space read and the grouped one agree."""
+    now = dt.datetime.now(dt.UTC)
+    network = await make_network(db_session, slug="eq-checkins")
+    network.time_zone = ZONE
+    zone = time_zone(ZONE)
+    space = await make_space(db_session, network, kind="identity")
+    people = [await make_account(db_session, name=f"eqc-{i}") for i in range(6)]
+    # A past program year, well inside it (so the day of the run does not matter).
+    year = program_year(local_day(now - dt.timedelta(days=400), zone), START_MONTH)
+    at = dt.datetime.combine(year.start + dt.timedelta(days=100), dt.time(12), tzinfo=zone)
+
+    async def meeting(count: int | None, checked: int, *, cancelled: bool = False) -> None:
+        m = Meeting(
+            id=uuid.uuid4(),
+            space_id=space.id,
+            kind="virtual",
+            title="m",
+            starts_at=at,
+            duration_minutes=60,
+            attendance_count=count,
+            cancelled_at=now if cancelled else None,
+        )
+        db_session.add(m)
+        await db_session.flush()
+        for p in people[:checked]:
+            db_session.add(MeetingCheckIn(meeting_id=m.id, account_id=p.id))
+
+    await meeting(12, 3)  # 12: the recorded count wins
+    await meeting(None, 4)  # 4: the check-ins
+    await meeting(0, 2)  # 0: a recorded zero is a count
+    await meeting(None, 0)  # 0
+    await meeting(None, 5, cancelled=True)  # not held
+    start_local = dt.datetime.combine(year.start + dt.timedelta(days=50), dt.time(16))
+    rule = parse_series("FREQ=DAILY;COUNT=2", start_local, ZONE)
+    series = MeetingSeries(
+        id=uuid.uuid4(),
+        space_id=space.id,
+        kind="virtual",
+        title="daily",
+        start_local=start_local,
+        time_zone=ZONE,
+        rule=rule.rule,
+        duration_minutes=60,
+        first_start=rule.starts[0],
+        last_start=rule.last,
+    )
+    db_session.add(series)
+    await db_session.flush()
+    first, second = rule.starts
+    db_session.add(OccurrenceAttendance(series_id=series.id, original_start=first, count=5))
+    db_session.add(OccurrenceCheckIn(series_id=series.id, original_start=first, account_id=people[0].id))
+    for p in people[:2]:
+        db_session.add(OccurrenceCheckIn(series_id=series.id, original_start=second, account_id=p.id))
+    await db_session.commit()
+
+    assert await meetings_repository.effective_attendance_of(db_session, [series.id]) == {
+        (str(series.id), first): 5,
+        (str(series.id), second): 2,
+    }
+    years = [year]
+    first_start, first_end = bounds(year, zone)
+    per_space = await repository.space_years(
+        db_session, network.id, zone=ZONE, start_month=START_MONTH, since=first_start, until=first_end, now=now
+    )
+    assert per_space[(str(space.id), year.start.year)].attendance == 12 + 4 + 0 + 0
+    raw = await insights.raw_figures(db_session, network, years, start_month=START_MONTH, now=now)
+    assert raw["attendance"][year.start][ALL] == 16 + 5 + 2
+    assert raw["attendance"][year.start]["identity"] == 16 + 5 + 2

@@ -86,6 +86,8 @@ WRITTEN_TABLES = (
     "policy_exemptions",
     "network_events",
     "occurrence_attendance",
+    "meeting_check_ins",
+    "occurrence_check_ins",
     "network_staff_figures",
     "shares",  # sharing area
     "share_memberships",
@@ -338,6 +340,24 @@ MATRIX: tuple[Row, ...] = (
         {"original_start": "2025-01-15T17:00:00Z", "count": 2},
         use={"series_id": "past_series_id"},
     ),
+    Row(
+        "POST",
+        S + "/meetings/{meeting_id}/check-in",
+        MEMBER,
+        201,
+        (ADMIN, OPERATOR, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON),
+        use={"meeting_id": "open_meeting_id"},
+    ),
+    Row(
+        "POST",
+        S + "/series/{series_id}/check-in",
+        MEMBER,
+        201,
+        (ADMIN, OPERATOR, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON),
+        {"original_start": "{open_start}"},
+        use={"series_id": "open_series_id"},
+    ),
+    Row("GET", S + "/check-ins", MEMBER, 200, NOT_IN_S),
     Row("POST", N + "/exemptions", ADMIN, 201, ADMINS_ONLY, {"space_id": "{hidden_id}", "reason": "An umbrella"}),
     Row("DELETE", N + "/exemptions/{exemption_id}", ADMIN, 204, ADMINS_ONLY),
     Row("GET", S + "/calendar.ics", FACILITATOR, 200, (ADMIN, OPERATOR, NET_MEMBER, OTHER_ADMIN, STRANGER, ANON)),
@@ -637,7 +657,31 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         first_start=dt.datetime(2025, 1, 15, 17, tzinfo=dt.UTC),
         last_start=dt.datetime(2025, 2, 15, 17, tzinfo=dt.UTC),
     )
-    db_session.add_all([event, past_meeting, past_series])
+    # Open for self check-in now (it opens 15 minutes before the start).
+    open_start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=5)
+    open_meeting = Meeting(
+        id=uuid.uuid4(),
+        space_id=space.id,
+        kind="virtual",
+        title="Now",
+        starts_at=open_start,
+        duration_minutes=60,
+        components=["quote"],
+    )
+    open_series = MeetingSeries(
+        id=uuid.uuid4(),
+        space_id=space.id,
+        kind="virtual",
+        title="Daily, now",
+        start_local=open_start.replace(tzinfo=None),
+        time_zone="UTC",
+        rule="FREQ=DAILY;COUNT=1",
+        duration_minutes=60,
+        components=["quote"],
+        first_start=open_start,
+        last_start=open_start,
+    )
+    db_session.add_all([event, past_meeting, past_series, open_meeting, open_series])
     third = await make_network(db_session, slug="third", kind="district")
     share = Share(
         id=uuid.uuid4(),
@@ -744,6 +788,9 @@ async def world(db_session: AsyncSession, upstream_issuer: str) -> dict[str, str
         "event_id": str(event.id),
         "past_meeting_id": str(past_meeting.id),
         "past_series_id": str(past_series.id),
+        "open_meeting_id": str(open_meeting.id),
+        "open_series_id": str(open_series.id),
+        "open_start": open_start.isoformat(),
         "space_id": str(space.id),
         "hidden_id": str(hidden.id),
         "request_id": str(request.id),

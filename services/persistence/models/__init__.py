@@ -21,8 +21,10 @@ from services.persistence.models.growing import (
 from services.persistence.models.meetings import CalendarFeed, Meeting, MeetingSeries, MeetingSeriesException
 from services.persistence.models.networks import Network, NetworkMember
 from services.persistence.models.program_year import (
+    MeetingCheckIn,
     NetworkEvent,
     OccurrenceAttendance,
+    OccurrenceCheckIn,
     PolicyExemption,
     StaffFigure,
 )
@@ -49,6 +51,7 @@ __all__ = [
     "MailOutbox",
     "MailSuppression",
     "Meeting",
+    "MeetingCheckIn",
     "MeetingReminder",
     "MeetingSeries",
     "MeetingSeriesException",
@@ -60,6 +63,7 @@ __all__ = [
     "Notification",
     "NotificationPreference",
     "OccurrenceAttendance",
+    "OccurrenceCheckIn",
     "OccurrenceReminder",
     "PolicyAttachment",
     "PolicyExemption",

@@ -1,5 +1,5 @@
-"""Exemptions from templates, network events, attendance of series occurrences (owned by the
-program-year work)."""
+"""Exemptions from templates, network events, attendance of series occurrences and self
+check-ins (owned by the program-year work)."""
 
 from __future__ import annotations
 
@@ -73,6 +73,31 @@ class OccurrenceAttendance(Base):
         PrimaryKeyConstraint("series_id", "original_start"),
         CheckConstraint("count >= 0", name="count"),
     )
+
+
+class MeetingCheckIn(Base):
+    """A member checked themselves in to a single meeting (counted, never listed)."""
+
+    __tablename__ = "meeting_check_ins"
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), nullable=False)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
+    created_at: Mapped[dt.datetime] = created_at()
+
+    __table_args__ = (PrimaryKeyConstraint("meeting_id", "account_id"),)
+
+
+class OccurrenceCheckIn(Base):
+    """A member checked themselves in to one occurrence of a series (counted, never listed)."""
+
+    __tablename__ = "occurrence_check_ins"
+
+    series_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meeting_series.id", ondelete="CASCADE"), nullable=False)
+    original_start: Mapped[dt.datetime] = mapped_column(nullable=False)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
+    created_at: Mapped[dt.datetime] = created_at()
+
+    __table_args__ = (PrimaryKeyConstraint("series_id", "original_start", "account_id"),)
 
 
 class StaffFigure(Base):

@@ -1,6 +1,7 @@
 // A space's meetings on its page: the schedule (single meetings and occurrences of recurring
 // ones) in each meeting's own time zone, scheduling (once or repeating), editing, cancelling,
-// skipping one occurrence, and the member's calendar-feed link.
+// skipping one occurrence, self check-in (members; counts for facilitators, never names), and
+// the member's calendar-feed link.
 import { api, el, say, showApiError } from "/static/app.js";
 
 const COMMON_COMPONENTS = ["quote", "story", "reflection"];
@@ -217,10 +218,50 @@ function feedCard(spaceId, isMember) {
   return box;
 }
 
+/** "12 recorded, 9 checked in themselves": the figures, for those who record attendance. */
+function figures(c) {
+  if (c.checked_in_count === null || c.checked_in_count === undefined) return null;
+  const checked = `${c.checked_in_count} checked in themselves`;
+  const text = c.recorded === null ? `Attendance: ${checked}` : `Attendance: ${c.recorded} recorded, ${checked}`;
+  return el("span", { class: "small muted check-in-figures" }, text);
+}
+
+function checkInItem(spaceId, c, section) {
+  const li = el("li", { class: "check-in" },
+    el("strong", {}, c.title), " ",
+    el("time", { datetime: c.starts_at }, when(c)), " ",
+    figures(c));
+  if (c.checked_in) {
+    li.append(" ", el("span", { class: "badge" }, "You checked in"));
+  } else if (c.can_check_in && c.state === "open") {
+    const button = el("button", { type: "button" }, "Check in");
+    button.setAttribute("aria-label", `Check in to ${c.title}`);
+    button.addEventListener("click", () => {
+      const [path, body] = c.meeting_id
+        ? [`/spaces/${spaceId}/meetings/${c.meeting_id}/check-in`, undefined]
+        : [`/spaces/${spaceId}/series/${c.series_id}/check-in`, { original_start: c.original_start }];
+      run(section, button, () => api("POST", path, body), "You are checked in. Thank you for coming!");
+    });
+    li.append(" ", button);
+  } else if (c.state === "closed") {
+    li.append(" ", el("span", { class: "muted small" }, "Check-in closed"));
+  }
+  return li;
+}
+
+function checkInCard(spaceId, checkIns, section) {
+  return el("div", { class: "check-ins", id: "check-ins" },
+    el("h3", {}, "Check in"),
+    el("p", { class: "small muted" },
+      "Check-in opens 15 minutes before a meeting and closes at the end of its day. Only how many checked in is kept for the space's facilitators; nobody sees who."),
+    el("ul", {}, checkIns.map((c) => checkInItem(spaceId, c, section))));
+}
+
 /** The meetings card of a space page. */
-export function meetingsSection(spaceId, meetings, { isMember }) {
+export function meetingsSection(spaceId, meetings, { isMember, checkIns = [] }) {
   const section = el("section", { class: "card", id: "meetings" }, el("h2", {}, "Meetings"));
   const canManage = meetings.can_schedule;
+  if (checkIns.length) section.append(checkInCard(spaceId, checkIns, section));
   const items = [
     ...meetings.items.map((m) => ({ at: m.starts_at, node: meetingItem(spaceId, m, canManage, section) })),
     ...(meetings.occurrences || []).map((o) => ({ at: o.starts_at, node: occurrenceItem(spaceId, o, canManage, section) })),

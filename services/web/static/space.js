@@ -267,7 +267,11 @@ async function main() {
   }
   if (isMember || canEdit) {
     try {
-      page.append(meetingsSection(spaceId, await api("GET", `/spaces/${spaceId}/meetings`), { isMember }));
+      const [meetings, checkIns] = await Promise.all([
+        api("GET", `/spaces/${spaceId}/meetings`),
+        api("GET", `/spaces/${spaceId}/check-ins`).catch(() => ({ items: [] })),
+      ]);
+      page.append(meetingsSection(spaceId, meetings, { isMember, checkIns: checkIns.items }));
     } catch { /* not allowed to see the schedule: nothing to show */ }
   }
   page.append(policy_, subspacesSection(space, hierarchy, canEdit));

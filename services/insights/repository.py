@@ -24,7 +24,6 @@ from federation.schedule import time_zone
 from services.persistence.models import (
     AuditEvent,
     Meeting,
-    MeetingCheckIn,
     Message,
     Space,
     SpaceMember,
@@ -100,21 +99,15 @@ async def space_years(
     check-ins), and chat messages (not deleted), in [since, until)."""
     connection = await session.connection()
     year = _year_start(Meeting.starts_at, zone, start_month)
-    checked = (
-        select(MeetingCheckIn.meeting_id, func.count().label("n"))
-        .group_by(MeetingCheckIn.meeting_id)
-        .subquery("checked")
-    )
     meetings = await connection.execute(
         select(
             cast(Meeting.space_id, Text),
             year,
             func.count(),
             # The attendance figure: the recorded count, else the self check-ins.
-            func.coalesce(func.sum(func.coalesce(Meeting.attendance_count, checked.c.n, 0)), 0),
+            func.coalesce(func.sum(func.coalesce(Meeting.attendance_count, Meeting.checked_in)), 0),
         )
         .join(Space, Space.id == Meeting.space_id)
-        .outerjoin(checked, checked.c.meeting_id == Meeting.id)
         .where(
             Space.network_id == network_id,
             Meeting.cancelled_at.is_(None),
@@ -314,16 +307,10 @@ async def activity(
         message_year = "width_bucket(timezone(:zone, g.sent_at), :local)"
     stmt = text(
         f"""
-        WITH checked AS (
-            SELECT c.meeting_id, count(*) AS n
-            FROM meeting_check_ins c JOIN meetings m ON m.id = c.meeting_id JOIN spaces s ON s.id = m.space_id
-            WHERE s.network_id = :network AND m.cancelled_at IS NULL AND m.attendance_count IS NULL
-              AND m.starts_at >= :since AND m.starts_at < :held_until
-            GROUP BY 1
-        ), per AS (
+        WITH per AS (
             SELECT m.space_id, {meeting_year} AS y,
-                   count(*) AS held, coalesce(sum(coalesce(m.attendance_count, ck.n, 0)), 0) AS attended, 0 AS chat
-            FROM meetings m JOIN spaces s ON s.id = m.space_id LEFT JOIN checked ck ON ck.meeting_id = m.id
+                   count(*) AS held, coalesce(sum(coalesce(m.attendance_count, m.checked_in)), 0) AS attended, 0 AS chat
+            FROM meetings m JOIN spaces s ON s.id = m.space_id
             WHERE s.network_id = :network AND m.cancelled_at IS NULL
               AND m.starts_at >= :since AND m.starts_at < :held_until
             GROUP BY 1, 2

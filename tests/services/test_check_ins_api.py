@@ -169,3 +169,42 @@ async def test_occurrence_of_a_series(client, alas, db_session) -> None:
     assert await _counts(db_session) == before
     r = await client.post(url, json={"original_start": today}, headers=bearer(alas["net_member"]))
     assert r.status_code == 404
+
+
+async def test_the_meeting_keeps_an_exact_check_in_count_through_every_delete(client, alas, db_session) -> None:
+    """Insights read ``meetings.checked_in`` (kept by a trigger) instead of grouping every
+    check-in: it must follow inserts, a repeated check-in, a removed row and the cascade of an
+    erased account, none of which the app's own code sees all of."""
+    from sqlalchemy import text
+
+    m = await _meeting(client, alas, _now() - dt.timedelta(minutes=5))
+    url = f"/api/v1/spaces/{alas['space']}/meetings/{m['id']}/check-in"
+
+    async def counter() -> tuple[int, int]:
+        await db_session.rollback()
+        row = (
+            await db_session.execute(
+                text(
+                    "SELECT m.checked_in, (SELECT count(*) FROM meeting_check_ins c WHERE c.meeting_id = m.id) "
+                    "FROM meetings m WHERE m.id = :m"
+                ),
+                {"m": uuid.UUID(m["id"])},
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
+    assert await counter() == (0, 0)
+    for who in ("member", "fac2", "member"):
+        assert (await client.post(url, headers=bearer(alas[who]))).status_code in (200, 201)
+    assert await counter() == (2, 2)
+    fac2 = await db_session.scalar(
+        text("SELECT account_id FROM api_tokens WHERE token_hash = sha256(convert_to(:t, 'UTF8'))"),
+        {"t": alas["fac2"]},
+    )
+    assert fac2 is not None
+    await db_session.execute(text("DELETE FROM accounts WHERE id = :a"), {"a": fac2})  # erasure cascades
+    await db_session.commit()
+    assert await counter() == (1, 1)
+    await db_session.execute(text("DELETE FROM meeting_check_ins WHERE meeting_id = :m"), {"m": uuid.UUID(m["id"])})
+    await db_session.commit()
+    assert await counter() == (0, 0)

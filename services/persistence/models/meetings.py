@@ -44,6 +44,10 @@ class Meeting(Base):
     """The network event this meeting is held with (a convening, a conference), if any."""
     attendance_count: Mapped[int | None] = mapped_column(Integer)
     """How many attended (recorded by a facilitator); a count, never names."""
+    checked_in: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    """How many checked in themselves: kept by triggers on ``meeting_check_ins`` (migration
+    0017), so every insert and delete (an erased account's cascade included) keeps it exact and
+    insights read one column instead of grouping every check-in. The app never writes it."""
 
     __table_args__ = (
         CheckConstraint("kind IN ('virtual','in_person')", name="kind"),

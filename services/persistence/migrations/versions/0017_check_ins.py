@@ -60,7 +60,36 @@ def upgrade() -> None:
         ),
     )
 
+    # The per-meeting count, kept by the database: insights read it instead of grouping every
+    # check-in of the network (~0.4 s of a 10,000-space report); a trigger also follows the
+    # cascades (an erased account, a deleted meeting) that application code never sees.
+    op.add_column("meetings", sa.Column("checked_in", sa.Integer(), nullable=False, server_default="0"))
+    op.execute(
+        """
+        CREATE FUNCTION meeting_check_ins_count() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'INSERT' THEN
+                UPDATE meetings SET checked_in = checked_in + 1 WHERE id = NEW.meeting_id;
+            ELSE
+                UPDATE meetings SET checked_in = checked_in - 1 WHERE id = OLD.meeting_id;
+            END IF;
+            RETURN NULL;
+        END $$
+        """
+    )
+    op.execute(
+        "CREATE TRIGGER meeting_check_ins_count AFTER INSERT OR DELETE ON meeting_check_ins "
+        "FOR EACH ROW EXECUTE FUNCTION meeting_check_ins_count()"
+    )
+    op.execute(
+        "UPDATE meetings m SET checked_in = c.n "
+        "FROM (SELECT meeting_id, count(*) AS n FROM meeting_check_ins GROUP BY 1) c WHERE c.meeting_id = m.id"
+    )
+
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER IF EXISTS meeting_check_ins_count ON meeting_check_ins")
+    op.execute("DROP FUNCTION IF EXISTS meeting_check_ins_count()")
+    op.drop_column("meetings", "checked_in")
     op.drop_table("occurrence_check_ins")
     op.drop_table("meeting_check_ins")

@@ -56,6 +56,7 @@ from services.persistence.models import (
 from services.policies import loading
 from services.policies import repository as policies_repository
 from tests.factories import make_account, make_network, make_space
+from tests.services import insights_reference as reference
 
 ZONE = "America/Los_Angeles"
 START_MONTH = 8
@@ -214,11 +215,11 @@ async def _reference(
     first_start, first_end = bounds(years[0], zone)
     since = first_start - (first_end - first_start)
     until = bounds(years[-1], zone)[1]
-    space_rows = await repository.spaces(session, network.id)
+    space_rows = await reference.spaces(session, network.id)
     kind_of = {s: k for s, k, _ in space_rows}
     created = {s: c for s, _, c in space_rows}
-    memberships = await repository.memberships(session, network.id)
-    per_space = await repository.space_years(
+    memberships = await reference.memberships(session, network.id)
+    per_space = await reference.space_years(
         session, network.id, zone=network.time_zone, start_month=START_MONTH, since=since, until=until, now=now
     )
     series_rows, exceptions = await meetings_repository.network_series(session, network.id, since, min(until, now))
@@ -324,11 +325,11 @@ async def test_grouped_reads_match_their_definitions(
     network = await _seed(db_session, now, 4)
     zone = time_zone(ZONE)
     years = insights.years_between(None, None, today=local_day(now, zone), start_month=START_MONTH)
-    space_rows = await repository.spaces(db_session, network.id)
+    space_rows = await reference.spaces(db_session, network.id)
     kind_of = {s: k for s, k, _ in space_rows}
     created = {s: c for s, _, c in space_rows}
     spans = [bounds(year_before(years[0]), zone), *(bounds(y, zone) for y in years)]
-    raw = await repository.memberships(db_session, network.id)
+    raw = await reference.memberships(db_session, network.id)
     want = member_groups(years, kind_of=kind_of, created=created, memberships=raw, zone=zone)
     got = await repository.member_groups(db_session, network.id, spans)
     assert sorted(got, key=repr) == sorted(want, key=repr)
@@ -337,7 +338,7 @@ async def test_grouped_reads_match_their_definitions(
     first_start, first_end = bounds(years[0], zone)
     since = first_start - (first_end - first_start)
     until = bounds(years[-1], zone)[1]
-    per_space = await repository.space_years(
+    per_space = await reference.space_years(
         db_session, network.id, zone=ZONE, start_month=START_MONTH, since=since, until=until, now=now
     )
     starts = {y.start for y in years}
@@ -421,7 +422,7 @@ async def test_attendance_is_the_recorded_count_else_the_check_ins(db_session: A
     }
     years = [year]
     first_start, first_end = bounds(year, zone)
-    per_space = await repository.space_years(
+    per_space = await reference.space_years(
         db_session, network.id, zone=ZONE, start_month=START_MONTH, since=first_start, until=first_end, now=now
     )
     assert per_space[(str(space.id), year.start.year)].attendance == 12 + 4 + 0 + 0

@@ -4,7 +4,7 @@ network-wide reads that policy evaluation needs (every space, facilitator counts
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +71,42 @@ async def attached_templates(
         .order_by(PolicyAttachment.created_at, PolicyAttachment.id)
     )
     return [AttachedTemplate(s, t, n, m, v, c) for s, t, n, m, v, c in rows]
+
+
+async def attached_in_networks(
+    session: AsyncSession, network_ids: Collection[uuid.UUID], space_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[AttachedTemplate]]:
+    """Per network: current versions of the templates attached to it and to any of ``space_ids``
+    (one query for all of them; the same rows and order :func:`attached_templates` gives each
+    network, plus other spaces' attachments, which a space's policy ignores)."""
+    if not network_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            PolicyAttachment.network_id,
+            PolicyAttachment.space_id,
+            PolicyTemplate.id,
+            PolicyTemplate.name,
+            PolicyTemplate.mode,
+            PolicyTemplate.current_version,
+            PolicyTemplateVersion.constraints,
+        )
+        .join(PolicyTemplate, PolicyTemplate.id == PolicyAttachment.template_id)
+        .join(
+            PolicyTemplateVersion,
+            (PolicyTemplateVersion.template_id == PolicyTemplate.id)
+            & (PolicyTemplateVersion.version == PolicyTemplate.current_version),
+        )
+        .where(
+            PolicyAttachment.network_id.in_(list(network_ids)),
+            or_(PolicyAttachment.space_id.is_(None), PolicyAttachment.space_id.in_(list(space_ids))),
+        )
+        .order_by(PolicyAttachment.created_at, PolicyAttachment.id)
+    )
+    out: dict[uuid.UUID, list[AttachedTemplate]] = {n: [] for n in network_ids}
+    for network, s, t, n, m, v, c in rows:
+        out[network].append(AttachedTemplate(s, t, n, m, v, c))
+    return out
 
 
 async def get_template(

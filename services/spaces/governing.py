@@ -9,7 +9,7 @@ read ``spaces.settings`` directly for rules; they ask here, so there is one impl
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,30 +19,9 @@ from federation.policy.parameters import CATALOGUE
 from federation.sharing import covers
 from services.policies import loading
 from services.policies import repository as policies_repository
-from services.policies.loading import policy_of
 from services.sharing import guests
 from services.sharing import repository as sharing_repository
 from services.spaces import repository
-
-
-async def governing_values(
-    session: AsyncSession, space_ids: Sequence[uuid.UUID], parameter: str
-) -> dict[uuid.UUID, SettingValue]:
-    """The governing value of ``parameter`` for each existing space (three queries per space)."""
-    out: dict[uuid.UUID, SettingValue] = {}
-    for space_id in dict.fromkeys(space_ids):
-        space = await repository.get_space(session, space_id)
-        if space is None:
-            continue
-        policy = await policy_of(session, space, await repository.ancestors(session, space))
-        out[space_id] = governing_value(policy, space.settings, parameter)
-    return out
-
-
-async def members_may_post(session: AsyncSession, space_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bool]:
-    """Whether members (not only facilitators) may post in each space's chat."""
-    rules = await governing_values(session, space_ids, "chat.posting")
-    return {space_id: rule != "facilitators" for space_id, rule in rules.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,24 +35,36 @@ class Posting:
     restricted_guests: frozenset[uuid.UUID] = frozenset()
 
 
-async def posting_rules(session: AsyncSession, space_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Posting]:
-    """The posting rule of each existing space: its governing ``chat.posting`` and the guest
-    networks whose agreements narrow it (four queries per space)."""
+async def posting_rules(session: AsyncSession, space_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Posting]:
+    """The posting rule of each existing space among ``space_ids``: its governing
+    ``chat.posting`` and the guest networks whose agreements narrow it to facilitators.
+
+    Four queries however many spaces are asked (the spaces, their ancestors, the templates
+    attached on their networks and paths, the active agreements reaching them), so the chat's
+    cache renews every room that went stale in one go rather than a few queries per room."""
+    spaces = await repository.spaces_by_ids(session, list(dict.fromkeys(space_ids)))
+    if not spaces:
+        return {}
+    on_paths = {a for s in spaces for a in s.path}
+    by_id = {s.id: s for s in spaces}
+    by_id.update((a.id, a) for a in await repository.spaces_by_ids(session, list(on_paths - by_id.keys())))
+    attached = await policies_repository.attached_in_networks(
+        session, {s.network_id for s in spaces}, on_paths | by_id.keys()
+    )
+    shares = await sharing_repository.active_shares_on(session, on_paths | {s.id for s in spaces})
     out: dict[uuid.UUID, Posting] = {}
-    for space_id in dict.fromkeys(space_ids):
-        space = await repository.get_space(session, space_id)
-        if space is None:
-            continue
-        policy = await policy_of(session, space, await repository.ancestors(session, space))
+    for space in spaces:
+        ancestors = [by_id[i] for i in space.path if i in by_id]
+        policy = loading.space_policy(space.id, ancestors, attached[space.network_id])
         restricted = set()
-        for share in await sharing_repository.active_shares_on(session, [space.id, *space.path]):
+        for share in shares:
             if not covers(share.space_id, share.include_subspaces, space.id, space.path):
                 continue
             narrowed = policy.narrow(*guests.guest_layers([share]))
             if governing_value(narrowed, space.settings, "chat.posting") == "facilitators":
                 restricted.add(share.guest_network_id)
         members = governing_value(policy, space.settings, "chat.posting") != "facilitators"
-        out[space_id] = Posting(members, frozenset(restricted))
+        out[space.id] = Posting(members, frozenset(restricted))
     return out
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import collections
 import contextlib
 import hashlib
 import json
@@ -372,6 +373,11 @@ def sender_process(
         refused = [0] * count
         sent = [0] * count
         window = [asyncio.Semaphore(args.window) for _ in range(count)]
+        # Send -> answer time per send: both servers answer a socket's sends in order, so each
+        # answer closes the oldest open send of its socket. Tells a slow store/ack path apart
+        # from slow delivery (clients, kernel).
+        opened: list[collections.deque[int]] = [collections.deque() for _ in range(count)]
+        answered_ns: list[int] = []
 
         async def read_acks(s: int) -> None:
             with contextlib.suppress(websockets.ConnectionClosed):
@@ -382,6 +388,10 @@ def sender_process(
                     elif isinstance(raw, str) and raw.startswith('{"type":"error"'):
                         refused[s] += 1
                         window[s].release()
+                    else:
+                        continue
+                    if opened[s]:
+                        answered_ns.append(time.perf_counter_ns() - opened[s].popleft())
 
         ack_tasks = [asyncio.create_task(read_acks(s)) for s in range(count)]
 
@@ -400,6 +410,7 @@ def sender_process(
                     next_at += interval
                 n += 1
                 sent[s] = n
+                opened[s].append(time.perf_counter_ns())
                 await senders[s].send(
                     '{"type":"send","space":"%s","key":"%s%d","body":"%d"}' % (space, run, n, time.time_ns())  # noqa: UP031
                 )
@@ -425,6 +436,7 @@ def sender_process(
                 "elapsed": elapsed,
                 "window": time.perf_counter() - t_start,
                 "cpu_s": time.process_time() - cpu0,
+                "answered_ns": sorted(answered_ns),
             }
         )
         for t in ack_tasks:
@@ -587,6 +599,9 @@ async def measure(
         "latency_p50_ms": round(_pct(lat, 0.5), 1),
         "latency_p99_ms": round(_pct(lat, 0.99), 1),
         "latency_max_ms": round(lat[-1] / 1e6, 1) if lat else None,
+        "ack_p50_ms": round(_pct(sent_result["answered_ns"], 0.5), 1),
+        "ack_p99_ms": round(_pct(sent_result["answered_ns"], 0.99), 1),
+        "ack_max_ms": round(sent_result["answered_ns"][-1] / 1e6, 1) if sent_result["answered_ns"] else None,
         "server_cpu_s": round(server_cpu_s, 2),
         "server_cpu_us_per_delivery": round(server_cpu_s * 1e6 / received, 2) if received else None,
         "server_cpu_us_per_message": round(server_cpu_s * 1e6 / sum(acked), 1) if sum(acked) else None,

@@ -66,6 +66,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Sends an account may make at once before the rate applies."""
     chat_send_queue: int = 1024
     """Frames waiting for one socket before it is closed with 4408 (a client that reads too slowly)."""
+    chat_send_pool: int = 4
+    """Database connections per process kept open for websocket sends (beside ``db_pool_size``)."""
     # Identity (services/identity)
     session_lifetime_hours: int = 336
     """How long a web session lasts after sign-in (14 days by default)."""
@@ -168,6 +170,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         take(PREFIX + "CHAT_SEND_RATE", "chat_send_rate", _int_between(1, 10_000))
         take(PREFIX + "CHAT_SEND_BURST", "chat_send_burst", _int_between(1, 100_000))
         take(PREFIX + "CHAT_SEND_QUEUE", "chat_send_queue", _int_between(16, 1_000_000))
+        take(PREFIX + "CHAT_SEND_POOL", "chat_send_pool", _int_between(1, 100))
         take(PREFIX + "SESSION_LIFETIME_HOURS", "session_lifetime_hours", _int_between(1, 24 * 90))
         take(PREFIX + "LOGIN_MAX_FAILURES", "login_max_failures", _int_between(1, 1000))
         take(PREFIX + "LOGIN_FAILURE_WINDOW_MINUTES", "login_failure_window_minutes", _int_between(1, 24 * 60))

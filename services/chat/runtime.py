@@ -31,8 +31,34 @@ log = logging.getLogger("affinity.chat")
 RETENTION_EVERY = 3600.0
 """Seconds between retention purges."""
 
-SEND_POOL_SIZE = 4
-"""Plain asyncpg connections per process for websocket sends (one statement each, autocommit)."""
+
+async def warm(pool: asyncpg.Pool, size: int, *, within: float) -> int:
+    """Open ``size`` of the send pool's connections now, so the first sends after start-up do not
+    queue behind connections being opened (bench/ws_fanout.py: with 16 opened on demand under
+    load, the first seconds' sends waited up to ~0.8 s). Best effort for ``within`` seconds: a
+    database that is away at start-up leaves the pool to connect on demand. Returns how many
+    were opened."""
+    opened: list[Any] = []
+
+    async def one() -> None:
+        opened.append(await pool.acquire())  # kept as soon as it is open: released below whatever happens
+
+    try:
+        async with asyncio.timeout(within):
+            await asyncio.gather(*(one() for _ in range(size)), return_exceptions=True)
+    except TimeoutError:
+        pass  # reported below with the count
+    finally:
+        for conn in opened:
+            await pool.release(conn)
+    if len(opened) < size:
+        log.warning(
+            "the chat send pool opened %d of %d connections within %s s; the rest open on demand",
+            len(opened),
+            size,
+            within,
+        )
+    return len(opened)
 
 
 async def _keep(_conn: asyncpg.Connection) -> None:
@@ -154,12 +180,13 @@ async def start_chat(state: Any, settings: Settings) -> ChatRuntime:
     send_pool = await asyncpg.create_pool(
         libpq_url(engine.url.render_as_string(hide_password=False)),
         min_size=0,
-        max_size=SEND_POOL_SIZE,
+        max_size=settings.chat_send_pool,
         reset=_keep,
         max_inactive_connection_lifetime=300.0,
         # Same bounded waits as the engine, so a frozen database cannot hang a websocket send.
         **connect_args(connect_timeout=settings.db_connect_timeout, statement_timeout=settings.db_statement_timeout),
     )
+    await warm(send_pool, settings.chat_send_pool, within=settings.db_connect_timeout)
     posting = PostingRules(engine)  # one cache for subscribe and send
     gateway = Gateway(
         authenticator=ChatAuthenticator(state.authenticator),

@@ -31,8 +31,10 @@ def test_values_are_parsed() -> None:
             "AFFINITY_ALLOWED_ORIGINS": "https://a.example.org, https://b.example.org",
             "AFFINITY_COOKIE_SECURE": "no",
             "AFFINITY_LOG_LEVEL": "debug",
+            "AFFINITY_CHAT_SEND_POOL": "12",
         }
     )
+    assert s.chat_send_pool == 12 and Settings().chat_send_pool == 4
     assert s.port == 9000 and s.base_url == "https://aff.example.org"
     assert s.allowed_origins == ("https://a.example.org", "https://b.example.org")
     assert s.secure_cookies is False and s.log_level == "DEBUG"
@@ -50,6 +52,7 @@ def test_values_are_parsed() -> None:
         ({"AFFINITY_SECRET_KEY": "short"}, "at least 32"),
         ({"AFFINITY_PROGRAM_YEAR_START_MONTH": "13"}, "from 1 to 12"),
         ({"AFFINITY_REMINDER_HOUR": "24"}, "from 0 to 23"),
+        ({"AFFINITY_CHAT_SEND_POOL": "0"}, "from 1 to 100"),
         ({"AFFINITY_ENVIRONMENT": "production"}, "AFFINITY_SECRET_KEY must be set"),
         ({"AFFINITY_ALLOWED_ORIGINS": "example.org"}, "must start with http"),
     ],

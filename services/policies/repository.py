@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select
+from sqlalchemy import Select, and_, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.persistence.models import (
@@ -34,6 +34,29 @@ class AttachedTemplate:
     constraints: dict[str, Any]
 
 
+def _current_attachments() -> Select[tuple[uuid.UUID, uuid.UUID | None, uuid.UUID, str, str, int, Any]]:
+    """Attachments with their template's current version, oldest attachment first (the order
+    of the layers); callers add the ``where``."""
+    return (
+        select(
+            PolicyAttachment.network_id,
+            PolicyAttachment.space_id,
+            PolicyTemplate.id,
+            PolicyTemplate.name,
+            PolicyTemplate.mode,
+            PolicyTemplate.current_version,
+            PolicyTemplateVersion.constraints,
+        )
+        .join(PolicyTemplate, PolicyTemplate.id == PolicyAttachment.template_id)
+        .join(
+            PolicyTemplateVersion,
+            (PolicyTemplateVersion.template_id == PolicyTemplate.id)
+            & (PolicyTemplateVersion.version == PolicyTemplate.current_version),
+        )
+        .order_by(PolicyAttachment.created_at, PolicyAttachment.id)
+    )
+
+
 async def attached_templates(
     session: AsyncSession, network_id: uuid.UUID, space_ids: Sequence[uuid.UUID] | None
 ) -> list[AttachedTemplate]:
@@ -52,25 +75,8 @@ async def attached_templates(
             )
         ]
     )
-    rows = await session.execute(
-        select(
-            PolicyAttachment.space_id,
-            PolicyTemplate.id,
-            PolicyTemplate.name,
-            PolicyTemplate.mode,
-            PolicyTemplate.current_version,
-            PolicyTemplateVersion.constraints,
-        )
-        .join(PolicyTemplate, PolicyTemplate.id == PolicyAttachment.template_id)
-        .join(
-            PolicyTemplateVersion,
-            (PolicyTemplateVersion.template_id == PolicyTemplate.id)
-            & (PolicyTemplateVersion.version == PolicyTemplate.current_version),
-        )
-        .where(*where)
-        .order_by(PolicyAttachment.created_at, PolicyAttachment.id)
-    )
-    return [AttachedTemplate(s, t, n, m, v, c) for s, t, n, m, v, c in rows]
+    rows = await session.execute(_current_attachments().where(*where))
+    return [AttachedTemplate(s, t, n, m, v, c) for _net, s, t, n, m, v, c in rows]
 
 
 async def attached_in_networks(
@@ -82,26 +88,10 @@ async def attached_in_networks(
     if not network_ids:
         return {}
     rows = await session.execute(
-        select(
-            PolicyAttachment.network_id,
-            PolicyAttachment.space_id,
-            PolicyTemplate.id,
-            PolicyTemplate.name,
-            PolicyTemplate.mode,
-            PolicyTemplate.current_version,
-            PolicyTemplateVersion.constraints,
-        )
-        .join(PolicyTemplate, PolicyTemplate.id == PolicyAttachment.template_id)
-        .join(
-            PolicyTemplateVersion,
-            (PolicyTemplateVersion.template_id == PolicyTemplate.id)
-            & (PolicyTemplateVersion.version == PolicyTemplate.current_version),
-        )
-        .where(
+        _current_attachments().where(
             PolicyAttachment.network_id.in_(list(network_ids)),
             or_(PolicyAttachment.space_id.is_(None), PolicyAttachment.space_id.in_(list(space_ids))),
         )
-        .order_by(PolicyAttachment.created_at, PolicyAttachment.id)
     )
     out: dict[uuid.UUID, list[AttachedTemplate]] = {n: [] for n in network_ids}
     for network, s, t, n, m, v, c in rows:

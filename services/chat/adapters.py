@@ -63,8 +63,8 @@ class PostingRules:
     Every space asked for in one turn of the event loop is computed together, and a refresh
     takes along every known rule past half its ``ttl``: :func:`posting_rules` costs four queries
     however many spaces it is given, so rooms warmed at about the same time are renewed in one
-    go instead of a burst of per-room queries that stalls delivery (bench/ws_fanout.py showed a
-    ~100 ms p99 from 100 rooms going stale together). After a failed refresh (database away)
+    go (a node with 100 rooms ran ~400 ORM queries in a burst every 30 s when each room renewed
+    its own). At most one renewal of everything per ``ttl / 2``. After a failed refresh (database away)
     stale rules are kept and not retried for ``ttl / 10`` seconds; a space never computed is
     retried on its next use, and the caller sees the error.
     """

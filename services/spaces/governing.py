@@ -21,6 +21,7 @@ from services.policies import loading
 from services.policies import repository as policies_repository
 from services.sharing import guests
 from services.sharing import repository as sharing_repository
+from services.sharing.repository import GuestShare
 from services.spaces import repository
 
 
@@ -51,13 +52,15 @@ async def posting_rules(session: AsyncSession, space_ids: Collection[uuid.UUID])
     attached = await policies_repository.attached_in_networks(
         session, {s.network_id for s in spaces}, on_paths | by_id.keys()
     )
-    shares = await sharing_repository.active_shares_on(session, on_paths | {s.id for s in spaces})
+    shares_on: dict[uuid.UUID, list[GuestShare]] = {}
+    for share in await sharing_repository.active_shares_on(session, on_paths | {s.id for s in spaces}):
+        shares_on.setdefault(share.space_id, []).append(share)
     out: dict[uuid.UUID, Posting] = {}
     for space in spaces:
         ancestors = [by_id[i] for i in space.path if i in by_id]
         policy = loading.space_policy(space.id, ancestors, attached[space.network_id])
         restricted = set()
-        for share in shares:
+        for share in (share for on in (space.id, *space.path) for share in shares_on.get(on, ())):
             if not covers(share.space_id, share.include_subspaces, space.id, space.path):
                 continue
             narrowed = policy.narrow(*guests.guest_layers([share]))
